@@ -1,0 +1,219 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Owner says who answers for a workload.
+type Owner struct {
+	// Team is the marketing team that owns the workload; it becomes the
+	// `martech.guardrails.dev/team` label on every child object.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Team string `json:"team,omitempty"`
+	// Contact is an e-mail address (a person or a list) to reach the owner.
+	// +optional
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[^@\s]+@[^@\s]+\.[^@\s]+$`
+	Contact string `json:"contact,omitempty"`
+}
+
+// Campaign bounds a workload in time. Before startsAt the workload is
+// Scheduled (replicas 0), between startsAt and endsAt it is Active, after
+// endsAt it is Ended (replicas 0, no ingress), and after the standard's
+// archiveAfter it is Archived (children deleted, the record kept).
+// +kubebuilder:validation:XValidation:rule="self.endsAt > self.startsAt",message="campaign.endsAt must be after campaign.startsAt",fieldPath=".endsAt"
+type Campaign struct {
+	// Name of the campaign, used as the `martech.guardrails.dev/campaign` label.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// StartsAt is when the campaign goes live (RFC 3339).
+	StartsAt metav1.Time `json:"startsAt"`
+	// EndsAt is when the campaign stops serving (RFC 3339); must be after startsAt.
+	EndsAt metav1.Time `json:"endsAt"`
+}
+
+// EnvVar is a plain environment variable. Credentials never go here: they come
+// from SaaSIntegrations by reference.
+type EnvVar struct {
+	// Name of the variable.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+	// Value of the variable.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Value string `json:"value,omitempty"`
+}
+
+// Exposure publishes the workload through a TLS ingress.
+type Exposure struct {
+	// Host is the public hostname; it must lie under one of the standard's
+	// allowed host suffixes.
+	Host FQDN `json:"host"`
+	// Path served on the host.
+	// +optional
+	// +kubebuilder:default="/"
+	// +kubebuilder:validation:Pattern=`^/[-A-Za-z0-9_./~%]*$`
+	// +kubebuilder:validation:MaxLength=256
+	Path string `json:"path,omitempty"`
+}
+
+// IntegrationRef names a SaaSIntegration in the same namespace whose
+// credentials are injected into the workload.
+type IntegrationRef struct {
+	// Name of the SaaSIntegration in the workload's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// EnvPrefix is prepended to each credential key to form the environment
+	// variable name (for example HUBSPOT_ + API_KEY).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[A-Z][A-Z0-9_]*$`
+	// +kubebuilder:validation:MaxLength=64
+	EnvPrefix string `json:"envPrefix,omitempty"`
+}
+
+// MarketingWorkloadSpec is what a marketing engineer asks to run.
+type MarketingWorkloadSpec struct {
+	// Owner says which team answers for the workload and how to reach it.
+	// +optional
+	Owner Owner `json:"owner,omitempty"`
+	// CostCenter is charged for the workload; it becomes the
+	// `martech.guardrails.dev/cost-center` label.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	CostCenter string `json:"costCenter,omitempty"`
+	// Campaign bounds the workload in time; without it the workload runs
+	// until deleted.
+	// +optional
+	Campaign *Campaign `json:"campaign,omitempty"`
+	// Image is the container image, from one of the standard's allowed registries.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$`
+	Image string `json:"image"`
+	// Replicas while the campaign is active.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Replicas *int32 `json:"replicas,omitempty"`
+	// Port the container listens on.
+	// +optional
+	// +kubebuilder:default=8080
+	// +kubebuilder:validation:Minimum=1024
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+	// Env holds plain environment variables.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=map
+	// +listMapKey=name
+	Env []EnvVar `json:"env,omitempty"`
+	// Resources for the container; the standard's defaults apply when empty.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// Exposure publishes the workload on a TLS ingress; omit for internal services.
+	// +optional
+	Exposure *Exposure `json:"exposure,omitempty"`
+	// Integrations are SaaSIntegrations in this namespace the workload uses.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=name
+	Integrations []IntegrationRef `json:"integrations,omitempty"`
+	// DataCategories are the fideslang data categories the workload handles;
+	// it must declare every category its integrations send.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=set
+	DataCategories []TaxonomyKey `json:"dataCategories,omitempty"`
+}
+
+// WorkloadPhase is where a workload is in its life.
+// +kubebuilder:validation:Enum=Scheduled;Active;Ended;Archived;Blocked
+type WorkloadPhase string
+
+const (
+	PhaseScheduled WorkloadPhase = "Scheduled"
+	PhaseActive    WorkloadPhase = "Active"
+	PhaseEnded     WorkloadPhase = "Ended"
+	PhaseArchived  WorkloadPhase = "Archived"
+	PhaseBlocked   WorkloadPhase = "Blocked"
+)
+
+// ResourceRef names a child object the operator manages.
+type ResourceRef struct {
+	// APIVersion of the child.
+	APIVersion string `json:"apiVersion"`
+	// Kind of the child.
+	Kind string `json:"kind"`
+	// Name of the child.
+	Name string `json:"name"`
+}
+
+// MarketingWorkloadStatus is what the operator observed and did.
+type MarketingWorkloadStatus struct {
+	CommonStatus `json:",inline"`
+	// Phase is Scheduled, Active, Ended, Archived or Blocked.
+	// +optional
+	Phase WorkloadPhase `json:"phase,omitempty"`
+	// Compliant is true when no deny-level policy result is in force.
+	// +optional
+	Compliant *bool `json:"compliant,omitempty"`
+	// URL where the workload is served, when exposed and active.
+	// +optional
+	URL string `json:"url,omitempty"`
+	// NextTransition is when the phase will next change by itself.
+	// +optional
+	NextTransition *metav1.Time `json:"nextTransition,omitempty"`
+	// Violations are the policy results in force (at most 20).
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	Violations []Violation `json:"violations,omitempty"`
+	// Resources are the child objects the operator manages.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	Resources []ResourceRef `json:"resources,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,shortName=mw,categories=martech
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Compliant",type=boolean,JSONPath=`.status.compliant`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
+// +kubebuilder:printcolumn:name="Ends",type=date,JSONPath=`.spec.campaign.endsAt`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// MarketingWorkload is a container workload for a campaign, microsite, tag
+// server or personalization service, provisioned with IT-owned standards.
+type MarketingWorkload struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is what the marketing engineer asks for.
+	Spec MarketingWorkloadSpec `json:"spec"`
+	// Status is what the operator observed.
+	// +optional
+	Status MarketingWorkloadStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// MarketingWorkloadList is a list of MarketingWorkloads.
+type MarketingWorkloadList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MarketingWorkload `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&MarketingWorkload{}, &MarketingWorkloadList{})
+}
