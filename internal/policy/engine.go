@@ -1,0 +1,270 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/taxonomy"
+	"github.com/martech-guardrails/guardrails/policies"
+)
+
+// DefaultTimeout is the time budget of one policy evaluating one object.
+const DefaultTimeout = 100 * time.Millisecond
+
+// Options configure an Engine.
+type Options struct {
+	// Timeout is the time budget of each policy evaluating one object (the
+	// built-ins targeting a kind share one budget); DefaultTimeout when zero.
+	Timeout time.Duration
+	// Registerer, when set, receives the engine's Prometheus metrics.
+	Registerer prometheus.Registerer
+}
+
+// Engine compiles and evaluates policies. It is safe for concurrent use: the
+// policies in force are an immutable set swapped atomically by SetPolicies.
+type Engine struct {
+	timeout  time.Duration
+	comp     *compiler
+	builtins *builtinSet
+	metrics  *metrics
+
+	cur atomic.Pointer[policySet]
+	mu  sync.Mutex // serialises SetPolicies
+}
+
+// policySet is the policies in force. It is never modified once published.
+type policySet struct {
+	builtins *builtinSet
+	custom   []*customPolicy // by name
+	byName   map[string]*customPolicy
+	byKind   map[string][]*customPolicy
+	errors   map[string][]CompileError // last compile errors by custom policy name
+	infos    []PolicyInfo              // every policy in force, by name
+	names    *ast.Term                 // input.policies
+}
+
+// New compiles the built-in policies embedded in package policies and returns
+// an engine with no custom policies. It fails if a built-in does not compile.
+func New(opts Options) (*Engine, error) {
+	mods, err := policies.Modules()
+	if err != nil {
+		return nil, fmt.Errorf("policy: loading built-in policies: %w", err)
+	}
+	return newEngine(opts, mods)
+}
+
+// newEngine is New with the built-in modules given (file name → source).
+func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) {
+	e := &Engine{timeout: opts.Timeout}
+	if e.timeout <= 0 {
+		e.timeout = DefaultTimeout
+	}
+	if opts.Registerer != nil {
+		m, err := newMetrics(opts.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		e.metrics = m
+	}
+	caps, denied := restrictedCapabilities()
+	store := taxonomyStore(taxonomy.Default())
+	e.comp = &compiler{caps: caps, denied: denied, prep: prepare(context.Background(), caps, rego.Store(store))}
+	bs, err := e.comp.compileBuiltins(builtinModules)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	e.builtins = bs
+	e.cur.Store(newPolicySet(bs, nil, nil, nil))
+	return e, nil
+}
+
+// taxonomyStore holds data.guardrails.taxonomy as
+// {"data_category": {key: name}, "data_use": {...}, "data_subject": {...}}.
+func taxonomyStore(t *taxonomy.Taxonomy) storage.Store {
+	tax := make(map[string]any, 3)
+	for _, kind := range []taxonomy.Kind{taxonomy.DataCategory, taxonomy.DataUse, taxonomy.DataSubject} {
+		entries := t.Entries(kind)
+		m := make(map[string]any, len(entries))
+		for _, en := range entries {
+			m[en.Key] = en.Name
+		}
+		tax[string(kind)] = m
+	}
+	data := map[string]any{"guardrails": map[string]any{"taxonomy": tax}}
+	return inmem.NewFromObjectWithOpts(data, inmem.OptReturnASTValuesOnRead(true), inmem.OptRoundTripOnWrite(false))
+}
+
+// newPolicySet builds the immutable set. unknown are the names of custom
+// policies that exist but have no version in force.
+func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]CompileError, unknown []string) *policySet {
+	s := &policySet{
+		builtins: bs,
+		custom:   custom,
+		byName:   make(map[string]*customPolicy, len(custom)),
+		byKind:   make(map[string][]*customPolicy),
+		errors:   errs,
+	}
+	names := slices.Clone(unknown)
+	for _, p := range bs.policies {
+		s.infos = append(s.infos, p.info)
+		names = append(names, p.info.Name)
+	}
+	for _, p := range custom {
+		s.byName[p.info.Name] = p
+		for _, k := range p.info.Targets {
+			s.byKind[k] = append(s.byKind[k], p)
+		}
+		s.infos = append(s.infos, p.info)
+		names = append(names, p.info.Name)
+	}
+	slices.SortFunc(s.infos, func(a, b PolicyInfo) int { return strings.Compare(a.Name, b.Name) })
+	slices.Sort(names)
+	names = slices.Compact(names)
+	terms := make([]*ast.Term, len(names))
+	for i, n := range names {
+		terms[i] = ast.StringTerm(n)
+	}
+	s.names = ast.ArrayTerm(terms...)
+	return s
+}
+
+// Policies returns every policy in force (built-in and custom), by name.
+func (e *Engine) Policies() []PolicyInfo {
+	infos := slices.Clone(e.cur.Load().infos)
+	for i := range infos {
+		infos[i].Targets = slices.Clone(infos[i].Targets)
+	}
+	return infos
+}
+
+// Errors returns the errors of the last attempt to compile the named custom
+// policy by SetPolicies; nil when it compiled.
+func (e *Engine) Errors(name string) []CompileError {
+	return slices.Clone(e.cur.Load().errors[name])
+}
+
+// CheckPolicy compiles gp against the set in force without changing it, as
+// the admission webhook does before a GuardrailPolicy is stored. It returns
+// nil when gp would compile and be put in force by SetPolicies.
+func (e *Engine) CheckPolicy(gp *v1alpha1.GuardrailPolicy) []CompileError {
+	set := e.cur.Load()
+	var prev *customRego
+	if p := set.byName[gp.Name]; p != nil {
+		prev = p.rego
+	}
+	p, errs := e.comp.compileCustom(gp, prev, e.builtins)
+	if len(errs) > 0 {
+		return errs
+	}
+	for _, other := range set.custom {
+		if other.info.Name != gp.Name && other.rego.pkg.Equal(p.rego.pkg) {
+			return []CompileError{packageConflict(p, other.info.Name)}
+		}
+	}
+	return nil
+}
+
+func packageConflict(p *customPolicy, owner string) CompileError {
+	return CompileError{Policy: p.info.Name, Module: mainModule, Line: 1, Column: 1,
+		Message: fmt.Sprintf("package %s is already declared by policy %q", strings.TrimPrefix(p.rego.pkg.String(), "data."), owner)}
+}
+
+// SetPolicies replaces the custom policies in force with gps and returns the
+// compile errors by policy name (nil when every policy compiled). A policy
+// that compiles is in force; one that does not keeps its last good version,
+// if it has one, and its errors are also kept for Errors. Policies missing
+// from gps are dropped. Readers see the old set or the new one, never a mix.
+func (e *Engine) SetPolicies(gps []v1alpha1.GuardrailPolicy) map[string][]CompileError {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := e.cur.Load()
+
+	order := make([]*v1alpha1.GuardrailPolicy, 0, len(gps))
+	for i := range gps {
+		order = append(order, &gps[i])
+	}
+	slices.SortStableFunc(order, func(a, b *v1alpha1.GuardrailPolicy) int { return strings.Compare(a.Name, b.Name) })
+
+	errs := make(map[string][]CompileError)
+	var candidates []*customPolicy
+	var unknown []string
+	seen := make(map[string]bool, len(order))
+	for _, gp := range order {
+		if seen[gp.Name] {
+			errs[gp.Name] = append(errs[gp.Name], CompileError{Policy: gp.Name, Module: "metadata.name", Message: "policy given twice"})
+			continue
+		}
+		seen[gp.Name] = true
+		last := old.byName[gp.Name]
+		var prev *customRego
+		if last != nil {
+			prev = last.rego
+		}
+		p, cerrs := e.comp.compileCustom(gp, prev, e.builtins)
+		if len(cerrs) > 0 {
+			errs[gp.Name] = cerrs
+			p = last // the last good version stays in force
+		}
+		if p == nil {
+			unknown = append(unknown, gp.Name)
+			continue
+		}
+		candidates = append(candidates, p)
+	}
+
+	// Two policies may not declare the same package: the one already in
+	// force with that package keeps it, otherwise the first by name.
+	slices.SortStableFunc(candidates, func(a, b *customPolicy) int {
+		return boolRank(!holdsPackage(old, a)) - boolRank(!holdsPackage(old, b))
+	})
+	owners := make(map[string]string)
+	var custom []*customPolicy
+	for _, p := range candidates {
+		pkg := p.rego.pkg.String()
+		if owner, taken := owners[pkg]; taken {
+			errs[p.info.Name] = append(errs[p.info.Name], packageConflict(p, owner))
+			if last := old.byName[p.info.Name]; last != nil && last != p && !last.rego.pkg.Equal(p.rego.pkg) {
+				if _, lastTaken := owners[last.rego.pkg.String()]; !lastTaken {
+					owners[last.rego.pkg.String()] = p.info.Name
+					custom = append(custom, last)
+					continue
+				}
+			}
+			unknown = append(unknown, p.info.Name)
+			continue
+		}
+		owners[pkg] = p.info.Name
+		custom = append(custom, p)
+	}
+	slices.SortFunc(custom, func(a, b *customPolicy) int { return strings.Compare(a.info.Name, b.info.Name) })
+	if len(errs) == 0 {
+		errs = nil
+	}
+	e.cur.Store(newPolicySet(e.builtins, custom, errs, unknown))
+	return errs
+}
+
+// holdsPackage reports whether p's package belongs to p's policy in old.
+func holdsPackage(old *policySet, p *customPolicy) bool {
+	last := old.byName[p.info.Name]
+	return last != nil && last.rego.pkg.Equal(p.rego.pkg)
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,87 @@
+package guardrails.builtin.exception_cap_test
+
+import data.guardrails.builtin.exception_cap
+
+known_policies := [
+	"allowed-registries", "campaign-window", "credential-age", "data-residency",
+	"exception-cap", "exposure-host", "integration-references", "ownership",
+	"sensitive-data-dpa", "vendor-approved", "vendor-data-categories",
+	"vendor-data-use", "vendor-endpoints", "workload-limits", "acme-campaign-naming",
+]
+
+exception(policies, expires_at) := {
+	"apiVersion": "martech.guardrails.dev/v1alpha1",
+	"kind": "PolicyException",
+	"metadata": {"name": "black-friday-peak", "namespace": "marketing-emea"},
+	"spec": {
+		"policies": policies,
+		"targets": [{"kind": "MarketingWorkload", "name": "black-friday"}],
+		"reason": "Expected traffic peak on Black Friday weekend",
+		"approvedBy": "it-platform@acme.example",
+		"expiresAt": expires_at,
+	},
+}
+
+review(policies, expires_at) := {
+	"kind": "PolicyException",
+	"operation": "CREATE",
+	"object": exception(policies, expires_at),
+	"standard": {"policies": {"exceptionMaxDuration": "720h0m0s"}},
+	"policies": known_policies,
+	"now": "2025-11-01T12:00:00Z",
+}
+
+test_short_exception_for_known_policy_allowed if {
+	count(exception_cap.violation) == 0 with input as review(["workload-limits"], "2025-12-01T00:00:00Z")
+	count(exception_cap.violation) == 0 with input as review(["workload-limits", "acme-campaign-naming"], "2025-12-01T12:00:00Z")
+}
+
+test_unknown_policy_denied if {
+	vs := exception_cap.violation with input as review(["workload-limits", "replica-limits"], "2025-12-01T00:00:00Z")
+	count(vs) == 1
+	some v in vs
+	v.msg == `policy "replica-limits" named in the exception does not exist`
+	v.field == "spec.policies[1]"
+	contains(v.remediation, "workload-limits")
+}
+
+test_exception_too_far_ahead_denied if {
+	vs := exception_cap.violation with input as review(["workload-limits"], "2026-03-01T12:00:00Z")
+	vs == {{
+		"msg": "the exception expires 2026-03-01T12:00:00Z, 120 days from now; exceptions may last at most 30 days",
+		"field": "spec.expiresAt",
+		"remediation": "Set spec.expiresAt to 2025-12-01T12:00:00Z or earlier and renew the exception if it is still needed then.",
+	}}
+}
+
+test_default_cap_is_90_days if {
+	inp := object.remove(review(["workload-limits"], "2026-01-20T00:00:00Z"), ["standard"])
+	count(exception_cap.violation) == 0 with input as inp
+	too_far := object.remove(review(["workload-limits"], "2026-03-01T12:00:00Z"), ["standard"])
+	vs := exception_cap.violation with input as too_far
+	some v in vs
+	count(vs) == 1
+	endswith(v.msg, "exceptions may last at most 90 days")
+}
+
+test_unknown_policy_and_too_far_ahead if {
+	vs := exception_cap.violation with input as review(["all-the-things"], "2027-01-01T00:00:00Z")
+	{v.field | some v in vs} == {"spec.policies[0]", "spec.expiresAt"}
+}
+
+test_missing_expiry_denied if {
+	vs := exception_cap.violation with input as review(["workload-limits"], null)
+	some v in vs
+	count(vs) == 1
+	v.msg == "the exception has no expiry"
+}
+
+test_policy_names_unchecked_when_unknown if {
+	inp := object.remove(review(["replica-limits"], "2025-12-01T00:00:00Z"), ["policies"])
+	count(exception_cap.violation) == 0 with input as inp
+}
+
+test_other_kinds_ignored if {
+	inp := object.union(review(["replica-limits"], "2027-01-01T00:00:00Z"), {"kind": "MarketingWorkload"})
+	count(exception_cap.violation) == 0 with input as inp
+}

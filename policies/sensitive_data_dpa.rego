@@ -1,0 +1,72 @@
+# METADATA
+# title: Sensitive data needs a signed, unexpired DPA
+# description: A SaaSIntegration that sends a data category within (or containing) one of the PlatformStandard's sensitiveDataCategories needs a data processing agreement with the vendor that is signed and not expired.
+# custom:
+#   name: sensitive-data-dpa
+#   enforcement: deny
+#   severity: critical
+#   category: privacy
+#   targets:
+#     - SaaSIntegration
+package guardrails.builtin.sensitive_data_dpa
+
+vendor_name := object.get(input.object, ["spec", "vendor"], "")
+
+vendor := input.vendors[vendor_name]
+
+categories := object.get(input.object, ["spec", "dataCategories"], [])
+
+sensitive := [s | some s in object.get(input, ["standard", "sensitiveDataCategories"], []); is_string(s); s != ""]
+
+dpa := object.get(vendor, ["spec", "dpa"], {})
+
+dpa_name := sprintf("DPA %s", [ref]) if {
+	ref := object.get(dpa, "reference", "")
+	is_string(ref)
+	ref != ""
+} else := "DPA"
+
+violation contains {
+	"msg": sprintf("data category %q is sensitive (%s) and vendor %q has no signed data processing agreement", [category, concat(", ", matched), vendor_name]),
+	"field": sprintf("spec.dataCategories[%d]", [i]),
+	"remediation": sprintf("Ask IT/procurement to sign a DPA with %q and record it on the Vendor (spec.dpa), or stop sending %q.", [vendor_name, category]),
+} if {
+	input.kind == "SaaSIntegration"
+	vendor
+	some i, category in categories
+	matched := sensitive_matches(category)
+	count(matched) > 0
+	not object.get(dpa, "signed", false) == true
+}
+
+violation contains {
+	"msg": sprintf("data category %q is sensitive (%s) and vendor %q's %s expired on %s", [category, concat(", ", matched), vendor_name, dpa_name, expires]),
+	"field": sprintf("spec.dataCategories[%d]", [i]),
+	"remediation": sprintf("Ask IT/procurement to renew the DPA with %q and update spec.dpa.expires on the Vendor, or stop sending %q.", [vendor_name, category]),
+} if {
+	input.kind == "SaaSIntegration"
+	vendor
+	some i, category in categories
+	matched := sensitive_matches(category)
+	count(matched) > 0
+	object.get(dpa, "signed", false) == true
+	expires := object.get(dpa, "expires", null)
+	is_string(expires)
+	time.parse_rfc3339_ns(expires) <= time.parse_rfc3339_ns(input.now)
+}
+
+# A category is sensitive when it lies within a sensitive entry (user.financial.credit_card
+# within user.financial) or contains one (sending user sends user.financial).
+sensitive_matches(category) := sort([s |
+	some s in sensitive
+	related(category, s)
+]) if is_string(category)
+
+related(category, s) if within(category, s)
+
+related(category, s) if within(s, category)
+
+# within: key equals ancestor or lies below it in the dotted hierarchy.
+within(key, ancestor) if key == ancestor
+
+within(key, ancestor) if startswith(key, concat("", [ancestor, "."]))

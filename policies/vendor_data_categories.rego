@@ -1,0 +1,80 @@
+# METADATA
+# title: Vendors receive only the data categories they are allowed
+# description: Every data category a SaaSIntegration sends must be a known fideslang data category and lie within one of the vendor's allowedDataCategories (allowing user.contact allows user.contact.email).
+# custom:
+#   name: vendor-data-categories
+#   enforcement: deny
+#   severity: high
+#   category: privacy
+#   targets:
+#     - SaaSIntegration
+package guardrails.builtin.vendor_data_categories
+
+vendor_name := object.get(input.object, ["spec", "vendor"], "")
+
+vendor := input.vendors[vendor_name]
+
+categories := object.get(input.object, ["spec", "dataCategories"], [])
+
+allowed := [c | some c in object.get(vendor, ["spec", "allowedDataCategories"], []); is_string(c)]
+
+violation contains {
+	"msg": sprintf("data category %q is not a known fideslang data category", [category]),
+	"field": sprintf("spec.dataCategories[%d]", [i]),
+	"remediation": unknown_remediation(category),
+} if {
+	input.kind == "SaaSIntegration"
+	some i, category in categories
+	unknown(category)
+}
+
+violation contains {
+	"msg": sprintf("vendor %q is not allowed to receive data category %q (allowed: %s)", [vendor_name, category, allowed_text]),
+	"field": sprintf("spec.dataCategories[%d]", [i]),
+	"remediation": sprintf("Stop sending %q to %q (remove it from spec.dataCategories or send a category within %s), or ask IT to add it to the vendor's allowedDataCategories.", [category, vendor_name, allowed_text]),
+} if {
+	input.kind == "SaaSIntegration"
+	vendor
+	some i, category in categories
+	is_string(category)
+	not unknown(category)
+	not allowed_category(category)
+}
+
+allowed_text := concat(", ", allowed) if {
+	count(allowed) > 0
+} else := "none"
+
+allowed_category(category) if {
+	some a in allowed
+	within(category, a)
+}
+
+# within: key equals ancestor or lies below it in the dotted hierarchy.
+within(key, ancestor) if key == ancestor
+
+within(key, ancestor) if startswith(key, concat("", [ancestor, "."]))
+
+# unknown is only decided when the taxonomy is loaded.
+unknown(key) if {
+	table := data.guardrails.taxonomy.data_category
+	not known(table, key)
+}
+
+known(table, key) if {
+	is_string(key)
+	_ = table[key]
+}
+
+unknown_remediation(key) := sprintf("Use a fideslang data category key; known keys under %q: %s.", [parent, concat(", ", children)]) if {
+	is_string(key)
+	parts := split(key, ".")
+	count(parts) > 1
+	parent := concat(".", array.slice(parts, 0, count(parts) - 1))
+	children := sort([k |
+		some k, _ in data.guardrails.taxonomy.data_category
+		startswith(k, concat("", [parent, "."]))
+		count(split(k, ".")) == count(parts)
+	])
+	count(children) > 0
+} else := "Use a fideslang data category key such as user.contact.email or user.behavior.browsing_history (keys are dotted paths from the taxonomy)."
