@@ -1,0 +1,156 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
+)
+
+// VendorReconciler records a vendor's validity (policies targeting Vendor,
+// DPA and security review dates) and how many integrations use it. Its
+// dependents are re-reconciled by their own controllers' vendor watches.
+type VendorReconciler struct {
+	client.Client
+	Engine *policy.Engine
+	Clock  clock.PassiveClock
+}
+
+// Reconcile evaluates the vendor and writes its status.
+func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var v v1alpha1.Vendor
+	if err := r.Get(ctx, req.NamespacedName, &v); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := v.Status.DeepCopy()
+	now := r.Clock.Now()
+	var users v1alpha1.SaaSIntegrationList
+	if err := r.List(ctx, &users, client.MatchingFields{indexVendor: v.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	v.Status.Integrations = int32(len(users.Items))
+	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &v, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if ok {
+		var notes []string
+		if v.Spec.DPA != nil && v.Spec.DPA.Expires != nil && v.Spec.DPA.Expires.Time.Before(now) {
+			notes = append(notes, "DPA expired "+v.Spec.DPA.Expires.Format(time.DateOnly))
+		}
+		if v.Spec.SecurityReview != nil && v.Spec.SecurityReview.Expires != nil && v.Spec.SecurityReview.Expires.Time.Before(now) {
+			notes = append(notes, "security review expired "+v.Spec.SecurityReview.Expires.Format(time.DateOnly))
+		}
+		msg = fmt.Sprintf("%s vendor used by %d integrations", v.Spec.Status, v.Status.Integrations)
+		if len(notes) > 0 {
+			msg += "; " + strings.Join(notes, "; ")
+		}
+	}
+	setReady(&v.Status.Conditions, v.Generation, ok, reason, msg, !ok)
+	v.Status.ObservedGeneration = v.Generation
+	if !equality.Semantic.DeepEqual(before, &v.Status) {
+		return ctrl.Result{}, r.Status().Update(ctx, &v)
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager watches vendors and the integrations that count them.
+func (r *VendorReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Vendor{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.SaaSIntegration{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
+			si, ok := o.(*v1alpha1.SaaSIntegration)
+			if !ok {
+				return nil
+			}
+			return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: si.Spec.Vendor}}}
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("vendor").
+		Complete(r)
+}
+
+// PlatformStandardReconciler records a standard's validity. Workloads and
+// integrations watch standards themselves and re-reconcile on a change.
+type PlatformStandardReconciler struct {
+	client.Client
+	Engine *policy.Engine
+	Clock  clock.PassiveClock
+}
+
+// Reconcile evaluates the standard and writes its status.
+func (r *PlatformStandardReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var s v1alpha1.PlatformStandard
+	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := s.Status.DeepCopy()
+	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &s, r.Clock.Now())
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if ok {
+		known := map[string]bool{}
+		for _, p := range r.Engine.Policies() {
+			known[p.Name] = true
+		}
+		var unknown []string
+		for _, name := range s.Spec.Policies.Disabled {
+			if !known[name] {
+				unknown = append(unknown, name)
+			}
+		}
+		for name := range s.Spec.Policies.Enforcement {
+			if !known[name] {
+				unknown = append(unknown, name)
+			}
+		}
+		msg = "standard in force"
+		if len(unknown) > 0 {
+			ok, reason, msg = false, ReasonResolveFailed, "unknown policy names in spec.policies: "+strings.Join(unknown, ", ")
+		}
+	}
+	setReady(&s.Status.Conditions, s.Generation, ok, reason, msg, !ok)
+	s.Status.ObservedGeneration = s.Generation
+	if !equality.Semantic.DeepEqual(before, &s.Status) {
+		return ctrl.Result{}, r.Status().Update(ctx, &s)
+	}
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager watches standards.
+func (r *PlatformStandardReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.PlatformStandard{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("platformstandard").
+		Complete(r)
+}
+
+// evaluateForStatus asks the engine about obj and returns whether it is
+// free of deny results, with a condition reason and message.
+func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, obj client.Object, now time.Time) (bool, string, string, error) {
+	preq, err := resolve.Resolver{Reader: c}.Request(ctx, obj, policy.OperationAudit, now)
+	if err != nil {
+		return false, "", "", err
+	}
+	d, err := e.Evaluate(ctx, preq)
+	if err != nil {
+		return false, "", "", err
+	}
+	if d.Denied() {
+		return false, ReasonPolicyDenied, summary(d), nil
+	}
+	return true, ReasonValid, "", nil
+}
+

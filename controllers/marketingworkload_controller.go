@@ -1,0 +1,231 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/render"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
+)
+
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=services;serviceaccounts;configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+
+// MarketingWorkloadReconciler provisions a MarketingWorkload: resolve what it
+// references, ask the engine, then apply the rendered children or mark it
+// Blocked and leave what runs untouched.
+type MarketingWorkloadReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Engine   *policy.Engine
+	Clock    clock.PassiveClock
+	Recorder record.EventRecorder
+	Metrics  *Metrics
+}
+
+// Reconcile runs get → resolve → decide → apply or block → status.
+func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var mw v1alpha1.MarketingWorkload
+	if err := r.Get(ctx, req.NamespacedName, &mw); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := mw.Status.DeepCopy()
+	now := r.Clock.Now()
+
+	result, err := r.reconcile(ctx, &mw, now)
+	if err != nil {
+		setReady(&mw.Status.Conditions, mw.Generation, false, reasonOf(err), err.Error(), false)
+	} else {
+		mw.Status.ObservedGeneration = mw.Generation
+	}
+	if !equality.Semantic.DeepEqual(before, &mw.Status) {
+		if uerr := r.Status().Update(ctx, &mw); uerr != nil && err == nil {
+			return ctrl.Result{}, uerr
+		}
+		r.recordPhaseChange(&mw, before.Phase)
+	}
+	r.Metrics.observeWorkloads(ctx, r.Client)
+	return result, err
+}
+
+func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha1.MarketingWorkload, now time.Time) (ctrl.Result, error) {
+	res := resolve.Resolver{Reader: r.Client}
+	preq, err := res.Request(ctx, mw, policy.OperationAudit, now)
+	if err != nil {
+		return ctrl.Result{}, &stepError{ReasonResolveFailed, err}
+	}
+	decision, err := r.Engine.Evaluate(ctx, preq)
+	if err != nil {
+		return ctrl.Result{}, &stepError{ReasonEvalFailed, err}
+	}
+	mw.Status.Violations = violations(decision)
+	mw.Status.Compliant = boolPtr(!decision.Denied())
+
+	if decision.Denied() {
+		return r.block(mw, decision)
+	}
+	children, life, err := render.Render(render.Inputs{
+		Workload: mw, Standard: preq.Standard, Integrations: preq.Integrations, Vendors: preq.Vendors, Now: now,
+	})
+	if err != nil {
+		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
+	}
+	if err := r.applyChildren(ctx, mw, children); err != nil {
+		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
+	}
+	mw.Status.Phase = life.Phase
+	mw.Status.URL = urlOf(mw, life)
+	mw.Status.NextTransition = metaTime(life.NextTransition)
+	mw.Status.Resources = resourceRefs(children)
+	msg := fmt.Sprintf("%s: %d child objects applied", life.Phase, len(mw.Status.Resources))
+	reason := ReasonProvisioned
+	if life.Phase == v1alpha1.PhaseArchived {
+		reason, msg = ReasonArchived, "campaign archived: children deleted, record kept"
+	}
+	setReady(&mw.Status.Conditions, mw.Generation, true, reason, msg, false)
+	if life.NextTransition != nil {
+		return ctrl.Result{RequeueAfter: life.NextTransition.Sub(now)}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// block marks the workload Blocked. Nothing is applied and nothing running is
+// touched: a policy change never tears a live campaign down.
+func (r *MarketingWorkloadReconciler) block(mw *v1alpha1.MarketingWorkload, d *policy.Decision) (ctrl.Result, error) {
+	mw.Status.Phase = v1alpha1.PhaseBlocked
+	msg := summary(d)
+	setReady(&mw.Status.Conditions, mw.Generation, false, ReasonPolicyDenied, msg, true)
+	r.Recorder.Event(mw, corev1.EventTypeWarning, EventPolicyViolation, msg)
+	return ctrl.Result{}, nil
+}
+
+func (r *MarketingWorkloadReconciler) recordPhaseChange(mw *v1alpha1.MarketingWorkload, old v1alpha1.WorkloadPhase) {
+	if mw.Status.Phase == old {
+		return
+	}
+	switch mw.Status.Phase {
+	case v1alpha1.PhaseBlocked:
+		r.Recorder.Eventf(mw, corev1.EventTypeWarning, EventBlocked, "blocked by policy; running children left as they were: %s", readyMessage(mw.Status.Conditions))
+	case v1alpha1.PhaseEnded:
+		r.Recorder.Event(mw, corev1.EventTypeNormal, EventCampaignEnded, "campaign ended: scaled to zero, ingress removed")
+	case v1alpha1.PhaseScheduled, v1alpha1.PhaseActive:
+		r.Recorder.Eventf(mw, corev1.EventTypeNormal, EventProvisioned, "provisioned (%s)", mw.Status.Phase)
+	}
+}
+
+// SetupWithManager watches the workload, its children, and what it depends
+// on through field indexes, so a change re-reconciles exactly the dependents.
+func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.MarketingWorkload{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&networkingv1.Ingress{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Watches(&v1alpha1.SaaSIntegration{}, handler.EnqueueRequestsFromMapFunc(r.forIntegration)).
+		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(r.all), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.GuardrailPolicy{}, handler.EnqueueRequestsFromMapFunc(r.all)).
+		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
+		Named("marketingworkload").
+		Complete(r)
+}
+
+func (r *MarketingWorkloadReconciler) forIntegration(ctx context.Context, o client.Object) []ctrl.Request {
+	var list v1alpha1.MarketingWorkloadList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{indexIntegrationNames: o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "listing workloads of integration", "integration", o.GetName())
+		return nil
+	}
+	return requestsOf(list.Items)
+}
+
+func (r *MarketingWorkloadReconciler) forVendor(ctx context.Context, o client.Object) []ctrl.Request {
+	var sis v1alpha1.SaaSIntegrationList
+	if err := r.List(ctx, &sis, client.MatchingFields{indexVendor: o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "listing integrations of vendor", "vendor", o.GetName())
+		return nil
+	}
+	var out []ctrl.Request
+	for i := range sis.Items {
+		out = append(out, r.forIntegration(ctx, &sis.Items[i])...)
+	}
+	return out
+}
+
+func (r *MarketingWorkloadReconciler) forException(ctx context.Context, o client.Object) []ctrl.Request {
+	pex, ok := o.(*v1alpha1.PolicyException)
+	if !ok {
+		return nil
+	}
+	var out []ctrl.Request
+	for _, t := range pex.Spec.Targets {
+		switch t.Kind {
+		case v1alpha1.KindMarketingWorkload:
+			out = append(out, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: pex.Namespace, Name: t.Name}})
+		case v1alpha1.KindSaaSIntegration:
+			out = append(out, r.forIntegration(ctx, &v1alpha1.SaaSIntegration{ObjectMeta: objectMeta(pex.Namespace, t.Name)})...)
+		}
+	}
+	return out
+}
+
+func (r *MarketingWorkloadReconciler) all(ctx context.Context, _ client.Object) []ctrl.Request {
+	var list v1alpha1.MarketingWorkloadList
+	if err := r.List(ctx, &list); err != nil {
+		logf.FromContext(ctx).Error(err, "listing workloads")
+		return nil
+	}
+	return requestsOf(list.Items)
+}
+
+func requestsOf(items []v1alpha1.MarketingWorkload) []ctrl.Request {
+	out := make([]ctrl.Request, 0, len(items))
+	for i := range items {
+		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&items[i])})
+	}
+	return out
+}
+
+// stepError carries the condition reason of the step that failed.
+type stepError struct {
+	reason string
+	err    error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func reasonOf(err error) string {
+	if se, ok := err.(*stepError); ok {
+		return se.reason
+	}
+	if apierrors.IsConflict(err) {
+		return ReasonReconciling
+	}
+	return ReasonApplyFailed
+}

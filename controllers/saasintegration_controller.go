@@ -1,0 +1,185 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
+)
+
+// credentialRecheck is how often an integration's credential age is looked at
+// again when nothing else changes (age grows with time alone).
+const credentialRecheck = 6 * time.Hour
+
+// SaaSIntegrationReconciler records vendor status, credential presence and
+// age (Secret metadata only), which workloads use the integration, and the
+// policy verdict.
+type SaaSIntegrationReconciler struct {
+	client.Client
+	Engine   *policy.Engine
+	Clock    clock.PassiveClock
+	Recorder record.EventRecorder
+	Metrics  *Metrics
+}
+
+// Reconcile runs get → resolve → decide → status.
+func (r *SaaSIntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var si v1alpha1.SaaSIntegration
+	if err := r.Get(ctx, req.NamespacedName, &si); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := si.Status.DeepCopy()
+	now := r.Clock.Now()
+	err := r.reconcile(ctx, &si, now)
+	if err != nil {
+		setReady(&si.Status.Conditions, si.Generation, false, reasonOf(err), err.Error(), false)
+	} else {
+		si.Status.ObservedGeneration = si.Generation
+	}
+	if !equality.Semantic.DeepEqual(before, &si.Status) {
+		if uerr := r.Status().Update(ctx, &si); uerr != nil && err == nil {
+			return ctrl.Result{}, uerr
+		}
+	}
+	r.Metrics.observeIntegrations(ctx, r.Client)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: credentialRecheck}, nil
+}
+
+func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.SaaSIntegration, now time.Time) error {
+	res := resolve.Resolver{Reader: r.Client}
+	preq, err := res.Request(ctx, si, policy.OperationAudit, now)
+	if err != nil {
+		return &stepError{ReasonResolveFailed, err}
+	}
+	si.Status.VendorStatus = "unknown"
+	if v, ok := preq.Vendors[si.Spec.Vendor]; ok {
+		si.Status.VendorStatus = string(v.Spec.Status)
+	}
+	si.Status.CredentialsFound, si.Status.CredentialRotatedAt, si.Status.CredentialAge = nil, nil, ""
+	if si.Spec.Credentials != nil && si.Spec.Credentials.SecretName != "" {
+		info := preq.Secrets[si.Spec.Credentials.SecretName]
+		si.Status.CredentialsFound = boolPtr(info.Exists)
+		if info.Exists {
+			at := info.CreatedAt
+			if !info.RotatedAt.IsZero() {
+				at = info.RotatedAt
+			}
+			mt := metav1.NewTime(at)
+			si.Status.CredentialRotatedAt = &mt
+			si.Status.CredentialAge = now.Sub(at).Truncate(time.Hour).String()
+		}
+	}
+	var users v1alpha1.MarketingWorkloadList
+	if err := r.List(ctx, &users, client.InNamespace(si.Namespace), client.MatchingFields{indexIntegrationNames: si.Name}); err != nil {
+		return &stepError{ReasonResolveFailed, err}
+	}
+	si.Status.UsedBy = nil
+	for i := range users.Items {
+		if len(si.Status.UsedBy) < 64 {
+			si.Status.UsedBy = append(si.Status.UsedBy, users.Items[i].Name)
+		}
+	}
+
+	decision, err := r.Engine.Evaluate(ctx, preq)
+	if err != nil {
+		return &stepError{ReasonEvalFailed, err}
+	}
+	si.Status.Violations = violations(decision)
+	si.Status.Compliant = boolPtr(!decision.Denied())
+	for _, w := range decision.Warnings() {
+		if w.Policy == "credential-age" {
+			r.Recorder.Event(si, corev1.EventTypeWarning, EventCredentialStale, w.Message)
+		}
+	}
+	if decision.Denied() {
+		msg := summary(decision)
+		setReady(&si.Status.Conditions, si.Generation, false, ReasonPolicyDenied, msg, true)
+		r.Recorder.Event(si, corev1.EventTypeWarning, EventPolicyViolation, msg)
+		return nil
+	}
+	setReady(&si.Status.Conditions, si.Generation, true, ReasonCompliant, fmt.Sprintf("vendor %s is %s", si.Spec.Vendor, si.Status.VendorStatus), false)
+	return nil
+}
+
+// SetupWithManager watches integrations and what they depend on.
+func (r *SaaSIntegrationReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.SaaSIntegration{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.MarketingWorkload{}, handler.EnqueueRequestsFromMapFunc(r.forWorkload), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(r.all), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.GuardrailPolicy{}, handler.EnqueueRequestsFromMapFunc(r.all)).
+		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
+		Named("saasintegration").
+		Complete(r)
+}
+
+func (r *SaaSIntegrationReconciler) forVendor(ctx context.Context, o client.Object) []ctrl.Request {
+	var list v1alpha1.SaaSIntegrationList
+	if err := r.List(ctx, &list, client.MatchingFields{indexVendor: o.GetName()}); err != nil {
+		logf.FromContext(ctx).Error(err, "listing integrations of vendor", "vendor", o.GetName())
+		return nil
+	}
+	return integrationRequests(list.Items)
+}
+
+func (r *SaaSIntegrationReconciler) forWorkload(_ context.Context, o client.Object) []ctrl.Request {
+	mw, ok := o.(*v1alpha1.MarketingWorkload)
+	if !ok {
+		return nil
+	}
+	out := make([]ctrl.Request, 0, len(mw.Spec.Integrations))
+	for _, ref := range mw.Spec.Integrations {
+		out = append(out, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: mw.Namespace, Name: ref.Name}})
+	}
+	return out
+}
+
+func (r *SaaSIntegrationReconciler) forException(_ context.Context, o client.Object) []ctrl.Request {
+	pex, ok := o.(*v1alpha1.PolicyException)
+	if !ok {
+		return nil
+	}
+	var out []ctrl.Request
+	for _, t := range pex.Spec.Targets {
+		if t.Kind == v1alpha1.KindSaaSIntegration {
+			out = append(out, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: pex.Namespace, Name: t.Name}})
+		}
+	}
+	return out
+}
+
+func (r *SaaSIntegrationReconciler) all(ctx context.Context, _ client.Object) []ctrl.Request {
+	var list v1alpha1.SaaSIntegrationList
+	if err := r.List(ctx, &list); err != nil {
+		logf.FromContext(ctx).Error(err, "listing integrations")
+		return nil
+	}
+	return integrationRequests(list.Items)
+}
+
+func integrationRequests(items []v1alpha1.SaaSIntegration) []ctrl.Request {
+	out := make([]ctrl.Request, 0, len(items))
+	for i := range items {
+		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&items[i])})
+	}
+	return out
+}

@@ -1,0 +1,88 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+// Options wire the controllers.
+type Options struct {
+	Engine *policy.Engine
+	// Clock is the time source for campaign phases and expiries; the real
+	// clock when nil. Tests inject a fake one.
+	Clock clock.PassiveClock
+	// Registerer receives guardrails_workloads and guardrails_integrations.
+	Registerer prometheus.Registerer
+}
+
+// SetupAll registers the field indexes and every controller with mgr.
+func SetupAll(mgr ctrl.Manager, opts Options) error {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	if err := SetupIndexes(context.Background(), mgr); err != nil {
+		return err
+	}
+	metrics := NewMetrics(opts.Registerer)
+	recorder := mgr.GetEventRecorderFor("martech-guardrails") //nolint:staticcheck // core/v1 events are what kubectl describe shows
+	steps := []struct {
+		name  string
+		setup func() error
+	}{
+		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
+		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
+		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
+		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
+		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Engine: opts.Engine}).setup(mgr)},
+		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
+	}
+	for _, s := range steps {
+		if err := s.setup(); err != nil {
+			return fmt.Errorf("setting up the %s controller: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+type setupper interface{ SetupWithManager(ctrl.Manager) error }
+
+func setupFunc(r setupper, mgr ctrl.Manager) func() error {
+	return func() error { return r.SetupWithManager(mgr) }
+}
+
+func (r *MarketingWorkloadReconciler) setup(mgr ctrl.Manager) func() error { return setupFunc(r, mgr) }
+func (r *SaaSIntegrationReconciler) setup(mgr ctrl.Manager) func() error   { return setupFunc(r, mgr) }
+func (r *VendorReconciler) setup(mgr ctrl.Manager) func() error            { return setupFunc(r, mgr) }
+func (r *PlatformStandardReconciler) setup(mgr ctrl.Manager) func() error  { return setupFunc(r, mgr) }
+func (r *GuardrailPolicyReconciler) setup(mgr ctrl.Manager) func() error   { return setupFunc(r, mgr) }
+func (r *PolicyExceptionReconciler) setup(mgr ctrl.Manager) func() error   { return setupFunc(r, mgr) }
+
+// SetupIndexes registers the field indexes the watches use to find exactly
+// the dependents of a change.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &v1alpha1.MarketingWorkload{}, indexIntegrationNames, func(o client.Object) []string {
+		mw := o.(*v1alpha1.MarketingWorkload)
+		out := make([]string, 0, len(mw.Spec.Integrations))
+		for _, ref := range mw.Spec.Integrations {
+			out = append(out, ref.Name)
+		}
+		return out
+	}); err != nil {
+		return fmt.Errorf("indexing workloads by integration: %w", err)
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.SaaSIntegration{}, indexVendor, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.SaaSIntegration).Spec.Vendor}
+	}); err != nil {
+		return fmt.Errorf("indexing integrations by vendor: %w", err)
+	}
+	return nil
+}
