@@ -27,7 +27,6 @@ create_cluster() {
     --kube-scheduler-binary "$K8S/kube-scheduler" \
     --kwok-controller-binary "$K8S/kwok" \
     --etcd-binary "$K8S/etcd" \
-    --kubectl-binary "$KUBECTL" \
     --wait 120s
 }
 

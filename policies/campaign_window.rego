@@ -29,7 +29,10 @@ ends_at := object.get(campaign, "endsAt", "")
 
 # The longest a campaign may run; none means no limit.
 max_duration := d if {
-	d := time.parse_duration_ns(input.standard.campaign.maxDuration)
+	raw := object.get(input, ["standard", "campaign", "maxDuration"], "")
+	is_string(raw)
+	raw != ""
+	d := time.parse_duration_ns(raw)
 	d > 0
 }
 

@@ -16,11 +16,17 @@ secret_name := object.get(input.object, ["spec", "credentials", "secretName"], "
 
 namespace := object.get(input.object, ["metadata", "namespace"], "")
 
-secret := input.secrets[secret_name]
+secret := s if {
+	s := input.secrets[secret_name]
+	is_object(s)
+}
 
 # The longest the standard lets credentials live; none means no limit.
 max_age := d if {
-	d := time.parse_duration_ns(input.standard.credentials.maxAge)
+	raw := object.get(input, ["standard", "credentials", "maxAge"], "")
+	is_string(raw)
+	raw != ""
+	d := time.parse_duration_ns(raw)
 	d > 0
 }
 

@@ -12,7 +12,10 @@ package guardrails.builtin.data_residency
 
 vendor_name := object.get(input.object, ["spec", "vendor"], "")
 
-vendor := input.vendors[vendor_name]
+vendor := v if {
+	v := input.vendors[vendor_name]
+	is_object(v)
+}
 
 region := object.get(input.object, ["spec", "region"], "")
 
@@ -24,7 +27,7 @@ vendor_regions := [r | some r in object.get(vendor, ["spec", "processingRegions"
 violation contains {
 	"msg": sprintf("no region is set, but the platform standard only allows data processing in: %s", [concat(", ", allowed)]),
 	"field": "spec.region",
-	"remediation": sprintf("Set spec.region to one of %s where vendor %q processes data.", [concat(", ", allowed), vendor_name]),
+	"remediation": sprintf("Set spec.region to %s, where vendor %q must also process the data.", [one_of(allowed), vendor_name]),
 } if {
 	input.kind == "SaaSIntegration"
 	count(allowed) > 0
@@ -34,7 +37,7 @@ violation contains {
 violation contains {
 	"msg": sprintf("region %q is not allowed by the platform standard (allowed regions: %s)", [region, concat(", ", allowed)]),
 	"field": "spec.region",
-	"remediation": sprintf("Set spec.region to one of %s and configure the vendor account to process data there, or ask IT for a PolicyException.", [concat(", ", allowed)]),
+	"remediation": sprintf("Set spec.region to %s and configure the vendor account to process data there, or ask IT for a PolicyException.", [one_of(allowed)]),
 } if {
 	input.kind == "SaaSIntegration"
 	count(allowed) > 0
@@ -67,6 +70,10 @@ violation contains {
 	region != ""
 	count(vendor_regions) == 0
 }
+
+one_of(list) := list[0] if {
+	count(list) == 1
+} else := sprintf("one of %s", [concat(", ", list)])
 
 # Region codes compare case-insensitively (EU and eu are the same region).
 contains_region(list, region) if {

@@ -68,7 +68,7 @@ test_us_region_under_eu_only_standard_denied if {
 	vs == {{
 		"msg": `region "us" is not allowed by the platform standard (allowed regions: eu)`,
 		"field": "spec.region",
-		"remediation": "Set spec.region to one of eu and configure the vendor account to process data there, or ask IT for a PolicyException.",
+		"remediation": "Set spec.region to eu and configure the vendor account to process data there, or ask IT for a PolicyException.",
 	}}
 }
 

@@ -14,7 +14,12 @@ day_ns := ((24 * 60) * 60) * 1000000000
 
 default_max := "2160h"
 
-max_duration := time.parse_duration_ns(object.get(input, ["standard", "policies", "exceptionMaxDuration"], default_max))
+# The cap from the standard, or 90 days when it sets none.
+max_duration := time.parse_duration_ns(raw) if {
+	raw := object.get(input, ["standard", "policies", "exceptionMaxDuration"], "")
+	is_string(raw)
+	raw != ""
+} else := time.parse_duration_ns(default_max)
 
 named := object.get(input.object, ["spec", "policies"], [])
 
@@ -29,7 +34,7 @@ known_names := sort([n | some n in input.policies; is_string(n)]) if {
 violation contains {
 	"msg": sprintf("policy %q named in the exception does not exist", [name]),
 	"field": sprintf("spec.policies[%d]", [i]),
-	"remediation": sprintf("Name existing policies only (guardrails policies lists them): %s.", [concat(", ", known_names)]),
+	"remediation": unknown_remediation(name),
 } if {
 	input.kind == "PolicyException"
 	known_names
@@ -57,6 +62,21 @@ violation contains {
 	ahead := time.parse_rfc3339_ns(expires_at) - time.parse_rfc3339_ns(input.now)
 	ahead > max_duration
 }
+
+unknown_remediation(name) := sprintf("Did you mean %s? Name existing policies only (`guardrails policies` lists them).", [concat(" or ", [sprintf("%q", [n]) | some n in similar])]) if {
+	similar := [n |
+		some n in known_names
+		is_string(name)
+		name != ""
+		similar_name(n, name)
+	]
+	count(similar) > 0
+} else := sprintf("Name existing policies only (`guardrails policies` lists them): %s.", [concat(", ", known_names)])
+
+# Names that differ only at the end (workload-limit for workload-limits).
+similar_name(known, name) if startswith(known, name)
+
+similar_name(known, name) if startswith(name, known)
 
 latest := time.format(time.parse_rfc3339_ns(input.now) + max_duration)
 

@@ -45,6 +45,15 @@ test_unknown_policy_denied if {
 	contains(v.remediation, "workload-limits")
 }
 
+test_misspelt_policy_gets_a_suggestion if {
+	vs := exception_cap.violation with input as review(["vendor-approve"], "2025-12-01T00:00:00Z")
+	vs == {{
+		"msg": `policy "vendor-approve" named in the exception does not exist`,
+		"field": "spec.policies[0]",
+		"remediation": "Did you mean \"vendor-approved\"? Name existing policies only (`guardrails policies` lists them).",
+	}}
+}
+
 test_exception_too_far_ahead_denied if {
 	vs := exception_cap.violation with input as review(["workload-limits"], "2026-03-01T12:00:00Z")
 	vs == {{

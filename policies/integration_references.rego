@@ -32,6 +32,7 @@ violation contains {
 } if {
 	input.kind == "MarketingWorkload"
 	some i, ref in refs
+	is_object(ref)
 	name := object.get(ref, "name", "")
 	is_string(name)
 	name != ""
@@ -45,6 +46,7 @@ violation contains {
 } if {
 	input.kind == "MarketingWorkload"
 	some i, ref in refs
+	is_object(ref)
 	name := object.get(ref, "name", "")
 	integ := integration(name)
 	compliant(integ) == false
@@ -57,6 +59,7 @@ violation contains {
 } if {
 	input.kind == "MarketingWorkload"
 	some ref in refs
+	is_object(ref)
 	name := object.get(ref, "name", "")
 	integ := integration(name)
 	some category in object.get(integ, ["spec", "dataCategories"], [])
@@ -67,7 +70,7 @@ violation contains {
 integration(name) := integ if {
 	is_string(name)
 	integ := input.integrations[name]
-	integ != null
+	is_object(integ)
 }
 
 # The engine's verdict on the integration; status.compliant when it is absent.
@@ -77,6 +80,7 @@ compliant(integ) := object.get(integ, ["guardrails", "compliant"], true) if {
 
 failing(integ) := {p |
 	some v in object.get(integ, ["guardrails", "violations"], [])
+	is_object(v)
 	p := object.get(v, "policy", "")
 	is_string(p)
 	p != ""
@@ -84,6 +88,7 @@ failing(integ) := {p |
 	is_object(object.get(integ, "guardrails", null))
 } else := {p |
 	some v in object.get(integ, ["status", "violations"], [])
+	is_object(v)
 	object.get(v, "enforcement", "deny") == "deny"
 	object.get(v, "exception", "") == ""
 	p := object.get(v, "policy", "")

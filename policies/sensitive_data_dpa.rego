@@ -12,19 +12,25 @@ package guardrails.builtin.sensitive_data_dpa
 
 vendor_name := object.get(input.object, ["spec", "vendor"], "")
 
-vendor := input.vendors[vendor_name]
+vendor := v if {
+	v := input.vendors[vendor_name]
+	is_object(v)
+}
 
 categories := object.get(input.object, ["spec", "dataCategories"], [])
 
 sensitive := [s | some s in object.get(input, ["standard", "sensitiveDataCategories"], []); is_string(s); s != ""]
 
-dpa := object.get(vendor, ["spec", "dpa"], {})
+dpa := d if {
+	d := object.get(vendor, ["spec", "dpa"], {})
+	is_object(d)
+} else := {}
 
-dpa_name := sprintf("DPA %s", [ref]) if {
+dpa_ref := sprintf(" (%s)", [ref]) if {
 	ref := object.get(dpa, "reference", "")
 	is_string(ref)
 	ref != ""
-} else := "DPA"
+} else := ""
 
 violation contains {
 	"msg": sprintf("data category %q is sensitive (%s) and vendor %q has no signed data processing agreement", [category, concat(", ", matched), vendor_name]),
@@ -40,7 +46,7 @@ violation contains {
 }
 
 violation contains {
-	"msg": sprintf("data category %q is sensitive (%s) and vendor %q's %s expired on %s", [category, concat(", ", matched), vendor_name, dpa_name, expires]),
+	"msg": sprintf("data category %q is sensitive (%s) and the data processing agreement with vendor %q%s expired on %s", [category, concat(", ", matched), vendor_name, dpa_ref, expires]),
 	"field": sprintf("spec.dataCategories[%d]", [i]),
 	"remediation": sprintf("Ask IT/procurement to renew the DPA with %q and update spec.dpa.expires on the Vendor, or stop sending %q.", [vendor_name, category]),
 } if {

@@ -93,7 +93,7 @@ test_non_sensitive_data_needs_no_dpa if {
 test_financial_data_with_expired_dpa_denied if {
 	vs := sensitive_data_dpa.violation with input as review("loyaltyloop", ["user.contact.email", "user.financial"])
 	vs == {{
-		"msg": `data category "user.financial" is sensitive (user.financial) and vendor "loyaltyloop"'s DPA DPA-2023-LL-07 expired on 2025-03-31T00:00:00Z`,
+		"msg": `data category "user.financial" is sensitive (user.financial) and the data processing agreement with vendor "loyaltyloop" (DPA-2023-LL-07) expired on 2025-03-31T00:00:00Z`,
 		"field": "spec.dataCategories[1]",
 		"remediation": `Ask IT/procurement to renew the DPA with "loyaltyloop" and update spec.dpa.expires on the Vendor, or stop sending "user.financial".`,
 	}}

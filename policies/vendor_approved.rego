@@ -12,7 +12,10 @@ package guardrails.builtin.vendor_approved
 
 vendor_name := object.get(input.object, ["spec", "vendor"], "")
 
-vendor := input.vendors[vendor_name]
+vendor := v if {
+	v := input.vendors[vendor_name]
+	is_object(v)
+}
 
 status := object.get(vendor, ["spec", "status"], "")
 

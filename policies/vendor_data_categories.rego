@@ -12,7 +12,10 @@ package guardrails.builtin.vendor_data_categories
 
 vendor_name := object.get(input.object, ["spec", "vendor"], "")
 
-vendor := input.vendors[vendor_name]
+vendor := v if {
+	v := input.vendors[vendor_name]
+	is_object(v)
+}
 
 categories := object.get(input.object, ["spec", "dataCategories"], [])
 

@@ -75,9 +75,11 @@ type Region string
 type Violation struct {
 	// Policy is the name of the policy that produced the result.
 	Policy string `json:"policy"`
-	// Enforcement of the policy when the result was produced.
+	// Enforcement of the result: deny, warn, audit, or error when the policy
+	// could not be evaluated (for example it exceeded its time budget).
 	// +optional
-	Enforcement Enforcement `json:"enforcement,omitempty"`
+	// +kubebuilder:validation:Enum=deny;warn;audit;error
+	Enforcement string `json:"enforcement,omitempty"`
 	// Severity of the policy.
 	// +optional
 	Severity Severity `json:"severity,omitempty"`

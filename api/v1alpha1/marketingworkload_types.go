@@ -189,7 +189,7 @@ type MarketingWorkloadStatus struct {
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Compliant",type=boolean,JSONPath=`.status.compliant`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
-// +kubebuilder:printcolumn:name="Ends",type=date,JSONPath=`.spec.campaign.endsAt`
+// +kubebuilder:printcolumn:name="Ends",type=string,JSONPath=`.spec.campaign.endsAt`,description="When the campaign stops serving (RFC 3339); a string column because a date column renders future times as <invalid>"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // MarketingWorkload is a container workload for a campaign, microsite, tag

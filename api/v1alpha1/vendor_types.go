@@ -62,7 +62,7 @@ type VendorSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=set
 	// +kubebuilder:validation:items:MaxLength=43
-	// +kubebuilder:validation:XValidation:rule="self.all(c, isCIDR(c))",message="egressCIDRs must be CIDRs such as 104.16.0.0/12"
+	// +kubebuilder:validation:items:XValidation:rule="isCIDR(self)",message="must be a CIDR such as 104.16.0.0/12",messageExpression="'must be a CIDR such as 104.16.0.0/12, not ' + self"
 	EgressCIDRs []string `json:"egressCIDRs,omitempty"`
 	// AllowedDataCategories are the fideslang data categories the vendor may
 	// receive; a category allows every category below it.

@@ -50,7 +50,7 @@ func (r *Result) Waived() bool { return r.Exception != nil }
 func (r *Result) Violation() v1alpha1.Violation {
 	v := v1alpha1.Violation{
 		Policy:      r.Policy,
-		Enforcement: v1alpha1.Enforcement(r.Enforcement),
+		Enforcement: r.Enforcement,
 		Severity:    v1alpha1.Severity(r.Severity),
 		Field:       r.Field,
 		Message:     r.Message,

@@ -39,6 +39,7 @@ type Engine struct {
 	comp     *compiler
 	builtins *builtinSet
 	metrics  *metrics
+	store    storage.Store // data.guardrails.taxonomy, read only
 
 	cur atomic.Pointer[policySet]
 	mu  sync.Mutex // serialises SetPolicies
@@ -79,8 +80,8 @@ func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) 
 		e.metrics = m
 	}
 	caps, denied := restrictedCapabilities()
-	store := taxonomyStore(taxonomy.Default())
-	e.comp = &compiler{caps: caps, denied: denied, prep: prepare(context.Background(), caps, rego.Store(store))}
+	e.store = taxonomyStore(taxonomy.Default())
+	e.comp = &compiler{caps: caps, denied: denied, prep: prepare(context.Background(), caps, rego.Store(e.store))}
 	bs, err := e.comp.compileBuiltins(builtinModules)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)

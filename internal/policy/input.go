@@ -58,7 +58,7 @@ type Request struct {
 	// Namespace is the object's namespace; ignored for cluster-scoped kinds.
 	// When Name is empty the object's metadata.namespace is used.
 	Namespace Namespace
-	User      *User                     // admission only
+	User      *User                      // admission only
 	Standard  *v1alpha1.PlatformStandard // the standard in force, if any
 	Vendors   map[string]*v1alpha1.Vendor
 	// Integrations are the SaaSIntegrations of the object's namespace that a
@@ -104,6 +104,7 @@ func typedKind(x any) string {
 
 // toObject converts x (nil, typed, unstructured or a map) for the input.
 func toObject(x any) (*object, error) {
+	x = pointerTo(x)
 	var m map[string]any
 	switch o := x.(type) {
 	case nil:
@@ -149,6 +150,27 @@ func toObject(x any) (*object, error) {
 	}
 	obj.value = v
 	return obj, nil
+}
+
+// pointerTo returns a pointer to our typed objects passed by value.
+func pointerTo(x any) any {
+	switch o := x.(type) {
+	case v1alpha1.MarketingWorkload:
+		return &o
+	case v1alpha1.SaaSIntegration:
+		return &o
+	case v1alpha1.Vendor:
+		return &o
+	case v1alpha1.PlatformStandard:
+		return &o
+	case v1alpha1.GuardrailPolicy:
+		return &o
+	case v1alpha1.PolicyException:
+		return &o
+	case unstructured.Unstructured:
+		return &o
+	}
+	return x
 }
 
 func isNilPointer(o runtime.Object) bool {

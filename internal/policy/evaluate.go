@@ -1,0 +1,361 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	opametrics "github.com/open-policy-agent/opa/v1/metrics"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+)
+
+// Evaluate evaluates the request's object against every policy in force that
+// targets its kind and returns the decision. Exceptions are applied and the
+// standard's disabled policies and enforcement overrides honoured. A policy
+// that fails or exceeds its time budget gives a result with enforcement
+// "error"; Evaluate itself fails only for a request it cannot read (no
+// object, an unknown kind) or when ctx ends.
+//
+// For a MarketingWorkload, the SaaSIntegrations it references (from
+// req.Integrations) are evaluated first, with the same context, and their
+// verdicts handed to the workload's policies in input.integrations.
+func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
+	start := time.Now()
+	set := e.cur.Load()
+	obj, err := toObject(req.Object)
+	if err != nil {
+		return nil, err
+	}
+	old, err := toObject(req.OldObject)
+	if err != nil {
+		return nil, err
+	}
+	subject := obj
+	if subject == nil {
+		subject = old
+	}
+	if subject == nil {
+		return nil, ErrNoObject
+	}
+	if !knownKind(subject.kind) {
+		return nil, fmt.Errorf("policy: unsupported kind %q (want one of the martech.guardrails.dev kinds)", subject.kind)
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = start
+	}
+	op := req.Operation
+	if op == "" {
+		op = OperationAudit
+	}
+	sh, err := newShared(&req, set, now)
+	if err != nil {
+		return nil, err
+	}
+	ev := &evaluation{
+		engine:    e,
+		set:       set,
+		ctx:       ctx,
+		shared:    sh,
+		waivers:   activeWaivers(req.Exceptions, now),
+		nsLabels:  labels.Set(req.Namespace.Labels),
+		overrides: map[string]v1alpha1.Enforcement{},
+	}
+	txn, err := e.store.NewTransaction(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	defer e.store.Abort(ctx, txn)
+	ev.txn = txn
+	if req.Standard != nil {
+		ev.disabled = req.Standard.Spec.Policies.Disabled
+		ev.overrides = req.Standard.Spec.Policies.Enforcement
+	}
+
+	namespace := ""
+	if kindNamespaced[subject.kind] {
+		namespace = cmpOr(req.Namespace.Name, subject.namespace)
+	}
+	integrations := emptyObject()
+	if subject.kind == v1alpha1.KindMarketingWorkload && obj != nil {
+		integrations, err = ev.integrations(&req, obj, op, namespace)
+		if err != nil {
+			return nil, err
+		}
+	}
+	in := newInput(sh, op, obj, old, subject, namespace, integrations)
+	d, outcomes, err := ev.object(subject, namespace, in)
+	if err != nil {
+		return nil, err
+	}
+	e.metrics.observe(subject.kind, time.Since(start), outcomes, d.Results)
+	return d, nil
+}
+
+// evaluation is one call of Evaluate.
+type evaluation struct {
+	engine    *Engine
+	set       *policySet
+	ctx       context.Context
+	shared    *shared
+	waivers   waivers
+	nsLabels  labels.Set
+	disabled  []string
+	overrides map[string]v1alpha1.Enforcement
+	txn       storage.Transaction // one read transaction for every query
+}
+
+// integrations evaluates the SaaSIntegrations a workload references and
+// returns input.integrations: each one with its verdict in `guardrails`.
+func (ev *evaluation) integrations(req *Request, wl *object, op Operation, namespace string) (*ast.Term, error) {
+	if len(req.Integrations) == 0 {
+		return emptyObject(), nil
+	}
+	// The integrations are evaluated as they stand, not as the operation
+	// on the workload: the verdict must not depend on which door asks.
+	if op != OperationCheck {
+		op = OperationAudit
+	}
+	var pairs [][2]*ast.Term
+	done := make(map[string]bool)
+	for _, name := range referencedIntegrations(wl.m) {
+		si := req.Integrations[name]
+		if done[name] || si == nil {
+			continue
+		}
+		done[name] = true
+		obj, err := toObject(si)
+		if err != nil {
+			return nil, err
+		}
+		ns := cmpOr(obj.namespace, namespace)
+		in := newInput(ev.shared, op, obj, nil, obj, ns, emptyObject())
+		d, _, err := ev.object(obj, ns, in)
+		if err != nil {
+			return nil, err
+		}
+		denies := d.Denies()
+		violations := make([]*ast.Term, len(denies))
+		for i, r := range denies {
+			violations[i] = ast.ObjectTerm(
+				ast.Item(keyPolicy, ast.StringTerm(r.Policy)),
+				ast.Item(keyMsg, ast.StringTerm(r.Message)),
+			)
+		}
+		verdict := ast.ObjectTerm(
+			ast.Item(keyCompliant, ast.BooleanTerm(len(denies) == 0)),
+			ast.Item(keyViolations, ast.ArrayTerm(violations...)),
+		)
+		value := obj.value
+		if o, ok := value.(ast.Object); ok {
+			value = with(o, "guardrails", verdict)
+		}
+		pairs = append(pairs, ast.Item(ast.StringTerm(name), ast.NewTerm(value)))
+	}
+	return ast.ObjectTerm(pairs...), nil
+}
+
+// referencedIntegrations returns spec.integrations[*].name of a workload.
+func referencedIntegrations(m map[string]any) []string {
+	spec, _ := m["spec"].(map[string]any)
+	refs, _ := spec["integrations"].([]any)
+	names := make([]string, 0, len(refs))
+	for _, r := range refs {
+		ref, _ := r.(map[string]any)
+		if name, _ := ref["name"].(string); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// outcome is how one policy fared on one object, for metrics.
+type outcome struct {
+	policy string
+	failed bool
+}
+
+// object evaluates every policy targeting subject's kind.
+func (ev *evaluation) object(subject *object, namespace string, in *input) (*Decision, []outcome, error) {
+	d := &Decision{Kind: subject.kind, Namespace: namespace, Name: subject.name}
+	var outcomes []outcome
+	add := func(info *PolicyInfo, value *ast.Term, err error) {
+		outcomes = append(outcomes, outcome{policy: info.Name, failed: err != nil})
+		if err != nil {
+			d.Results = append(d.Results, ev.failure(info, subject, namespace, err))
+			return
+		}
+		d.Results = ev.results(d.Results, info, subject, namespace, value)
+	}
+
+	if kq := ev.set.builtins.byKind[subject.kind]; kq != nil {
+		base := in.value(emptyObject())
+		values, err := ev.run(kq.query, base, kq.vars)
+		if err != nil && ev.ctx.Err() != nil {
+			return nil, nil, ev.ctx.Err()
+		}
+		for i, p := range kq.policies {
+			if slices.Contains(ev.disabled, p.info.Name) {
+				continue
+			}
+			if err == nil {
+				add(&p.info, values[i], nil)
+				continue
+			}
+			// Find out which built-in failed: evaluate each on its own.
+			v, err := ev.run(p.alone, base, []string{"v"})
+			if err != nil && ev.ctx.Err() != nil {
+				return nil, nil, ev.ctx.Err()
+			}
+			add(&p.info, v[0], err)
+		}
+	}
+	for _, p := range ev.set.byKind[subject.kind] {
+		if slices.Contains(ev.disabled, p.info.Name) {
+			continue
+		}
+		if p.selector != nil && kindNamespaced[subject.kind] && !p.selector.Matches(ev.nsLabels) {
+			continue
+		}
+		v, err := ev.run(p.rego.query, in.value(p.params), []string{"v"})
+		if err != nil && ev.ctx.Err() != nil {
+			return nil, nil, ev.ctx.Err()
+		}
+		add(&p.info, v[0], err)
+	}
+	slices.SortStableFunc(d.Results, func(a, b Result) int { return strings.Compare(a.Policy, b.Policy) })
+	return d, outcomes, nil
+}
+
+// errBudget says a policy ran out of time.
+type errBudget time.Duration
+
+func (e errBudget) Error() string {
+	return fmt.Sprintf("evaluation exceeded the time budget of %s", time.Duration(e))
+}
+
+// keepAST hands query results back as AST terms, saving a conversion.
+func keepAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
+
+// noMetrics saves OPA from allocating metrics for every evaluation.
+var noMetrics = opametrics.NoOp()
+
+// run evaluates a prepared query under the time budget and returns the
+// values bound to vars (nil terms when the query is undefined). The budget
+// and the caller's context cancel the evaluation through a topdown.Cancel,
+// which saves OPA a goroutine per evaluation.
+func (ev *evaluation) run(pq rego.PreparedEvalQuery, input ast.Value, vars []string) ([]*ast.Term, error) {
+	values := make([]*ast.Term, len(vars))
+	cancel := topdown.NewCancel()
+	timer := time.AfterFunc(ev.engine.timeout, cancel.Cancel)
+	defer timer.Stop()
+	if ev.ctx.Done() != nil {
+		defer context.AfterFunc(ev.ctx, cancel.Cancel)()
+	}
+	rs, err := pq.Eval(ev.ctx,
+		rego.EvalParsedInput(input),
+		rego.EvalGenerateJSON(keepAST),
+		rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics),
+		rego.EvalTransaction(ev.txn),
+	)
+	if err != nil {
+		if ev.ctx.Err() == nil && cancel.Cancelled() {
+			return values, errBudget(ev.engine.timeout)
+		}
+		return values, err
+	}
+	if len(rs) == 0 {
+		return values, nil
+	}
+	for i, v := range vars {
+		values[i], _ = rs[0].Bindings[v].(*ast.Term)
+	}
+	return values, nil
+}
+
+// failure is the result of a policy that could not be evaluated.
+func (ev *evaluation) failure(info *PolicyInfo, subject *object, namespace string, err error) Result {
+	r := Result{
+		Policy:      info.Name,
+		Title:       info.Title,
+		Enforcement: EnforcementError,
+		Severity:    info.Severity,
+		Category:    info.Category,
+		Message:     fmt.Sprintf("policy %s could not be evaluated: %v", info.Name, err),
+	}
+	r.Exception = ev.waivers.find(info.Name, subject.kind, namespace, subject.name)
+	return r
+}
+
+// results appends the violations in value (a set or array of strings or
+// {msg, field, remediation, enforcement} objects) to out.
+func (ev *evaluation) results(out []Result, info *PolicyInfo, subject *object, namespace string, value *ast.Term) []Result {
+	if value == nil {
+		return out
+	}
+	var elems []*ast.Term
+	switch v := value.Value.(type) {
+	case ast.Set:
+		v.Sorted().Foreach(func(t *ast.Term) { elems = append(elems, t) })
+	case *ast.Array:
+		v.Foreach(func(t *ast.Term) { elems = append(elems, t) })
+	default:
+		return append(out, ev.failure(info, subject, namespace, fmt.Errorf("violation is a %s, want a set", ast.ValueName(v))))
+	}
+	if len(elems) == 0 {
+		return out
+	}
+	override, overridden := ev.overrides[info.Name]
+	waiver := ev.waivers.find(info.Name, subject.kind, namespace, subject.name)
+	for _, el := range elems {
+		r := Result{
+			Policy:      info.Name,
+			Title:       info.Title,
+			Enforcement: info.Enforcement,
+			Severity:    info.Severity,
+			Category:    info.Category,
+			Exception:   waiver,
+		}
+		switch v := el.Value.(type) {
+		case ast.String:
+			r.Message = string(v)
+		case ast.Object:
+			r.Message = text(v.Get(keyMsg))
+			r.Field = text(v.Get(keyField))
+			r.Remediation = text(v.Get(keyRemediation))
+			if enf := text(v.Get(keyEnforcement)); validEnforcement(enf) {
+				r.Enforcement = enf
+			}
+			if r.Message == "" {
+				r.Message = v.String()
+			}
+		default:
+			r.Message = v.String()
+		}
+		if overridden && validEnforcement(string(override)) {
+			r.Enforcement = string(override)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// text returns a string term's value, or any other term as Rego text.
+func text(t *ast.Term) string {
+	if t == nil {
+		return ""
+	}
+	if s, ok := t.Value.(ast.String); ok {
+		return string(s)
+	}
+	return t.Value.String()
+}

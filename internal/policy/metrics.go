@@ -1,0 +1,107 @@
+package policy
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Values of the result label of guardrails_policy_evaluations_total.
+const (
+	resultPass      = "pass"      // no violation
+	resultViolation = "violation" // at least one violation not waived
+	resultWaived    = "waived"    // violations, every one waived
+	resultError     = "error"     // the policy could not be evaluated
+)
+
+// metrics are the engine's Prometheus collectors; a nil *metrics records
+// nothing.
+type metrics struct {
+	evaluations *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	violations  *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		evaluations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "guardrails_policy_evaluations_total",
+			Help: "Evaluations of one policy against one object, by outcome (pass, violation, waived, error).",
+		}, []string{"policy", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "guardrails_policy_evaluation_duration_seconds",
+			Help:    "Time to evaluate every policy targeting one object, by kind.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"kind"}),
+		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "guardrails_violations",
+			Help: "Violations found (not waived), by policy and enforcement.",
+		}, []string{"policy", "enforcement"}),
+	}
+	var err error
+	m.evaluations, err = register(reg, m.evaluations)
+	if err != nil {
+		return nil, err
+	}
+	m.duration, err = register(reg, m.duration)
+	if err != nil {
+		return nil, err
+	}
+	m.violations, err = register(reg, m.violations)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register registers c, or returns the identical collector already
+// registered (several engines may share a registry).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// observe records the evaluation of one object.
+func (m *metrics) observe(kind string, took time.Duration, outcomes []outcome, results []Result) {
+	if m == nil {
+		return
+	}
+	m.duration.WithLabelValues(kind).Observe(took.Seconds())
+	type tally struct{ open, waived int }
+	counts := make(map[string]tally, len(outcomes))
+	for i := range results {
+		r := &results[i]
+		if r.Enforcement == EnforcementError {
+			continue
+		}
+		t := counts[r.Policy]
+		if r.Waived() {
+			t.waived++
+		} else {
+			t.open++
+			m.violations.WithLabelValues(r.Policy, r.Enforcement).Inc()
+		}
+		counts[r.Policy] = t
+	}
+	for _, o := range outcomes {
+		result := resultPass
+		switch t := counts[o.policy]; {
+		case o.failed:
+			result = resultError
+		case t.open > 0:
+			result = resultViolation
+		case t.waived > 0:
+			result = resultWaived
+		}
+		m.evaluations.WithLabelValues(o.policy, result).Inc()
+	}
+}
