@@ -153,4 +153,3 @@ func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, o
 	}
 	return true, ReasonValid, "", nil
 }
-

@@ -6,10 +6,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,21 +20,10 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/render"
 )
 
-// childKinds are every kind of child a workload may have; a rendered set
-// without one of them (an Ended campaign has no Ingress, one replica has no
-// PDB, Archived has none) means that child is deleted.
-func childKinds() []client.Object {
-	return []client.Object{
-		&corev1.ServiceAccount{}, &appsv1.Deployment{}, &corev1.Service{}, &networkingv1.Ingress{},
-		&networkingv1.NetworkPolicy{}, &corev1.ConfigMap{}, &policyv1.PodDisruptionBudget{},
-	}
-}
-
 // applyChildren server-side applies the rendered children under one field
 // owner with the workload as controller, and deletes the children it owns that
 // are no longer rendered.
 func (r *MarketingWorkloadReconciler) applyChildren(ctx context.Context, mw *v1alpha1.MarketingWorkload, c render.Children) error {
-	want := map[string]bool{}
 	for _, obj := range c.Objects() {
 		if err := controllerutil.SetControllerReference(mw, obj, r.Scheme); err != nil {
 			return fmt.Errorf("owner reference on %T %s: %w", obj, obj.GetName(), err)
@@ -50,34 +35,26 @@ func (r *MarketingWorkloadReconciler) applyChildren(ctx context.Context, mw *v1a
 		if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(render.FieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
-		want[u.GetKind()+"/"+u.GetName()] = true
 	}
-	return r.deleteUnwanted(ctx, mw, want)
+	return r.deleteAbsent(ctx, mw, c)
 }
 
-func (r *MarketingWorkloadReconciler) deleteUnwanted(ctx context.Context, mw *v1alpha1.MarketingWorkload, want map[string]bool) error {
-	for _, proto := range childKinds() {
-		gvk, err := gvkOf(proto, r.Scheme)
-		if err != nil {
+// deleteAbsent deletes the children this render no longer has (the Ingress
+// of an Ended campaign, the PDB at one replica, all of them when Archived),
+// but only those the workload controls.
+func (r *MarketingWorkloadReconciler) deleteAbsent(ctx context.Context, mw *v1alpha1.MarketingWorkload, c render.Children) error {
+	for _, obj := range render.Absent(mw, c) {
+		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
 			return err
 		}
-		for _, name := range []string{mw.Name, mw.Name + render.EgressConfigMapSuffix} {
-			if want[gvk.Kind+"/"+name] {
-				continue
-			}
-			obj := proto.DeepCopyObject().(client.Object)
-			if err := r.Get(ctx, client.ObjectKey{Namespace: mw.Namespace, Name: name}, obj); err != nil {
-				if apierrors.IsNotFound(err) {
-					continue
-				}
-				return err
-			}
-			if !metav1.IsControlledBy(obj, mw) {
-				continue
-			}
-			if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-				return fmt.Errorf("deleting %s %s: %w", gvk.Kind, name, err)
-			}
+		if !metav1.IsControlledBy(obj, mw) {
+			continue
+		}
+		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting %T %s: %w", obj, obj.GetName(), err)
 		}
 	}
 	return nil
@@ -110,32 +87,12 @@ func gvkOf(obj runtime.Object, scheme *runtime.Scheme) (schema.GroupVersionKind,
 	return gvks[0], nil
 }
 
-func urlOf(mw *v1alpha1.MarketingWorkload, life render.Lifecycle) string {
-	if !life.Exposed || mw.Spec.Exposure == nil {
-		return ""
-	}
-	path := mw.Spec.Exposure.Path
-	if path == "" {
-		path = "/"
-	}
-	return "https://" + string(mw.Spec.Exposure.Host) + path
-}
-
 func metaTime(t *time.Time) *metav1.Time {
 	if t == nil {
 		return nil
 	}
 	mt := metav1.NewTime(t.UTC().Truncate(time.Second))
 	return &mt
-}
-
-func resourceRefs(c render.Children) []v1alpha1.ResourceRef {
-	var out []v1alpha1.ResourceRef
-	for _, o := range c.Objects() {
-		gvk := o.GetObjectKind().GroupVersionKind()
-		out = append(out, v1alpha1.ResourceRef{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: o.GetName()})
-	}
-	return out
 }
 
 // summary is one line naming each deny result, for conditions and events.

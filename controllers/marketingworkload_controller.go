@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -95,9 +92,9 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
 	}
 	mw.Status.Phase = life.Phase
-	mw.Status.URL = urlOf(mw, life)
+	mw.Status.URL = render.URL(mw, life)
 	mw.Status.NextTransition = metaTime(life.NextTransition)
-	mw.Status.Resources = resourceRefs(children)
+	mw.Status.Resources = children.Refs()
 	msg := fmt.Sprintf("%s: %d child objects applied", life.Phase, len(mw.Status.Resources))
 	reason := ReasonProvisioned
 	if life.Phase == v1alpha1.PhaseArchived {
@@ -137,15 +134,12 @@ func (r *MarketingWorkloadReconciler) recordPhaseChange(mw *v1alpha1.MarketingWo
 // SetupWithManager watches the workload, its children, and what it depends
 // on through field indexes, so a change re-reconciles exactly the dependents.
 func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr)
+	for _, child := range render.OwnedTypes() {
+		b = b.Owns(child)
+	}
+	return b.
 		For(&v1alpha1.MarketingWorkload{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.ConfigMap{}).
-		Owns(&networkingv1.Ingress{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
 		Watches(&v1alpha1.SaaSIntegration{}, handler.EnqueueRequestsFromMapFunc(r.forIntegration)).
 		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(r.all), builder.WithPredicates(predicate.GenerationChangedPredicate{})).

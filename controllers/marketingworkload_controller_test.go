@@ -29,7 +29,7 @@ var _ = Describe("the operator on the samples", Ordered, func() {
 
 	It("brings each sample workload to Active with compliant, owned, restricted children", func() {
 		for _, name := range []string{"winter-sale-microsite", "server-side-tags"} {
-			Eventually(phaseOf(ctx, ns, name)).WithTimeout(30 * time.Second).Should(Equal(v1alpha1.PhaseActive), name)
+			Eventually(phaseOf(ctx, ns, name)).WithTimeout(30*time.Second).Should(Equal(v1alpha1.PhaseActive), name)
 			mw := getMW(ctx, ns, name)(Default)
 			Expect(mw.Status.Compliant).To(HaveValue(BeTrue()), name)
 			Expect(mw.Status.ObservedGeneration).To(Equal(mw.Generation))
@@ -265,4 +265,3 @@ func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
 	}
 	return nil
 }
-

@@ -122,4 +122,3 @@ func (r *PolicyExceptionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("policyexception").
 		Complete(r)
 }
-
