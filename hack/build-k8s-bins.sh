@@ -137,9 +137,13 @@ build_one() {
       rm -f "$tmp"
       fail "$name did not build from module $module (full log: $CACHE/$name.build.log)"
     fi
+    # Read the whole version output first: `grep -q` in a pipe would close it
+    # early and, under pipefail, fail the check with SIGPIPE.
+    local got
     # shellcheck disable=SC2046
-    if ! "$tmp" $(version_cmd "$name") 2>&1 | grep -q -- "$(expected_version "$name")"; then
-      "$tmp" $(version_cmd "$name") >&2 2>&1 || true
+    got="$("$tmp" $(version_cmd "$name") 2>&1 || true)"
+    if ! printf '%s\n' "$got" | grep -F -- "$(expected_version "$name")" >/dev/null; then
+      printf '%s\n' "$got" >&2
       rm -f "$tmp"
       fail "$name from module $module does not report version $(expected_version "$name")"
     fi
