@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/dataflow"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+const dataflowUsage = `
+Usage: guardrails dataflow [flags] [-f PATH ... | --kubeconfig FILE]
+
+Draw the customer data-flow map: which MarketingWorkloads send which data,
+through which SaaSIntegrations, to which Vendors. Edges to vendors carry the
+data use, the data categories and the processing region; vendors show their
+status, regions and DPA. Integrations the policy engine denies, and their
+edges, are red; flows with data categories the PlatformStandard lists as
+sensitive are orange.
+
+Read manifests (-f, as for check; every object is drawn, not only those
+given with -f) or a live cluster (--kubeconfig, read only: lists the
+martech.guardrails.dev kinds, Namespaces and Secret metadata).
+
+Formats: mermaid and dot (text for Mermaid or Graphviz), svg and html
+(laid out by guardrails, readable as they are; html is one self-contained
+page with the graph, the table of flows and the findings) and csv (one row
+per flow).`
+
+const dataflowExamples = `  # Mermaid for a pull request or a wiki page
+  guardrails dataflow -f config/samples -o mermaid
+
+  # A page for the DPO, and a spreadsheet
+  guardrails dataflow -f manifests/ -o html > dataflow.html
+  guardrails dataflow -f manifests/ -o csv > dataflow.csv
+
+  # From the cluster in the current kubeconfig context
+  guardrails dataflow --kubeconfig ~/.kube/config -o svg > dataflow.svg`
+
+func runDataflow(e *env, args []string) int {
+	f := newFlags("dataflow", dataflowUsage, dataflowExamples)
+	var in inputFlags
+	in.register(f, true)
+	var kubeconfig, kubecontext string
+	f.StringVar(&kubeconfig, "kubeconfig", "", "read the live cluster of this kubeconfig `FILE` instead of manifests")
+	f.StringVar(&kubecontext, "context", "", "kubeconfig `CONTEXT` to use with --kubeconfig (default: the current context)")
+	format := choice{value: "mermaid", allowed: []string{"mermaid", "dot", "svg", "html", "csv"}}
+	f.Var(&format, "o", "output `FORMAT`: mermaid, dot, svg, html or csv")
+	pos, code, ok := f.parse(e, args)
+	if !ok {
+		return code
+	}
+	in.files = append(in.files, pos...)
+	switch {
+	case kubeconfig != "" && len(in.files) > 0:
+		return f.usageError(e, "give manifests (-f) or a cluster (--kubeconfig), not both")
+	case kubeconfig == "" && len(in.files) == 0:
+		return f.usageError(e, "no input: give -f PATH or --kubeconfig FILE")
+	case kubecontext != "" && kubeconfig == "":
+		return f.usageError(e, "--context needs --kubeconfig")
+	case kubeconfig != "" && len(in.vendors)+len(in.policies) > 0:
+		return f.usageError(e, "--vendors and --policies read manifests: with --kubeconfig the cluster's objects are used")
+	}
+
+	ctx := context.Background()
+	var w *World
+	var errs []error
+	if kubeconfig != "" {
+		var err error
+		if w, err = clusterWorld(ctx, kubeconfig, kubecontext); err != nil {
+			fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)
+			return ExitBadInput
+		}
+		if in.standard != "" {
+			w.standard, errs = loadStandard(ctx, &reader{fsys: e.fsys, stdin: e.stdin}, in.standard, in.namespace)
+		}
+	} else {
+		w, errs = loadWorld(ctx, e, &in)
+	}
+	eng, cerrs := newEngine(w)
+	if errs = append(errs, cerrs...); len(errs) > 0 {
+		return printErrors(e, "dataflow", sortErrors(errs))
+	}
+	g, err := buildGraph(ctx, eng, w, in.now.value())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)
+		return ExitBadInput
+	}
+	render := map[string]func(io.Writer, *dataflow.Graph) error{
+		"mermaid": dataflow.WriteMermaid,
+		"dot":     dataflow.WriteDOT,
+		"svg":     dataflow.WriteSVG,
+		"html":    dataflow.WriteHTML,
+		"csv":     dataflow.WriteCSV,
+	}[format.value]
+	if err := render(e.stdout, g); err != nil {
+		fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)
+		return ExitBadInput
+	}
+	return ExitOK
+}
+
+// buildGraph draws the World: every workload, integration and vendor, with
+// the engine's verdict on each integration.
+func buildGraph(ctx context.Context, eng *policy.Engine, w *World, now time.Time) (*dataflow.Graph, error) {
+	var integrations []*item
+	for _, it := range w.items {
+		if it.kind == v1alpha1.KindSaaSIntegration {
+			integrations = append(integrations, it)
+		}
+	}
+	reports, err := evaluate(ctx, eng, w, integrations, now)
+	if err != nil {
+		return nil, err
+	}
+	verdicts := make(map[string]*policy.Decision, len(reports))
+	for _, r := range reports {
+		verdicts[r.Namespace+"/"+r.Name] = &policy.Decision{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Results: r.Results}
+	}
+	return dataflow.Build(dataflow.Input{
+		Workloads:    itemsOf[*v1alpha1.MarketingWorkload](w),
+		Integrations: itemsOf[*v1alpha1.SaaSIntegration](w),
+		Vendors:      itemsOf[*v1alpha1.Vendor](w),
+		Verdicts:     verdicts,
+		Sensitive: func(namespace string) []string {
+			std := w.standardFor(ctx, namespace)
+			if std == nil {
+				return nil
+			}
+			out := make([]string, len(std.Spec.SensitiveDataCategories))
+			for i, k := range std.Spec.SensitiveDataCategories {
+				out[i] = string(k)
+			}
+			return out
+		},
+		Now: now,
+	}), nil
+}

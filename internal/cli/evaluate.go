@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+// ObjectReport is the verdict on one object of the inputs.
+type ObjectReport struct {
+	File       string // "" for objects read from a cluster
+	Line       int
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+	// Policies are the policies in force that target the object's kind, by
+	// name; Disabled those the PlatformStandard in force disables.
+	Policies []string
+	Disabled []string
+	Results  []policy.Result // by policy; waived results included
+}
+
+// Outcome levels, worst first.
+const (
+	outcomeError  = policy.EnforcementError
+	outcomeDeny   = string(v1alpha1.EnforcementDeny)
+	outcomeWarn   = string(v1alpha1.EnforcementWarn)
+	outcomeAudit  = string(v1alpha1.EnforcementAudit)
+	outcomePassed = "passed"
+)
+
+var outcomeRank = map[string]int{outcomeError: 4, outcomeDeny: 3, outcomeWarn: 2, outcomeAudit: 1}
+
+// Outcome is the worst enforcement among the results no exception waives,
+// or "passed".
+func (o *ObjectReport) Outcome() string {
+	worst := outcomePassed
+	for _, r := range o.Results {
+		if !r.Waived() && outcomeRank[r.Enforcement] > outcomeRank[worst] {
+			worst = r.Enforcement
+		}
+	}
+	return worst
+}
+
+// Ref is "Kind/namespace/name" or "Kind/name".
+func (o *ObjectReport) Ref() string { return objectKey(o.Kind, o.Namespace, o.Name) }
+
+// Pos is "file:line".
+func (o *ObjectReport) Pos() string {
+	if o.File == "" {
+		return "cluster"
+	}
+	return fmt.Sprintf("%s:%d", o.File, o.Line)
+}
+
+// Summary counts objects by outcome.
+type Summary struct {
+	Objects int `json:"objects"`
+	Deny    int `json:"deny"`
+	Warn    int `json:"warn"`
+	Audit   int `json:"audit"`
+	Passed  int `json:"passed"`
+	Error   int `json:"error"`  // objects a policy failed to evaluate
+	Waived  int `json:"waived"` // results waived by an exception
+}
+
+func summarize(reports []*ObjectReport) Summary {
+	s := Summary{Objects: len(reports)}
+	for _, o := range reports {
+		switch o.Outcome() {
+		case outcomeError:
+			s.Error++
+		case outcomeDeny:
+			s.Deny++
+		case outcomeWarn:
+			s.Warn++
+		case outcomeAudit:
+			s.Audit++
+		default:
+			s.Passed++
+		}
+		for _, r := range o.Results {
+			if r.Waived() {
+				s.Waived++
+			}
+		}
+	}
+	return s
+}
+
+// evaluate decides on each item through the engine, with the request the
+// webhook would build for it (operation CHECK).
+func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, now time.Time) ([]*ObjectReport, error) {
+	infos := eng.Policies()
+	out := make([]*ObjectReport, 0, len(items))
+	for _, it := range items {
+		req, err := w.Request(ctx, it.obj, now)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
+		}
+		d, err := eng.Evaluate(ctx, req)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
+		}
+		rep := &ObjectReport{
+			APIVersion: v1alpha1.GroupVersion.String(),
+			Kind:       it.kind,
+			Namespace:  d.Namespace,
+			Name:       d.Name,
+			Results:    d.Results,
+		}
+		if it.doc != nil {
+			rep.File, rep.Line = it.doc.File, it.doc.Line
+		}
+		var disabled []string
+		if req.Standard != nil {
+			disabled = req.Standard.Spec.Policies.Disabled
+		}
+		for _, p := range infos {
+			if !slices.Contains(p.Targets, it.kind) {
+				continue
+			}
+			if slices.Contains(disabled, p.Name) {
+				rep.Disabled = append(rep.Disabled, p.Name)
+				continue
+			}
+			rep.Policies = append(rep.Policies, p.Name)
+		}
+		out = append(out, rep)
+	}
+	return out, nil
+}
+
+// denied reports whether a report should fail the check: a deny result or
+// a policy that could not be evaluated (fail closed), not waived.
+func denied(reports []*ObjectReport) bool {
+	for _, o := range reports {
+		if out := o.Outcome(); out == outcomeDeny || out == outcomeError {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,315 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+// inputFlags name the inputs; check, dataflow and policies share them.
+type inputFlags struct {
+	files     stringList
+	standard  string
+	vendors   stringList
+	policies  stringList
+	namespace string
+	now       timeFlag
+}
+
+func (in *inputFlags) register(f *cmdFlags, withNow bool) {
+	f.Var(&in.files, "f", "read manifests from `PATH`: a file, a directory (recursive: .yaml, .yml, .json) or - for stdin; repeatable")
+	f.StringVar(&in.standard, "standard", "", "use the PlatformStandard in `FILE` for every object (default: the one selecting the object's namespace, else the one named default, among the inputs)")
+	f.Var(&in.vendors, "vendors", "read the Vendor catalogue from `PATH` (context: used, not reported); repeatable")
+	f.Var(&in.policies, "policies", "read GuardrailPolicies and PolicyExceptions from `PATH` (context: used, not reported); repeatable")
+	f.StringVar(&in.namespace, "namespace", DefaultNamespace, "put namespaced objects that name no namespace in namespace `NAME`")
+	if withNow {
+		f.Var(&in.now, "now", "evaluate at `TIME` (RFC 3339, input.now) instead of the current time")
+	}
+}
+
+// loadWorld reads, validates and defaults the inputs. Documents from -f are
+// subjects (checked and reported), the others context. It returns every
+// bad-input error found.
+func loadWorld(ctx context.Context, e *env, in *inputFlags) (*World, []error) {
+	r := &reader{fsys: e.fsys, stdin: e.stdin}
+	w := newWorld()
+	var errs []error
+	subjects, rerrs := r.readPaths(in.files)
+	errs = append(errs, rerrs...)
+	var context []*Document
+	for _, list := range []stringList{in.vendors, in.policies} {
+		docs, rerrs := r.readPaths(list)
+		context = append(context, docs...)
+		errs = append(errs, rerrs...)
+	}
+	for _, d := range subjects {
+		errs = append(errs, admit(ctx, w, d, true, in.namespace)...)
+	}
+	for _, d := range context {
+		errs = append(errs, admit(ctx, w, d, false, in.namespace)...)
+	}
+	if in.standard != "" {
+		std, serrs := loadStandard(ctx, r, in.standard, in.namespace)
+		errs = append(errs, serrs...)
+		w.standard = std
+	}
+	return w, errs
+}
+
+// loadStandard reads --standard: the one PlatformStandard in the file, or
+// the one named default among several.
+func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1alpha1.PlatformStandard, []error) {
+	docs, errs := r.readPaths([]string{file})
+	side := newWorld()
+	for _, d := range docs {
+		errs = append(errs, admit(ctx, side, d, false, namespace)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	stds := itemsOf[*v1alpha1.PlatformStandard](side)
+	switch {
+	case len(stds) == 1:
+		return stds[0], nil
+	case len(stds) == 0:
+		return nil, []error{&InputError{File: file, Msg: "--standard: no PlatformStandard in the file"}}
+	}
+	for _, s := range stds {
+		if s.Name == v1alpha1.DefaultStandardName {
+			return s, nil
+		}
+	}
+	return nil, []error{&InputError{File: file, Msg: fmt.Sprintf("--standard: %d PlatformStandards and none named %q", len(stds), v1alpha1.DefaultStandardName)}}
+}
+
+// admit classifies one document: one of our objects is validated against
+// its CRD (schema and CEL), defaulted and added to the World; a List is
+// expanded; Namespaces and Secrets are recorded; anything else is ignored.
+func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string) []error {
+	apiVersion, _ := d.Object["apiVersion"].(string)
+	kind, _ := d.Object["kind"].(string)
+	switch {
+	case apiVersion == "" && kind == "":
+		return []error{docError(d, "not a Kubernetes object: apiVersion and kind are missing")}
+	case apiVersion == "":
+		return []error{docError(d, "%s: apiVersion is missing", kind)}
+	case kind == "":
+		return []error{docError(d, "kind is missing (apiVersion %s)", apiVersion)}
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil {
+		return []error{docError(d, "invalid apiVersion %q", apiVersion)}
+	}
+	if items, ok := d.Object["items"].([]any); ok && strings.HasSuffix(kind, "List") {
+		var errs []error
+		for i, x := range items {
+			m, ok := x.(map[string]any)
+			if !ok {
+				errs = append(errs, docError(d, "%s items[%d] is not an object", kind, i))
+				continue
+			}
+			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.Line, Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
+		}
+		return errs
+	}
+	if gv.Group != v1alpha1.GroupVersion.Group {
+		if err := w.ingestForeign(d, gv.WithKind(kind)); err != nil {
+			return []error{docError(d, "%s: %v", kind, err)}
+		}
+		return nil
+	}
+
+	all, err := schemas()
+	if err != nil {
+		return []error{fmt.Errorf("loading the CRD schemas: %w", err)}
+	}
+	ks := all[kind]
+	if ks == nil {
+		return []error{docError(d, "unknown kind %q in %s (want one of %s)", kind, v1alpha1.GroupVersion.Group, kindNames(all))}
+	}
+	if gv.Version != v1alpha1.GroupVersion.Version {
+		return []error{docError(d, "%s: unknown version %q of %s (want %s)", kind, gv.Version, v1alpha1.GroupVersion.Group, v1alpha1.GroupVersion)}
+	}
+	label := kind
+	if md, ok := d.Object["metadata"].(map[string]any); ok {
+		name, _ := md["name"].(string)
+		ns, _ := md["namespace"].(string)
+		if name != "" {
+			label = fmt.Sprintf("%s %s", kind, nsName(ns, name))
+		}
+	}
+	var errs []error
+	for _, p := range ks.admit(ctx, d.Object, namespace) {
+		errs = append(errs, docError(d, "%s: %s", label, p))
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	obj := newTyped(kind)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
+		return []error{docError(d, "%s: %v", label, err)}
+	}
+	if err := w.add(&item{doc: d, kind: kind, obj: obj, subject: subject}); err != nil {
+		return []error{docError(d, "%v", err)}
+	}
+	return nil
+}
+
+// newEngine returns the engine with the built-ins and the World's
+// GuardrailPolicies in force. A policy that does not compile is bad input,
+// reported at its document with the error's line:col in its module.
+func newEngine(w *World) (*policy.Engine, []error) {
+	eng, err := policy.New(policy.Options{})
+	if err != nil {
+		return nil, []error{err}
+	}
+	items := w.guardrailPolicies()
+	if len(items) == 0 {
+		return eng, nil
+	}
+	gps := make([]v1alpha1.GuardrailPolicy, len(items))
+	byName := make(map[string]*item, len(items))
+	for i, it := range items {
+		gps[i] = *it.obj.(*v1alpha1.GuardrailPolicy)
+		byName[gps[i].Name] = it
+	}
+	cerrs := eng.SetPolicies(gps)
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(cerrs)) {
+		it := byName[name]
+		for _, ce := range cerrs[name] {
+			errs = append(errs, compileError(it, ce))
+		}
+	}
+	return eng, errs
+}
+
+// compileError places a policy compile error: the GuardrailPolicy's
+// document, the module and line:col inside it, and, when the module is a
+// YAML block scalar, the line and column in the file.
+func compileError(it *item, ce policy.CompileError) error {
+	where := ce.Module
+	switch {
+	case where == "rego":
+		where = "spec.rego"
+	case strings.HasPrefix(where, "libs["):
+		where = "spec." + where
+	}
+	if ce.Line > 0 {
+		where += fmt.Sprintf(":%d", ce.Line)
+		if ce.Column > 0 {
+			where += fmt.Sprintf(":%d", ce.Column)
+		}
+		if line, col, ok := moduleLine(it.doc, ce.Module, ce.Line, ce.Column); ok {
+			where += fmt.Sprintf(" (%s:%d:%d)", it.doc.File, line, col)
+		}
+	}
+	if where != "" {
+		where += ": "
+	}
+	err := &InputError{Msg: fmt.Sprintf("GuardrailPolicy %s does not compile: %s%s", it.obj.GetName(), where, ce.Message)}
+	if it.doc != nil {
+		err.File, err.Line = it.doc.File, it.doc.Line
+	}
+	return err
+}
+
+// moduleLine maps a line:col of a GuardrailPolicy's module (spec.rego or
+// spec.libs[i]) to the file, when the module is written as a YAML block
+// scalar (rego: |).
+func moduleLine(d *Document, module string, line, col int) (int, int, bool) {
+	if d == nil || len(d.text) == 0 {
+		return 0, 0, false
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(d.text, &root); err != nil || len(root.Content) == 0 {
+		return 0, 0, false
+	}
+	spec := mapValue(root.Content[0], "spec")
+	var n *yaml.Node
+	switch {
+	case module == "rego":
+		n = mapValue(spec, "rego")
+	case strings.HasPrefix(module, "libs["):
+		var i int
+		if _, err := fmt.Sscanf(module, "libs[%d]", &i); err != nil {
+			return 0, 0, false
+		}
+		if libs := mapValue(spec, "libs"); libs != nil && libs.Kind == yaml.SequenceNode && i < len(libs.Content) {
+			n = libs.Content[i]
+		}
+	}
+	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || n.Style&yaml.FoldedStyle != 0 {
+		return 0, 0, false
+	}
+	// Block content starts on the line after the indicator; its indentation
+	// is that of its first non-blank line.
+	lines := strings.Split(string(d.text), "\n")
+	indent := -1
+	for i := n.Line; i < len(lines); i++ {
+		if t := strings.TrimSpace(lines[i]); t != "" {
+			indent = len(lines[i]) - len(strings.TrimLeft(lines[i], " "))
+			break
+		}
+	}
+	if indent < 0 {
+		return 0, 0, false
+	}
+	return d.firstLine - 1 + n.Line + line, indent + col, true
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// sortErrors orders input errors by file and line, keeping the order of
+// errors at the same place.
+func sortErrors(errs []error) []error {
+	pos := func(err error) (string, int) {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			return ie.File, ie.Line
+		}
+		return "", 0
+	}
+	slices.SortStableFunc(errs, func(a, b error) int {
+		fa, la := pos(a)
+		fb, lb := pos(b)
+		if c := strings.Compare(fa, fb); c != 0 {
+			return c
+		}
+		return la - lb
+	})
+	return errs
+}
+
+// printErrors writes bad-input errors, one a line, and returns ExitBadInput.
+func printErrors(e *env, cmd string, errs []error) int {
+	for _, err := range errs {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			fmt.Fprintln(e.stderr, ie.Error())
+			continue
+		}
+		fmt.Fprintf(e.stderr, "guardrails %s: %v\n", cmd, err)
+	}
+	return ExitBadInput
+}

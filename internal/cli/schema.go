@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
+	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	metavalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"sigs.k8s.io/yaml"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/config/crd"
+)
+
+// kindSchema validates and defaults one kind of our group as the API server
+// would: OpenAPI schema, list types, CEL rules, defaults.
+type kindSchema struct {
+	kind       string
+	namespaced bool
+	structural *structuralschema.Structural
+	validator  apiservervalidation.SchemaValidator
+	cel        *cel.Validator // nil when the kind has no CEL rules
+}
+
+// schemas returns the validators of our kinds, built once from the
+// embedded CRDs.
+var schemas = sync.OnceValues(func() (map[string]*kindSchema, error) {
+	files, err := crd.Files()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*kindSchema, len(files))
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		ks, err := newKindSchema(files[name])
+		if err != nil {
+			return nil, fmt.Errorf("CRD %s: %w", name, err)
+		}
+		out[ks.kind] = ks
+	}
+	return out, nil
+})
+
+func newKindSchema(manifest []byte) (*kindSchema, error) {
+	var def apiextensionsv1.CustomResourceDefinition
+	if err := yaml.Unmarshal(manifest, &def); err != nil {
+		return nil, err
+	}
+	if def.Spec.Group != v1alpha1.GroupVersion.Group {
+		return nil, fmt.Errorf("group %q, want %q", def.Spec.Group, v1alpha1.GroupVersion.Group)
+	}
+	var v1schema *apiextensionsv1.JSONSchemaProps
+	for _, v := range def.Spec.Versions {
+		if v.Name == v1alpha1.GroupVersion.Version && v.Schema != nil {
+			v1schema = v.Schema.OpenAPIV3Schema
+		}
+	}
+	if v1schema == nil {
+		return nil, fmt.Errorf("no %s schema", v1alpha1.GroupVersion.Version)
+	}
+	var internal apiextensions.JSONSchemaProps
+	if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(v1schema, &internal, nil); err != nil {
+		return nil, fmt.Errorf("converting the schema: %w", err)
+	}
+	structural, err := structuralschema.NewStructural(&internal)
+	if err != nil {
+		return nil, fmt.Errorf("building the structural schema: %w", err)
+	}
+	validator, _, err := apiservervalidation.NewSchemaValidator(&internal)
+	if err != nil {
+		return nil, fmt.Errorf("building the schema validator: %w", err)
+	}
+	return &kindSchema{
+		kind:       def.Spec.Names.Kind,
+		namespaced: def.Spec.Scope == apiextensionsv1.NamespaceScoped,
+		structural: structural,
+		validator:  validator,
+		cel:        cel.NewValidator(structural, true, celconfig.PerCallLimit),
+	}, nil
+}
+
+// admit does to obj what the API server does to a create request of this
+// kind, offline: it rejects unknown fields (kubectl's default strict field
+// validation), sets the namespace of a namespaced object that has none,
+// applies the schema's defaults, and validates metadata, the OpenAPI
+// schema, list types and CEL rules. It returns the problems, each naming
+// its field; obj is modified in place.
+func (ks *kindSchema) admit(ctx context.Context, obj map[string]any, defaultNamespace string) []string {
+	var problems []string
+	add := func(errs field.ErrorList) {
+		for _, e := range errs {
+			problems = append(problems, e.Error())
+		}
+	}
+
+	md, ok := obj["metadata"].(map[string]any)
+	if !ok {
+		if _, present := obj["metadata"]; present {
+			return []string{"metadata: Invalid value: must be an object"}
+		}
+		return []string{"metadata.name: Required value: name is required"}
+	}
+	ferr, unknown := schemaobjectmeta.CoerceWithOptions(nil, obj, ks.structural, true,
+		schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true})
+	if ferr != nil {
+		return []string{ferr.Error()}
+	}
+	unknown = append(unknown, pruning.PruneWithOptions(obj, ks.structural, true,
+		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
+	for _, p := range unknown {
+		problems = append(problems, fmt.Sprintf("%s: unknown field", p))
+	}
+
+	ns, _ := md["namespace"].(string)
+	switch {
+	case ks.namespaced && ns == "":
+		md["namespace"] = defaultNamespace
+	case !ks.namespaced && ns != "":
+		delete(md, "namespace") // as the API server does for cluster-scoped kinds
+	}
+	defaulting.Default(obj, ks.structural)
+
+	meta, _, err := schemaobjectmeta.GetObjectMeta(obj, false)
+	if err != nil {
+		return append(problems, fmt.Sprintf("metadata: Invalid value: %v", err))
+	}
+	if meta == nil {
+		meta = &metav1.ObjectMeta{}
+	}
+	add(metavalidation.ValidateObjectMeta(meta, ks.namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")))
+	add(apiservervalidation.ValidateCustomResource(nil, obj, ks.validator))
+	add(listtype.ValidateListSetsAndMaps(nil, ks.structural, obj))
+	if ks.cel != nil {
+		errs, _ := ks.cel.Validate(ctx, nil, ks.structural, obj, nil, celconfig.RuntimeCELCostBudget)
+		add(errs)
+	}
+	return problems
+}
+
+// kindNames lists our kinds for messages.
+func kindNames(m map[string]*kindSchema) string {
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
+}

@@ -1,0 +1,361 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/policies"
+	builtinfixtures "github.com/martech-guardrails/guardrails/policies/fixtures"
+)
+
+const testUsage = `
+Usage: guardrails test [flags] [DIR ...]
+
+Run the Rego unit tests (rules named test_* in .rego files, usually
+<policy>_test.rego) with OPA's tester, and the allow/deny fixture suites
+(files named guardrails-test.yaml) found under each DIR. A DIR may also be
+one .rego file or one suite file. The Rego of GuardrailPolicy manifests
+under DIR is loaded too, so that _test.rego files can import it.
+
+With no DIR, test the embedded built-in policies: their Rego unit tests and
+their fixture suites.
+
+Each test prints PASS or FAIL; the last line is "N passed, M failed".
+Exit status: 0 every test passed, 1 a test failed, 2 bad input or usage.
+See docs/cli.md for the fixture suite format.`
+
+const testExamples = `  # The built-ins embedded in this binary
+  guardrails test
+
+  # The built-ins from source, with their fixtures
+  guardrails test policies/
+
+  # The platform team's policies and fixtures, only the tests about residency
+  guardrails test --run residency platform/policies/`
+
+// regoTimeout bounds one Rego unit test.
+const regoTimeout = 30 * time.Second
+
+func runTest(e *env, args []string) int {
+	f := newFlags("test", testUsage, testExamples)
+	var filter string
+	f.StringVar(&filter, "run", "", "run only the Rego tests and fixture cases whose name matches `REGEX`")
+	pos, code, ok := f.parse(e, args)
+	if !ok {
+		return code
+	}
+	var re *regexp.Regexp
+	if filter != "" {
+		var err error
+		if re, err = regexp.Compile(filter); err != nil {
+			return f.usageError(e, "-run: %v", err)
+		}
+	}
+
+	var set testSet
+	var errs []error
+	if len(pos) == 0 {
+		set, errs = embeddedTests()
+	} else {
+		for _, dir := range pos {
+			errs = append(errs, set.discover(e.fsys, dir)...)
+		}
+	}
+	if len(errs) > 0 {
+		return printErrors(e, "test", errs)
+	}
+	if len(set.modules) == 0 && len(set.suites) == 0 {
+		fmt.Fprintf(e.stderr, "guardrails test: no Rego tests or fixture suites found in %s\n", strings.Join(pos, ", "))
+		return ExitBadInput
+	}
+	ctx := context.Background()
+	t := &tally{out: e.stdout}
+	if err := runRego(ctx, t, set.modules, re); err != nil {
+		return printErrors(e, "test", []error{err})
+	}
+	for _, s := range set.suites {
+		if err := runSuite(ctx, e, t, s, re); err != nil {
+			return printErrors(e, "test", []error{err})
+		}
+	}
+	if t.passed+t.failed == 0 {
+		fmt.Fprintf(e.stderr, "guardrails test: no test matches -run %q\n", filter)
+		return ExitBadInput
+	}
+	fmt.Fprintln(e.stdout, t.summary())
+	if t.failed > 0 {
+		return ExitDenied
+	}
+	return ExitOK
+}
+
+// tally prints and counts outcomes.
+type tally struct {
+	out                     io.Writer
+	passed, failed, skipped int
+}
+
+func (t *tally) pass(name string) {
+	t.passed++
+	fmt.Fprintf(t.out, "PASS  %s\n", name)
+}
+
+func (t *tally) fail(name string, details ...string) {
+	t.failed++
+	fmt.Fprintf(t.out, "FAIL  %s\n", name)
+	for _, d := range details {
+		if strings.TrimSpace(d) == "" {
+			continue
+		}
+		for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
+			fmt.Fprintf(t.out, "      %s\n", l)
+		}
+	}
+}
+
+func (t *tally) skip(name string) {
+	t.skipped++
+	fmt.Fprintf(t.out, "SKIP  %s\n", name)
+}
+
+func (t *tally) summary() string {
+	s := fmt.Sprintf("%d passed, %d failed", t.passed, t.failed)
+	if t.skipped > 0 {
+		s += fmt.Sprintf(", %d skipped", t.skipped)
+	}
+	return s
+}
+
+// testSet is what `guardrails test` runs.
+type testSet struct {
+	modules map[string]*ast.Module // Rego modules by file name
+	suites  []suiteRef
+}
+
+// suiteRef is a fixture suite file in a file system.
+type suiteRef struct {
+	fsys fs.FS
+	file string
+}
+
+func parseRego(name, src string) (*ast.Module, error) {
+	m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	if err != nil {
+		return nil, &InputError{Msg: strings.TrimSpace(err.Error())}
+	}
+	return m, nil
+}
+
+func (s *testSet) addModule(name, src string) error {
+	m, err := parseRego(name, src)
+	if err != nil {
+		return err
+	}
+	if s.modules == nil {
+		s.modules = map[string]*ast.Module{}
+	}
+	s.modules[name] = m
+	return nil
+}
+
+// embeddedTests are the built-ins and their tests and fixtures, as embedded.
+func embeddedTests() (testSet, []error) {
+	var s testSet
+	mods, err := policies.TestModules()
+	if err != nil {
+		return s, []error{err}
+	}
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(mods)) {
+		if err := s.addModule("policies/"+name, mods[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	suites, err := fs.Glob(builtinfixtures.FS, "*guardrails-test.yaml")
+	if err != nil {
+		return s, []error{err}
+	}
+	for _, f := range suites {
+		s.suites = append(s.suites, suiteRef{fsys: builtinfixtures.FS, file: f})
+	}
+	return s, errs
+}
+
+// discover finds Rego modules, suites and GuardrailPolicy Rego under root.
+func (s *testSet) discover(fsys fs.FS, root string) []error {
+	root = path.Clean(strings.ReplaceAll(root, "\\", "/"))
+	info, err := fs.Stat(fsys, root)
+	if err != nil {
+		return []error{&InputError{File: root, Msg: cleanPathError(err)}}
+	}
+	var errs []error
+	var manifests []string
+	visit := func(file string) {
+		base := path.Base(file)
+		switch {
+		case strings.HasSuffix(base, ".rego"):
+			src, err := fs.ReadFile(fsys, file)
+			if err != nil {
+				errs = append(errs, &InputError{File: file, Msg: cleanPathError(err)})
+				return
+			}
+			if err := s.addModule(file, string(src)); err != nil {
+				errs = append(errs, err)
+			}
+		case slices.Contains(suiteFileNames, base):
+			s.suites = append(s.suites, suiteRef{fsys: fsys, file: file})
+		case manifestFile(base):
+			manifests = append(manifests, file)
+		}
+	}
+	if !info.IsDir() {
+		visit(root)
+	} else {
+		err = fs.WalkDir(fsys, root, func(file string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, &InputError{File: file, Msg: cleanPathError(err)})
+				return nil
+			}
+			if d.IsDir() {
+				if file != root && strings.HasPrefix(d.Name(), ".") {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			visit(file)
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.hasRegoTests() {
+		errs = append(errs, s.addPolicyModules(fsys, manifests)...)
+	}
+	return errs
+}
+
+func (s *testSet) hasRegoTests() bool {
+	for name := range s.modules {
+		if strings.HasSuffix(name, "_test.rego") {
+			return true
+		}
+	}
+	return false
+}
+
+// addPolicyModules adds the Rego of the GuardrailPolicies in the manifests
+// (spec.rego and spec.libs), named file:line#spec.rego. Files that are not
+// manifests are skipped: suites report them when they use them.
+func (s *testSet) addPolicyModules(fsys fs.FS, files []string) []error {
+	var errs []error
+	for _, file := range files {
+		src, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			continue
+		}
+		docs, perrs := parseDocuments(file, src)
+		if len(perrs) > 0 {
+			continue
+		}
+		for _, d := range docs {
+			if d.Object["kind"] != v1alpha1.KindGuardrailPolicy {
+				continue
+			}
+			spec, _ := d.Object["spec"].(map[string]any)
+			if rego, ok := spec["rego"].(string); ok {
+				if err := s.addModule(fmt.Sprintf("%s#spec.rego", d.Pos()), rego); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			libs, _ := spec["libs"].([]any)
+			for i, l := range libs {
+				if lib, ok := l.(string); ok {
+					if err := s.addModule(fmt.Sprintf("%s#spec.libs[%d]", d.Pos(), i), lib); err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// runRego runs the Rego unit tests among modules as `opa test` would: with
+// no data document, so tests mock data.guardrails.taxonomy with `with` when
+// they need it (the built-ins' tests check both ways).
+func runRego(ctx context.Context, t *tally, modules map[string]*ast.Module, re *regexp.Regexp) error {
+	if len(modules) == 0 {
+		return nil
+	}
+	runner := tester.NewRunner().
+		SetModules(modules).
+		SetDefaultRegoVersion(ast.RegoV1).
+		CapturePrintOutput(true).
+		RaiseBuiltinErrors(true).
+		SetTimeout(regoTimeout)
+	if re != nil {
+		runner = runner.Filter(re.String())
+	}
+	ch, err := runner.RunTests(ctx, nil)
+	if err != nil {
+		return &InputError{Msg: "compiling the Rego modules: " + oneLine(err.Error())}
+	}
+	var results []*tester.Result
+	for r := range ch {
+		results = append(results, r)
+	}
+	slices.SortFunc(results, func(a, b *tester.Result) int {
+		if c := strings.Compare(locFile(a), locFile(b)); c != 0 {
+			return c
+		}
+		return locRow(a) - locRow(b)
+	})
+	for _, r := range results {
+		name := fmt.Sprintf("rego %s.%s", strings.TrimPrefix(r.Package, "data."), r.Name)
+		where := fmt.Sprintf("%s:%d", locFile(r), locRow(r))
+		switch {
+		case r.Skip:
+			t.skip(name)
+		case r.Error != nil:
+			t.fail(name, fmt.Sprintf("%s: error: %v", where, r.Error), string(r.Output))
+		case r.Fail:
+			details := []string{where + ": failed"}
+			if r.FailedAt != nil && r.FailedAt.Location != nil {
+				details = []string{fmt.Sprintf("%s:%d: failed at %s", r.FailedAt.Location.File, r.FailedAt.Location.Row, r.FailedAt.String())}
+			}
+			t.fail(name, append(details, string(r.Output))...)
+		default:
+			t.pass(name)
+		}
+	}
+	return nil
+}
+
+func locFile(r *tester.Result) string {
+	if r.Location == nil {
+		return r.Package
+	}
+	return r.Location.File
+}
+
+func locRow(r *tester.Result) int {
+	if r.Location == nil {
+		return 0
+	}
+	return r.Location.Row
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
+)
+
+// DefaultNamespace is the namespace of namespaced objects that name none,
+// as with kubectl.
+const DefaultNamespace = "default"
+
+// item is one of our objects: typed, with the document it came from.
+type item struct {
+	doc     *Document // nil for objects read from a cluster
+	kind    string
+	obj     client.Object // *v1alpha1.MarketingWorkload, ...
+	subject bool          // given with -f: checked and reported
+}
+
+func (it *item) key() string { return objectKey(it.kind, it.obj.GetNamespace(), it.obj.GetName()) }
+
+// pos is "file:line" of the item, or "cluster".
+func (it *item) pos() string {
+	if it.doc == nil {
+		return "cluster"
+	}
+	return it.doc.Pos()
+}
+
+// objectKey is "Kind/namespace/name", or "Kind/name" for cluster-scoped kinds.
+func objectKey(kind, namespace, name string) string {
+	if namespace == "" {
+		return kind + "/" + name
+	}
+	return kind + "/" + namespace + "/" + name
+}
+
+// World is everything the inputs say about the cluster: our objects,
+// Namespaces and the metadata of Secrets. It answers the resolver's reads
+// (it is a client.Reader), so the requests the CLI hands the engine are
+// built by the same code as the webhook's and the reconcilers'.
+type World struct {
+	items      []*item
+	byKey      map[string]*item
+	namespaces map[string]*corev1.Namespace
+	secrets    map[string]*metav1.PartialObjectMetadata // by namespace/name
+	// secretsComplete says every Secret is known (a cluster listing): a
+	// Secret that is not there does not exist. Offline, one that is not
+	// among the inputs is unknown, and left out of input.secrets.
+	secretsComplete bool
+	// standard, when set (--standard), is the PlatformStandard in force for
+	// every object; otherwise the resolver picks one as in the cluster.
+	standard *v1alpha1.PlatformStandard
+}
+
+func newWorld() *World {
+	return &World{
+		byKey:      map[string]*item{},
+		namespaces: map[string]*corev1.Namespace{},
+		secrets:    map[string]*metav1.PartialObjectMetadata{},
+	}
+}
+
+// add records an item; a second object with the same kind, namespace and
+// name is an error unless it is the same document read twice.
+func (w *World) add(it *item) error {
+	k := it.key()
+	if prev, ok := w.byKey[k]; ok {
+		if prev.doc != nil && it.doc != nil && prev.doc.File == it.doc.File && prev.doc.Line == it.doc.Line {
+			prev.subject = prev.subject || it.subject
+			return nil
+		}
+		return fmt.Errorf("%s %s is given twice (also at %s)", it.kind, nsName(it.obj.GetNamespace(), it.obj.GetName()), prev.pos())
+	}
+	w.byKey[k] = it
+	w.items = append(w.items, it)
+	return nil
+}
+
+func nsName(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+// Items of one kind, in input order.
+func itemsOf[T client.Object](w *World) []T {
+	var out []T
+	for _, it := range w.items {
+		if o, ok := it.obj.(T); ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// GuardrailPolicies returns the GuardrailPolicies among the inputs.
+func (w *World) guardrailPolicies() []*item {
+	var out []*item
+	for _, it := range w.items {
+		if it.kind == v1alpha1.KindGuardrailPolicy {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// subjects returns the items to check, in input order.
+func (w *World) subjects() []*item {
+	var out []*item
+	for _, it := range w.items {
+		if it.subject {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// Request builds the engine request for obj as the webhook does (through
+// internal/resolve), with operation CHECK.
+func (w *World) Request(ctx context.Context, obj client.Object, now time.Time) (policy.Request, error) {
+	req, err := resolve.Resolver{Reader: w}.Request(ctx, obj, policy.OperationCheck, now)
+	if err != nil {
+		return policy.Request{}, err
+	}
+	if !w.secretsComplete {
+		for name, si := range req.Secrets {
+			if !si.Exists {
+				delete(req.Secrets, name) // unknown offline, not missing
+			}
+		}
+		if len(req.Secrets) == 0 {
+			req.Secrets = nil
+		}
+	}
+	if w.standard != nil {
+		req.Standard = w.standard
+	}
+	return req, nil
+}
+
+// standardFor returns the PlatformStandard in force for a namespace.
+func (w *World) standardFor(ctx context.Context, namespace string) *v1alpha1.PlatformStandard {
+	if w.standard != nil {
+		return w.standard
+	}
+	r := resolve.Resolver{Reader: w}
+	ns, err := r.Namespace(ctx, namespace)
+	if err != nil {
+		return nil
+	}
+	std, err := r.Standard(ctx, ns.Labels)
+	if err != nil {
+		return nil
+	}
+	return std
+}
+
+// The World is a client.Reader over the inputs.
+var _ client.Reader = (*World)(nil)
+
+var worldScheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := corev1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}()
+
+func notFound(resource, name string) error {
+	return apierrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+}
+
+// Get implements client.Reader.
+func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	switch o := obj.(type) {
+	case *corev1.Namespace:
+		ns, ok := w.namespaces[key.Name]
+		if !ok {
+			return notFound("namespaces", key.Name)
+		}
+		ns.DeepCopyInto(o)
+		return nil
+	case *metav1.PartialObjectMetadata:
+		if gvk := o.GroupVersionKind(); gvk.Group != "" || gvk.Kind != "Secret" {
+			return fmt.Errorf("cli: reading metadata of %s is not supported offline", gvk)
+		}
+		s, ok := w.secrets[key.Namespace+"/"+key.Name]
+		if !ok {
+			return notFound("secrets", key.Name)
+		}
+		s.DeepCopyInto(o)
+		return nil
+	}
+	kind, err := kindOf(obj)
+	if err != nil {
+		return err
+	}
+	it, ok := w.byKey[objectKey(kind, key.Namespace, key.Name)]
+	if !ok {
+		return notFound(strings.ToLower(kind)+"s", key.Name)
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(mustUnstructured(it.obj), obj)
+}
+
+// List implements client.Reader: every object of the list's kind (list
+// options are not supported: the resolver uses none).
+func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	if len(opts) > 0 {
+		return fmt.Errorf("cli: list options are not supported offline")
+	}
+	gvks, _, err := worldScheme.ObjectKinds(list)
+	if err != nil {
+		return fmt.Errorf("cli: listing %T: %w", list, err)
+	}
+	kind := strings.TrimSuffix(gvks[0].Kind, "List")
+	var items []map[string]any
+	for _, it := range w.items {
+		if it.kind == kind {
+			items = append(items, mustUnstructured(it.obj))
+		}
+	}
+	anyItems := make([]any, len(items))
+	for i := range items {
+		anyItems[i] = items[i]
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"items": anyItems}, list)
+}
+
+func kindOf(obj runtime.Object) (string, error) {
+	gvks, _, err := worldScheme.ObjectKinds(obj)
+	if err != nil {
+		return "", fmt.Errorf("cli: reading %T offline: %w", obj, err)
+	}
+	return gvks[0].Kind, nil
+}
+
+func mustUnstructured(obj runtime.Object) map[string]any {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		panic(err) // our own typed objects always convert
+	}
+	return m
+}
+
+// ingestForeign records the Namespaces and the metadata of the Secrets
+// among the inputs; other kinds outside our group are ignored.
+func (w *World) ingestForeign(d *Document, gvk schema.GroupVersionKind) error {
+	if gvk.Group != "" || gvk.Version != "v1" {
+		return nil
+	}
+	switch gvk.Kind {
+	case "Namespace":
+		var ns corev1.Namespace
+		if err := metaOnly(d.Object, &ns.ObjectMeta); err != nil {
+			return err
+		}
+		if ns.Name == "" {
+			return fmt.Errorf("metadata.name: Required value: name is required")
+		}
+		w.namespaces[ns.Name] = &ns
+	case "Secret":
+		var s metav1.PartialObjectMetadata
+		s.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		if err := metaOnly(d.Object, &s.ObjectMeta); err != nil {
+			return err
+		}
+		if s.Name == "" {
+			return fmt.Errorf("metadata.name: Required value: name is required")
+		}
+		if s.Namespace == "" {
+			s.Namespace = DefaultNamespace
+		}
+		w.secrets[s.Namespace+"/"+s.Name] = &s
+	}
+	return nil
+}
+
+// metaOnly reads the metadata of a document, never its data.
+func metaOnly(obj map[string]any, into *metav1.ObjectMeta) error {
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		return fmt.Errorf("metadata.name: Required value: name is required")
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, into); err != nil {
+		return fmt.Errorf("metadata: Invalid value: %v", err)
+	}
+	return nil
+}
+
+// newTyped returns an empty typed object of one of our kinds.
+func newTyped(kind string) client.Object {
+	switch kind {
+	case v1alpha1.KindMarketingWorkload:
+		return &v1alpha1.MarketingWorkload{}
+	case v1alpha1.KindSaaSIntegration:
+		return &v1alpha1.SaaSIntegration{}
+	case v1alpha1.KindVendor:
+		return &v1alpha1.Vendor{}
+	case v1alpha1.KindPlatformStandard:
+		return &v1alpha1.PlatformStandard{}
+	case v1alpha1.KindGuardrailPolicy:
+		return &v1alpha1.GuardrailPolicy{}
+	case v1alpha1.KindPolicyException:
+		return &v1alpha1.PolicyException{}
+	}
+	return nil
+}
+
+// sortedItems returns items ordered by kind, namespace and name.
+func sortedItems(items []*item) []*item {
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, func(a, b *item) int { return strings.Compare(a.key(), b.key()) })
+	return out
+}
