@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
@@ -200,7 +202,9 @@ func standard(opts ...standardOpt) *v1alpha1.PlatformStandard {
 }
 
 func disabling(names ...string) standardOpt {
-	return func(s *v1alpha1.PlatformStandard) { s.Spec.Policies.Disabled = append(s.Spec.Policies.Disabled, names...) }
+	return func(s *v1alpha1.PlatformStandard) {
+		s.Spec.Policies.Disabled = append(s.Spec.Policies.Disabled, names...)
+	}
 }
 
 func enforcing(name string, e v1alpha1.Enforcement) standardOpt {
@@ -281,6 +285,27 @@ func withCatalogue(vs ...*v1alpha1.Vendor) func(*Request) {
 
 func withIntegrationObjects(sis ...*v1alpha1.SaaSIntegration) func(*Request) {
 	return func(r *Request) { r.Integrations = integrationsOf(sis...) }
+}
+
+// stored gives the request's catalogue objects (standard, vendors,
+// integrations) a UID and resourceVersion, as objects read from the API
+// server have, which lets the engine cache their conversion.
+func stored(r *Request) {
+	n := 0
+	mark := func(m metav1.Object) {
+		n++
+		m.SetUID(types.UID(fmt.Sprintf("uid-%s-%d", m.GetName(), n)))
+		m.SetResourceVersion(fmt.Sprint(1000 + n))
+	}
+	if r.Standard != nil {
+		mark(r.Standard)
+	}
+	for _, v := range r.Vendors {
+		mark(v)
+	}
+	for _, si := range r.Integrations {
+		mark(si)
+	}
 }
 
 func withSecret(name string, si SecretInfo) func(*Request) {

@@ -268,9 +268,9 @@ func TestBuiltins(t *testing.T) {
 			want: []finding{{"allowed-registries", "warn", "spec.image"}},
 		},
 		{
-			name: "standard override beats the result's own enforcement",
-			req:  request(integration("ads", withVendor("acme-ads")), withStandard(standard(enforcing("vendor-approved", v1alpha1.EnforcementDeny)))),
-			want: []finding{{"vendor-approved", "deny", "spec.vendor"}},
+			name:   "standard override beats the result's own enforcement",
+			req:    request(integration("ads", withVendor("acme-ads")), withStandard(standard(enforcing("vendor-approved", v1alpha1.EnforcementDeny)))),
+			want:   []finding{{"vendor-approved", "deny", "spec.vendor"}},
 			denied: true,
 		},
 		{

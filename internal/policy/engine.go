@@ -40,6 +40,7 @@ type Engine struct {
 	builtins *builtinSet
 	metrics  *metrics
 	store    storage.Store // data.guardrails.taxonomy, read only
+	cache    *convCache
 
 	cur atomic.Pointer[policySet]
 	mu  sync.Mutex // serialises SetPolicies
@@ -68,7 +69,7 @@ func New(opts Options) (*Engine, error) {
 
 // newEngine is New with the built-in modules given (file name → source).
 func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) {
-	e := &Engine{timeout: opts.Timeout}
+	e := &Engine{timeout: opts.Timeout, cache: newConvCache()}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}

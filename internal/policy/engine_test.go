@@ -125,7 +125,7 @@ violation contains "slow" if {
 `
 
 func TestTimeBudget(t *testing.T) {
-	e := newTestEngine(t, Options{Timeout: 50 * time.Millisecond})
+	e := newTestEngine(t, Options{Timeout: 250 * time.Millisecond})
 	setPolicies(t, e, guardrailPolicy("slow", slowPolicy), guardrailPolicy("campaign-naming", namingPolicy))
 	start := time.Now()
 	d := evaluate(t, e, request(workload(withImage("nginx:1.27"))))
@@ -133,7 +133,7 @@ func TestTimeBudget(t *testing.T) {
 		t.Errorf("evaluation took %s", took)
 	}
 	slow := resultsOf(d, "slow")
-	if len(slow) != 1 || slow[0].Enforcement != EnforcementError || !strings.Contains(slow[0].Message, "time budget of 50ms") {
+	if len(slow) != 1 || slow[0].Enforcement != EnforcementError || !strings.Contains(slow[0].Message, "time budget of 250ms") {
 		t.Fatalf("slow results = %+v", slow)
 	}
 	if errs := d.Errors(); len(errs) != 1 || errs[0].Policy != "slow" {
@@ -205,6 +205,9 @@ func TestConcurrentEvaluateAndSwap(t *testing.T) {
 			if g%2 == 1 {
 				req = request(integration("newsletter", inRegion("us")))
 			}
+			if g%4 < 2 {
+				stored(&req) // exercise the conversion cache too
+			}
 			for ctx.Err() == nil {
 				d, err := e.Evaluate(context.Background(), req)
 				if err != nil {
@@ -273,5 +276,55 @@ func TestMetrics(t *testing.T) {
 	}
 	if n, err := testutil.GatherAndCount(reg, "guardrails_policy_evaluation_duration_seconds"); err != nil || n != 1 {
 		t.Errorf("duration series = %d, %v", n, err)
+	}
+}
+
+func TestConversionCache(t *testing.T) {
+	e := newTestEngine(t, Options{})
+	req := request(integration("newsletter", inRegion("us")))
+	stored(&req)
+	if got := findings(evaluate(t, e, req)); len(got) != 1 || got[0].policy != "data-residency" {
+		t.Fatalf("findings %v", got)
+	}
+	// A new resourceVersion is a new content: the EU-only standard is
+	// relaxed and the verdict follows.
+	req.Standard.Spec.DataResidency.AllowedRegions = []v1alpha1.Region{"eu", "us"}
+	req.Standard.ResourceVersion = "2000"
+	if got := findings(evaluate(t, e, req)); len(got) != 0 {
+		t.Errorf("after the standard changed: %v", got)
+	}
+	// Objects without a UID are never cached.
+	req.Standard.UID = ""
+	req.Standard.Spec.DataResidency.AllowedRegions = []v1alpha1.Region{"eu"}
+	if got := findings(evaluate(t, e, req)); len(got) != 1 {
+		t.Errorf("uncached standard: %v", got)
+	}
+	if n := len(e.cache.m); n == 0 || n > convCacheSize {
+		t.Errorf("cache holds %d entries", n)
+	}
+}
+
+func TestCustomPolicyWithLib(t *testing.T) {
+	e := newTestEngine(t, Options{})
+	gp := guardrailPolicy("team-prefix", `package acme.team_prefix
+
+import rego.v1
+import data.acme.lib.naming
+
+violation contains naming.message(input.object) if not naming.prefixed(input.object)
+`)
+	gp.Spec.Libs = []string{`package acme.lib.naming
+
+prefixed(obj) if startswith(obj.metadata.name, obj.spec.owner.team)
+
+message(obj) := sprintf("name %q does not start with team %q (taxonomy has %d data uses)", [obj.metadata.name, obj.spec.owner.team, count(data.guardrails.taxonomy.data_use)])
+`}
+	setPolicies(t, e, gp)
+	got := resultsOf(evaluate(t, e, request(workload())), "team-prefix")
+	if len(got) != 1 || !strings.HasPrefix(got[0].Message, `name "spring-sale" does not start with team "growth"`) {
+		t.Fatalf("results %+v", got)
+	}
+	if got := resultsOf(evaluate(t, e, request(workload(named("growth-spring")))), "team-prefix"); len(got) != 0 {
+		t.Errorf("prefixed name: %+v", got)
 	}
 }

@@ -56,18 +56,17 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if op == "" {
 		op = OperationAudit
 	}
-	sh, err := newShared(&req, set, now)
+	sh, err := newShared(&req, set, now, e.cache)
 	if err != nil {
 		return nil, err
 	}
 	ev := &evaluation{
-		engine:    e,
-		set:       set,
-		ctx:       ctx,
-		shared:    sh,
-		waivers:   activeWaivers(req.Exceptions, now),
-		nsLabels:  labels.Set(req.Namespace.Labels),
-		overrides: map[string]v1alpha1.Enforcement{},
+		engine:   e,
+		set:      set,
+		ctx:      ctx,
+		shared:   sh,
+		waivers:  activeWaivers(req.Exceptions, now),
+		nsLabels: labels.Set(req.Namespace.Labels),
 	}
 	txn, err := e.store.NewTransaction(ctx)
 	if err != nil {
@@ -132,7 +131,7 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 			continue
 		}
 		done[name] = true
-		obj, err := toObject(si)
+		obj, err := ev.engine.cache.object(si)
 		if err != nil {
 			return nil, err
 		}
@@ -252,8 +251,15 @@ var noMetrics = opametrics.NoOp()
 // values bound to vars (nil terms when the query is undefined). The budget
 // and the caller's context cancel the evaluation through a topdown.Cancel,
 // which saves OPA a goroutine per evaluation.
-func (ev *evaluation) run(pq rego.PreparedEvalQuery, input ast.Value, vars []string) ([]*ast.Term, error) {
-	values := make([]*ast.Term, len(vars))
+func (ev *evaluation) run(pq rego.PreparedEvalQuery, input ast.Value, vars []string) (values []*ast.Term, err error) {
+	values = make([]*ast.Term, len(vars))
+	defer func() {
+		// A panic in a built-in function is the policy's failure, not the
+		// process's.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("evaluation panicked: %v", r)
+		}
+	}()
 	cancel := topdown.NewCancel()
 	timer := time.AfterFunc(ev.engine.timeout, cancel.Cancel)
 	defer timer.Stop()

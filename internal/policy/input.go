@@ -253,7 +253,7 @@ type shared struct {
 	nsLabels *ast.Term
 }
 
-func newShared(req *Request, set *policySet, now time.Time) (*shared, error) {
+func newShared(req *Request, set *policySet, now time.Time, cache *convCache) (*shared, error) {
 	s := &shared{
 		policies: set.names,
 		now:      ast.StringTerm(now.UTC().Format(time.RFC3339Nano)),
@@ -272,19 +272,15 @@ func newShared(req *Request, set *policySet, now time.Time) (*shared, error) {
 		)
 	}
 	if req.Standard != nil {
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&req.Standard.Spec)
+		v, err := cache.standardSpec(req.Standard)
 		if err != nil {
-			return nil, fmt.Errorf("policy: converting standard %q: %w", req.Standard.Name, err)
-		}
-		v, err := ast.InterfaceToValue(m)
-		if err != nil {
-			return nil, fmt.Errorf("policy: converting standard %q: %w", req.Standard.Name, err)
+			return nil, err
 		}
 		s.standard = ast.NewTerm(v)
 	}
 	vendors := make([][2]*ast.Term, 0, len(req.Vendors))
 	for _, name := range slices.Sorted(maps.Keys(req.Vendors)) {
-		obj, err := toObject(req.Vendors[name])
+		obj, err := cache.object(req.Vendors[name])
 		if err != nil {
 			return nil, err
 		}
