@@ -75,7 +75,7 @@ var _ = BeforeSuite(func() {
 		HealthProbeBindAddress: "0",
 	})
 	Expect(err).NotTo(HaveOccurred())
-	engine, err = policy.New(policy.Options{})
+	engine, err = policy.New(policy.Options{Timeout: 10 * time.Second})
 	Expect(err).NotTo(HaveOccurred())
 	clk = clocktesting.NewFakeClock(suiteStart)
 	Expect(controllers.SetupAll(mgr, controllers.Options{Engine: engine, Clock: clk})).To(Succeed())

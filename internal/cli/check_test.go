@@ -355,7 +355,7 @@ func TestCheckSARIF(t *testing.T) {
 		t.Fatalf("version %q schema %q runs %d", log.Version, log.Schema, len(log.Runs))
 	}
 	run := log.Runs[0]
-	eng, err := policy.New(policy.Options{})
+	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestParityWithWebhookRequest(t *testing.T) {
 				objs = append(objs, &corev1.Secret{ObjectMeta: *s.ObjectMeta.DeepCopy()})
 			}
 			c := fake.NewClientBuilder().WithScheme(worldScheme).WithObjects(objs...).Build()
-			eng, err := policy.New(policy.Options{})
+			eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout})
 			if err != nil {
 				t.Fatal(err)
 			}

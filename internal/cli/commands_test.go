@@ -334,7 +334,7 @@ func TestHelpAndVersion(t *testing.T) {
 
 func mustEngine(t *testing.T) *policy.Engine {
 	t.Helper()
-	eng, err := policy.New(policy.Options{})
+	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

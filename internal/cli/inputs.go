@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -165,11 +166,17 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 	return nil
 }
 
+// OfflinePolicyTimeout is the time budget of one policy evaluating one
+// object in the CLI. Offline there is no admission request waiting, so it is
+// more generous than the operator's 100 ms: a loaded CI runner must not turn a
+// verdict into a time-out.
+const OfflinePolicyTimeout = time.Second
+
 // newEngine returns the engine with the built-ins and the World's
 // GuardrailPolicies in force. A policy that does not compile is bad input,
 // reported at its document with the error's line:col in its module.
 func newEngine(w *World) (*policy.Engine, []error) {
-	eng, err := policy.New(policy.Options{})
+	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout})
 	if err != nil {
 		return nil, []error{err}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
@@ -40,7 +41,7 @@ var (
 // policy, shared by the tests that do not change its policies.
 func builtinEngine(t testing.TB) *Engine {
 	t.Helper()
-	sharedEngineOnce.Do(func() { sharedEngine, sharedEngineErr = New(Options{}) })
+	sharedEngineOnce.Do(func() { sharedEngine, sharedEngineErr = New(Options{Timeout: time.Minute}) })
 	if sharedEngineErr != nil {
 		t.Fatalf("New: %v", sharedEngineErr)
 	}

@@ -4,14 +4,20 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
 // newTestEngine returns an engine of its own (with the embedded built-ins),
-// for tests that change its custom policies.
+// for tests that change its custom policies. Tests that do not test the time
+// budget get a generous one, so a loaded machine (or -race) never turns a
+// verdict into a time-out error.
 func newTestEngine(t testing.TB, opts Options) *Engine {
 	t.Helper()
+	if opts.Timeout == 0 {
+		opts.Timeout = time.Minute
+	}
 	e, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
