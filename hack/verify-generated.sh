@@ -11,7 +11,7 @@ tar -C "$ROOT" --exclude=./bin --exclude=./.local --exclude=./dist --exclude=./.
 (
   cd "$TMP"
   "$CONTROLLER_GEN" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
-  "$CONTROLLER_GEN" rbac:roleName=manager-role crd webhook paths="{./api/...,./controllers/...}" output:crd:artifacts:config=config/crd/bases
+  "$CONTROLLER_GEN" rbac:roleName=manager-role crd webhook paths="{./api/...,./controllers/...,./internal/webhook/...}" output:crd:artifacts:config=config/crd/bases
 )
 stale=0
 for d in api config/crd/bases config/rbac config/webhook; do

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"flag"
 	"os"
 	"time"
@@ -15,12 +17,41 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	martechv1alpha1 "github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/version"
+	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
+
+// webhookFlags configure the admission webhooks and their certificate.
+type webhookFlags struct {
+	enable              bool
+	port                int
+	certDir             string
+	disableCertRotation bool
+	namespace           string
+	certSecret          string
+	service             string
+	validatingConfig    string
+	mutatingConfig      string
+	enableHTTP2         bool
+}
+
+func (f *webhookFlags) bind(fs *flag.FlagSet) {
+	fs.BoolVar(&f.enable, "enable-webhooks", true, "Serve the admission webhooks.")
+	fs.IntVar(&f.port, "webhook-port", crwebhook.DefaultPort, "Port the webhook server listens on.")
+	fs.StringVar(&f.certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Directory holding the webhook serving certificate (tls.crt, tls.key).")
+	fs.BoolVar(&f.disableCertRotation, "disable-cert-rotation", false, "Do not create, rotate and inject the serving certificate (cert-manager or another tool provides it in --webhook-cert-dir).")
+	fs.StringVar(&f.namespace, "namespace", envOr("POD_NAMESPACE", "guardrails-system"), "Namespace of the webhook Service and certificate Secret; $POD_NAMESPACE when set.")
+	fs.StringVar(&f.certSecret, "webhook-cert-secret", "guardrails-webhook-server-cert", "Secret the certificate rotator writes the CA and serving certificate to.")
+	fs.StringVar(&f.service, "webhook-service", "guardrails-webhook-service", "Service the API server calls the webhooks through; the serving certificate is issued for it.")
+	fs.StringVar(&f.validatingConfig, "validating-webhook-configuration", "guardrails-validating-webhook-configuration", "ValidatingWebhookConfiguration whose caBundle the rotator keeps current.")
+	fs.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "guardrails-mutating-webhook-configuration", "MutatingWebhookConfiguration whose caBundle the rotator keeps current.")
+	fs.BoolVar(&f.enableHTTP2, "enable-http2", false, "Serve webhooks over HTTP/2 too (off: HTTP/2 rapid reset, CVE-2023-44487).")
+}
 
 func main() {
 	var (
@@ -30,6 +61,7 @@ func main() {
 		leaderElectNS string
 		showVersion   bool
 		policyTimeout time.Duration
+		wh            webhookFlags
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; \"0\" disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
@@ -37,6 +69,7 @@ func main() {
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the manager's namespace).")
 	flag.DurationVar(&policyTimeout, "policy-timeout", policy.DefaultTimeout, "Time budget of one policy evaluating one object.")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
+	wh.bind(flag.CommandLine)
 	opts := zap.Options{Development: true}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -52,6 +85,14 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(martechv1alpha1.AddToScheme(scheme))
 
+	var tlsOpts []func(*tls.Config)
+	if !wh.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	webhookPort := wh.port
+	if !wh.enable {
+		webhookPort = -1
+	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
@@ -59,6 +100,7 @@ func main() {
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "guardrails.martech.guardrails.dev",
 		LeaderElectionNamespace: leaderElectNS,
+		WebhookServer:           crwebhook.NewServer(crwebhook.Options{Port: webhookPort, CertDir: wh.certDir, TLSOpts: tlsOpts}),
 	})
 	if err != nil {
 		log.Error(err, "unable to create manager")
@@ -81,10 +123,66 @@ func main() {
 		log.Error(err, "unable to set up ready check")
 		os.Exit(1)
 	}
+	if wh.enable {
+		if err := setupWebhooks(mgr, engine, wh); err != nil {
+			log.Error(err, "unable to set up the webhooks")
+			os.Exit(1)
+		}
+	}
 
-	log.Info("manager started", "version", version.Version)
+	log.Info("manager started", "version", version.Version, "webhooks", wh.enable)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}
+}
+
+// setupWebhooks registers the webhooks, at once when the certificate comes
+// from elsewhere, or once the rotator has written and injected it (the
+// webhook server cannot start without it). Readiness waits for them.
+func setupWebhooks(mgr ctrl.Manager, engine *policy.Engine, f webhookFlags) error {
+	log := ctrl.Log.WithName("setup")
+	self, err := webhook.SelfUsername(context.Background(), mgr.GetClient())
+	if err != nil {
+		log.Error(err, "could not learn the operator's own username; its requests are judged like anyone's")
+	} else {
+		log.Info("requests from the operator itself are never judged", "username", self)
+	}
+	hooks, err := webhook.New(webhook.Options{Engine: engine, ExemptUsernames: []string{self}})
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("webhooks", hooks.ReadyChecker()); err != nil {
+		return err
+	}
+	if f.disableCertRotation {
+		return hooks.SetupWithManager(mgr)
+	}
+	ready, err := webhook.AddCertRotation(mgr, webhook.CertOptions{
+		Namespace:               f.namespace,
+		SecretName:              f.certSecret,
+		ServiceName:             f.service,
+		CertDir:                 f.certDir,
+		ValidatingConfiguration: f.validatingConfig,
+		MutatingConfiguration:   f.mutatingConfig,
+	})
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ready
+		log.Info("serving certificate ready; starting the webhook server")
+		if err := hooks.SetupWithManager(mgr); err != nil {
+			log.Error(err, "unable to register the webhooks")
+			os.Exit(1)
+		}
+	}()
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

@@ -1,0 +1,300 @@
+// Package webhook holds the admission webhooks of martech-guardrails: a
+// validating webhook for each of the six kinds, a defaulting webhook for
+// MarketingWorkloads, and the managed-namespace guard for raw Deployments,
+// Services and Ingresses. Every verdict comes from internal/policy, with the
+// request built by internal/resolve exactly as the reconcilers build it; this
+// package adds no rule of its own beyond the schema-like checks (taxonomy
+// keys, Rego that compiles) and the guard.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
+	"github.com/martech-guardrails/guardrails/internal/taxonomy"
+)
+
+// The webhook configurations `make manifests` generates into
+// config/webhook/manifests.yaml. Our kinds fail closed within 5 seconds and
+// are judged on create and update of the main resource only: status writes
+// (the operator's) and deletes (cleanup must always work, also while the
+// operator is down) never reach the webhook. The guard fails open and only
+// sees namespaces labelled martech.guardrails.dev/managed=true.
+//
+// +kubebuilder:webhookconfiguration:mutating=false,name=validating-webhook-configuration
+// +kubebuilder:webhookconfiguration:mutating=true,name=mutating-webhook-configuration
+//
+// +kubebuilder:webhook:path=/validate-martech-guardrails-dev-v1alpha1-marketingworkload,mutating=false,failurePolicy=fail,sideEffects=None,groups=martech.guardrails.dev,resources=marketingworkloads,verbs=create;update,versions=v1alpha1,name=vmarketingworkload.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-martech-guardrails-dev-v1alpha1-saasintegration,mutating=false,failurePolicy=fail,sideEffects=None,groups=martech.guardrails.dev,resources=saasintegrations,verbs=create;update,versions=v1alpha1,name=vsaasintegration.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-martech-guardrails-dev-v1alpha1-vendor,mutating=false,failurePolicy=fail,sideEffects=None,groups=martech.guardrails.dev,resources=vendors,verbs=create;update,versions=v1alpha1,name=vvendor.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-martech-guardrails-dev-v1alpha1-platformstandard,mutating=false,failurePolicy=fail,sideEffects=None,groups=martech.guardrails.dev,resources=platformstandards,verbs=create;update,versions=v1alpha1,name=vplatformstandard.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-martech-guardrails-dev-v1alpha1-guardrailpolicy,mutating=false,failurePolicy=fail,sideEffects=None,groups=martech.guardrails.dev,resources=guardrailpolicies,verbs=create;update,versions=v1alpha1,name=vguardrailpolicy.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-martech-guardrails-dev-v1alpha1-policyexception,mutating=false,failurePolicy=fail,sideEffects=None,groups=martech.guardrails.dev,resources=policyexceptions,verbs=create;update,versions=v1alpha1,name=vpolicyexception.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/mutate-martech-guardrails-dev-v1alpha1-marketingworkload,mutating=true,failurePolicy=fail,sideEffects=None,groups=martech.guardrails.dev,resources=marketingworkloads,verbs=create;update,versions=v1alpha1,name=mmarketingworkload.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=5,reinvocationPolicy=Never
+// +kubebuilder:webhook:path=/guard-managed-namespaces,mutating=false,failurePolicy=ignore,sideEffects=None,groups=apps,resources=deployments,verbs=create,versions=v1,name=guard-deployments.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=3,patch=`{"namespaceSelector":{"matchLabels":{"martech.guardrails.dev/managed":"true"}}}`
+// +kubebuilder:webhook:path=/guard-managed-namespaces,mutating=false,failurePolicy=ignore,sideEffects=None,groups="",resources=services,verbs=create,versions=v1,name=guard-services.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=3,patch=`{"namespaceSelector":{"matchLabels":{"martech.guardrails.dev/managed":"true"}}}`
+// +kubebuilder:webhook:path=/guard-managed-namespaces,mutating=false,failurePolicy=ignore,sideEffects=None,groups=networking.k8s.io,resources=ingresses,verbs=create,versions=v1,name=guard-ingresses.martech.guardrails.dev,admissionReviewVersions=v1,timeoutSeconds=3,patch=`{"namespaceSelector":{"matchLabels":{"martech.guardrails.dev/managed":"true"}}}`
+
+// Paths the webhooks are served on (they match the markers above).
+const (
+	PathValidatePrefix   = "/validate-martech-guardrails-dev-v1alpha1-"
+	PathMutateWorkload   = "/mutate-martech-guardrails-dev-v1alpha1-marketingworkload"
+	PathManagedNamespace = "/guard-managed-namespaces"
+)
+
+// Options wire the webhooks.
+type Options struct {
+	// Engine decides; the same engine the reconcilers use.
+	Engine *policy.Engine
+	// Reader reads the cluster: the manager's cached client when nil.
+	Reader client.Reader
+	// Clock gives input.now; the real clock when nil.
+	Clock clock.PassiveClock
+	// Taxonomy checks data categories, uses and subjects; the embedded
+	// fideslang taxonomy when nil.
+	Taxonomy *taxonomy.Taxonomy
+	// ExemptUsernames are the operator's own identities (its service
+	// account): their requests are never judged, so the webhook never blocks
+	// the operator's own writes.
+	ExemptUsernames []string
+}
+
+// Webhooks are the admission webhooks, registered with a manager by
+// SetupWithManager.
+type Webhooks struct {
+	engine   *policy.Engine
+	reader   client.Reader
+	resolver resolve.Resolver
+	clock    clock.PassiveClock
+	taxonomy *taxonomy.Taxonomy
+	exempt   map[string]bool
+
+	// synced is closed once the engine holds the cluster's GuardrailPolicies
+	// and the caches the handlers read are warm.
+	synced chan struct{}
+	// started reports whether the webhook server accepts connections; nil
+	// until SetupWithManager.
+	started atomic.Pointer[healthz.Checker]
+	once    sync.Once
+}
+
+// New returns the webhooks; SetupWithManager registers them.
+func New(opts Options) (*Webhooks, error) {
+	if opts.Engine == nil {
+		return nil, errors.New("webhook: Options.Engine is required")
+	}
+	w := &Webhooks{
+		engine:   opts.Engine,
+		reader:   opts.Reader,
+		clock:    opts.Clock,
+		taxonomy: opts.Taxonomy,
+		exempt:   map[string]bool{},
+		synced:   make(chan struct{}),
+	}
+	if w.clock == nil {
+		w.clock = clock.RealClock{}
+	}
+	if w.taxonomy == nil {
+		w.taxonomy = taxonomy.Default()
+	}
+	for _, u := range opts.ExemptUsernames {
+		if u != "" {
+			w.exempt[u] = true
+		}
+	}
+	return w, nil
+}
+
+// SetupWithManager registers every webhook with the manager's webhook server
+// (which starts the server if the manager already runs) and the runnable
+// that keeps the engine's custom policies in step with the cluster on every
+// replica, leader or not.
+func (w *Webhooks) SetupWithManager(mgr ctrl.Manager) error {
+	var err error
+	w.once.Do(func() { err = w.setup(mgr) })
+	return err
+}
+
+func (w *Webhooks) setup(mgr ctrl.Manager) error {
+	if w.reader == nil {
+		w.reader = mgr.GetClient()
+	}
+	w.resolver = resolve.Resolver{Reader: w.reader}
+	if err := mgr.Add(&policySync{engine: w.engine, cache: mgr.GetCache(), synced: w.synced}); err != nil {
+		return fmt.Errorf("webhook: adding the policy sync: %w", err)
+	}
+	scheme := mgr.GetScheme()
+	srv := mgr.GetWebhookServer()
+	hooks := map[string]http.Handler{
+		PathValidatePrefix + "marketingworkload": admission.WithValidator(scheme, &validator[*v1alpha1.MarketingWorkload]{w: w, kind: workloadKind}),
+		PathValidatePrefix + "saasintegration":   admission.WithValidator(scheme, &validator[*v1alpha1.SaaSIntegration]{w: w, kind: integrationKind}),
+		PathValidatePrefix + "vendor":            admission.WithValidator(scheme, &validator[*v1alpha1.Vendor]{w: w, kind: vendorKind}),
+		PathValidatePrefix + "platformstandard":  admission.WithValidator(scheme, &validator[*v1alpha1.PlatformStandard]{w: w, kind: standardKind}),
+		PathValidatePrefix + "guardrailpolicy":   admission.WithValidator(scheme, &validator[*v1alpha1.GuardrailPolicy]{w: w, kind: policyKind}),
+		PathValidatePrefix + "policyexception":   admission.WithValidator(scheme, &validator[*v1alpha1.PolicyException]{w: w, kind: exceptionKind}),
+		PathMutateWorkload:                       admission.WithDefaulter(scheme, &defaulter{w: w}),
+		PathManagedNamespace:                     &admission.Webhook{Handler: &guard{w: w}},
+	}
+	for path, h := range hooks {
+		srv.Register(path, h)
+	}
+	started := srv.StartedChecker()
+	w.started.Store(&started)
+	return nil
+}
+
+// ReadyChecker is a readiness check for the manager: ready once the webhooks
+// are registered, the policies loaded and the server accepts connections.
+// Add it before the manager starts; it fails until SetupWithManager ran.
+func (w *Webhooks) ReadyChecker() healthz.Checker {
+	return func(req *http.Request) error {
+		started := w.started.Load()
+		if started == nil {
+			return errors.New("webhooks are not registered yet (waiting for the serving certificate)")
+		}
+		select {
+		case <-w.synced:
+		default:
+			return errors.New(msgPoliciesNotSynced)
+		}
+		return (*started)(req)
+	}
+}
+
+// waitSynced blocks until the policies are loaded or ctx ends.
+func (w *Webhooks) waitSynced(ctx context.Context) error {
+	select {
+	case <-w.synced:
+		return nil
+	case <-ctx.Done():
+		return errors.New(msgPoliciesNotSynced)
+	}
+}
+
+// exempted reports whether the request comes from the operator itself.
+func (w *Webhooks) exempted(req admission.Request) bool {
+	return w.exempt[req.UserInfo.Username]
+}
+
+// policySync keeps the engine's custom policies equal to the
+// GuardrailPolicies in the cache. The GuardrailPolicy reconciler does the
+// same, but only on the leader; webhooks are served by every replica.
+type policySync struct {
+	engine *policy.Engine
+	cache  cache.Cache
+	synced chan struct{}
+}
+
+// warmed are the kinds the handlers read, so that their informers are
+// running and synced before the first request arrives.
+func warmed() []client.Object {
+	return []client.Object{
+		&v1alpha1.PlatformStandard{}, &v1alpha1.Vendor{}, &v1alpha1.PolicyException{},
+		&v1alpha1.SaaSIntegration{}, &v1alpha1.MarketingWorkload{}, &v1alpha1.GuardrailPolicy{},
+		namespaceObject(), secretMetadata(),
+	}
+}
+
+func namespaceObject() *corev1.Namespace { return &corev1.Namespace{} }
+
+// secretMetadata is how the resolver reads Secrets: metadata only.
+func secretMetadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return m
+}
+
+// NeedLeaderElection is false: every replica serves webhooks.
+func (s *policySync) NeedLeaderElection() bool { return false }
+
+// Start loads the policies, closes synced, and reloads on every spec change.
+func (s *policySync) Start(ctx context.Context) error {
+	log := logf.FromContext(ctx).WithName("webhook-policy-sync")
+	kick := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	inf, err := s.cache.GetInformer(ctx, &v1alpha1.GuardrailPolicy{})
+	if err != nil {
+		return fmt.Errorf("webhook: watching GuardrailPolicies: %w", err)
+	}
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { poke() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, okO := oldObj.(client.Object)
+			n, okN := newObj.(client.Object)
+			if !okO || !okN || o.GetGeneration() != n.GetGeneration() {
+				poke()
+			}
+		},
+		DeleteFunc: func(any) { poke() },
+	})
+	if err != nil {
+		return fmt.Errorf("webhook: watching GuardrailPolicies: %w", err)
+	}
+	defer func() { _ = inf.RemoveEventHandler(reg) }()
+	for _, o := range warmed() {
+		if _, err := s.cache.GetInformer(ctx, o); err != nil {
+			return fmt.Errorf("webhook: warming the cache for %T: %w", o, err)
+		}
+	}
+	if !s.cache.WaitForCacheSync(ctx) {
+		return nil // ctx ended
+	}
+	s.load(ctx, log)
+	close(s.synced)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-kick:
+			s.load(ctx, log)
+		}
+	}
+}
+
+func (s *policySync) load(ctx context.Context, log logr.Logger) {
+	var list v1alpha1.GuardrailPolicyList
+	if err := s.cache.List(ctx, &list); err != nil {
+		log.Error(err, "listing GuardrailPolicies")
+		return
+	}
+	s.engine.SetPolicies(list.Items)
+}
+
+// SelfUsername asks the API server who c authenticates as (a
+// SelfSubjectReview, which every authenticated user may create), so that the
+// operator can pass its own identity as Options.ExemptUsernames.
+func SelfUsername(ctx context.Context, c client.Client) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	review := &authenticationv1.SelfSubjectReview{}
+	if err := c.Create(ctx, review); err != nil {
+		return "", fmt.Errorf("webhook: asking the API server who the operator is: %w", err)
+	}
+	return review.Status.UserInfo.Username, nil
+}
