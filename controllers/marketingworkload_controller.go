@@ -197,10 +197,14 @@ func (r *MarketingWorkloadReconciler) all(ctx context.Context, _ client.Object) 
 	return requestsOf(list.Items)
 }
 
-func requestsOf(items []v1alpha1.MarketingWorkload) []ctrl.Request {
+// requestsOf turns listed items into reconcile requests.
+func requestsOf[T any, PT interface {
+	*T
+	client.Object
+}](items []T) []ctrl.Request {
 	out := make([]ctrl.Request, 0, len(items))
 	for i := range items {
-		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&items[i])})
+		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(PT(&items[i]))})
 	}
 	return out
 }

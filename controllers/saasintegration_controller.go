@@ -138,7 +138,7 @@ func (r *SaaSIntegrationReconciler) forVendor(ctx context.Context, o client.Obje
 		logf.FromContext(ctx).Error(err, "listing integrations of vendor", "vendor", o.GetName())
 		return nil
 	}
-	return integrationRequests(list.Items)
+	return requestsOf(list.Items)
 }
 
 func (r *SaaSIntegrationReconciler) forWorkload(_ context.Context, o client.Object) []ctrl.Request {
@@ -173,13 +173,5 @@ func (r *SaaSIntegrationReconciler) all(ctx context.Context, _ client.Object) []
 		logf.FromContext(ctx).Error(err, "listing integrations")
 		return nil
 	}
-	return integrationRequests(list.Items)
-}
-
-func integrationRequests(items []v1alpha1.SaaSIntegration) []ctrl.Request {
-	out := make([]ctrl.Request, 0, len(items))
-	for i := range items {
-		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&items[i])})
-	}
-	return out
+	return requestsOf(list.Items)
 }

@@ -21,7 +21,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 K8S="$ROOT/bin/k8s"
 KUBECTL="$K8S/kubectl"
-LOCAL="$ROOT/.local"
+LOCAL="${GUARDRAILS_LOCAL_DIR:-$ROOT/.local}"
 CLUSTER="${KWOK_CLUSTER_NAME:-guardrails}"
 export KWOK_WORKDIR="$LOCAL/kwok"
 PROBE_ADDR="${PROBE_ADDR:-127.0.0.1:18081}"
