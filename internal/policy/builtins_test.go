@@ -210,6 +210,20 @@ func TestBuiltins(t *testing.T) {
 			denied: true,
 		},
 		{
+			name: "an exception cannot waive exception-cap for itself",
+			req: func() Request {
+				self := exception("forever", testNow.Add(days(200)), []string{"exception-cap"}, target(v1alpha1.KindPolicyException, "forever"))
+				return request(self, withExceptions(self))
+			}(),
+			want:   []finding{{"exception-cap", "deny", "spec.expiresAt"}},
+			denied: true,
+			check: func(t *testing.T, d *Decision) {
+				if w := d.Waived(); len(w) != 0 {
+					t.Errorf("exception-cap was waived: %+v", w)
+				}
+			},
+		},
+		{
 			name:   "exception naming an unknown policy",
 			req:    request(exception("typo", tomorrow, []string{"allowed-registry"}, target(v1alpha1.KindMarketingWorkload, "spring-sale"))),
 			want:   []finding{{"exception-cap", "deny", "spec.policies[0]"}},

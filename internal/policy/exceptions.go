@@ -8,6 +8,9 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
+// unwaivablePolicy is the built-in that bounds exceptions themselves.
+const unwaivablePolicy = "exception-cap"
+
 // waivers are the PolicyExceptions in force at one instant.
 type waivers []*v1alpha1.PolicyException
 
@@ -27,7 +30,13 @@ func activeWaivers(list []v1alpha1.PolicyException, now time.Time) waivers {
 // exception matches when its policies name the policy and one of its targets
 // names the object's kind and name; for namespaced kinds it must also be in
 // the object's namespace. When several match, the one expiring last wins.
+//
+// The exception-cap policy is never waived: otherwise an exception could name
+// itself and extend its own expiry past the cap.
 func (w waivers) find(policy, kind, namespace, name string) *ExceptionRef {
+	if policy == unwaivablePolicy {
+		return nil
+	}
 	var best *v1alpha1.PolicyException
 	for _, ex := range w {
 		if !slices.Contains(ex.Spec.Policies, policy) {
