@@ -175,8 +175,9 @@ var _ = Describe("the operator on the samples", Ordered, func() {
 
 		var got v1alpha1.GuardrailPolicy
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(gp), &got)).To(Succeed())
+		fix := client.MergeFrom(got.DeepCopy())
 		got.Spec.Rego = strings.Replace(got.Spec.Rego, "== ==", "==", 1)
-		Expect(k8sClient.Update(ctx, &got)).To(Succeed())
+		Expect(k8sClient.Patch(ctx, &got, fix)).To(Succeed())
 		Eventually(phaseOf(ctx, ns, "winter-sale-microsite")).WithTimeout(20 * time.Second).Should(Equal(v1alpha1.PhaseBlocked))
 		Expect(policiesOf(getMW(ctx, ns, "winter-sale-microsite")(Default).Status.Violations)).To(ContainElement("no-mkt-4100"))
 

@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -95,46 +98,76 @@ func summarize(reports []*ObjectReport) Summary {
 }
 
 // evaluate decides on each item through the engine, with the request the
-// webhook would build for it (operation CHECK).
+// webhook would build for it (operation CHECK). The items are evaluated in
+// parallel, on GOMAXPROCS goroutines (the engine is safe for concurrent use
+// and the World is only read); the reports are in the order of items, and an
+// error is the one a sequential run would return: the first by position.
 func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, now time.Time) ([]*ObjectReport, error) {
 	infos := eng.Policies()
-	out := make([]*ObjectReport, 0, len(items))
-	for _, it := range items {
-		req, err := w.Request(ctx, it.obj, now)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
-		}
-		d, err := eng.Evaluate(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
-		}
-		rep := &ObjectReport{
-			APIVersion: v1alpha1.GroupVersion.String(),
-			Kind:       it.kind,
-			Namespace:  d.Namespace,
-			Name:       d.Name,
-			Results:    d.Results,
-		}
-		if it.doc != nil {
-			rep.File, rep.Line = it.doc.File, it.doc.Line
-		}
-		var disabled []string
-		if req.Standard != nil {
-			disabled = req.Standard.Spec.Policies.Disabled
-		}
-		for _, p := range infos {
-			if !slices.Contains(p.Targets, it.kind) {
-				continue
+	out := make([]*ObjectReport, len(items))
+	errs := make([]error, len(items))
+	var next atomic.Int64 // index of the next item to take
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(items)) {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) {
+					return
+				}
+				// Items before i were all taken before it, so they
+				// finish and the first error by position is kept.
+				if out[i], errs[i] = evaluateItem(ctx, eng, w, infos, items[i], now); errs[i] != nil {
+					failed.Store(true)
+				}
 			}
-			if slices.Contains(disabled, p.Name) {
-				rep.Disabled = append(rep.Disabled, p.Name)
-				continue
-			}
-			rep.Policies = append(rep.Policies, p.Name)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, rep)
 	}
 	return out, nil
+}
+
+// evaluateItem decides on one item.
+func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, infos []policy.PolicyInfo, it *item, now time.Time) (*ObjectReport, error) {
+	req, err := w.Request(ctx, it.obj, now)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
+	}
+	d, err := eng.Evaluate(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
+	}
+	rep := &ObjectReport{
+		APIVersion: v1alpha1.GroupVersion.String(),
+		Kind:       it.kind,
+		Namespace:  d.Namespace,
+		Name:       d.Name,
+		Results:    d.Results,
+	}
+	if it.doc != nil {
+		rep.File, rep.Line = it.doc.File, it.doc.Line
+	}
+	var disabled []string
+	if req.Standard != nil {
+		disabled = req.Standard.Spec.Policies.Disabled
+	}
+	for _, p := range infos {
+		if !slices.Contains(p.Targets, it.kind) {
+			continue
+		}
+		if slices.Contains(disabled, p.Name) {
+			rep.Disabled = append(rep.Disabled, p.Name)
+			continue
+		}
+		rep.Policies = append(rep.Policies, p.Name)
+	}
+	return rep, nil
 }
 
 // denied reports whether a report should fail the check: a deny result or

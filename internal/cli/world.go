@@ -56,6 +56,7 @@ func objectKey(kind, namespace, name string) string {
 type World struct {
 	items      []*item
 	byKey      map[string]*item
+	byKind     map[string][]*item // items by kind, in input order
 	namespaces map[string]*corev1.Namespace
 	secrets    map[string]*metav1.PartialObjectMetadata // by namespace/name
 	// secretsComplete says every Secret is known (a cluster listing): a
@@ -70,6 +71,7 @@ type World struct {
 func newWorld() *World {
 	return &World{
 		byKey:      map[string]*item{},
+		byKind:     map[string][]*item{},
 		namespaces: map[string]*corev1.Namespace{},
 		secrets:    map[string]*metav1.PartialObjectMetadata{},
 	}
@@ -87,6 +89,7 @@ func (w *World) add(it *item) error {
 		return fmt.Errorf("%s %s is given twice (also at %s)", it.kind, nsName(it.obj.GetNamespace(), it.obj.GetName()), prev.pos())
 	}
 	w.byKey[k] = it
+	w.byKind[it.kind] = append(w.byKind[it.kind], it)
 	w.items = append(w.items, it)
 	return nil
 }
@@ -232,15 +235,13 @@ func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.L
 		return fmt.Errorf("cli: listing %T: %w", list, err)
 	}
 	kind := strings.TrimSuffix(gvks[0].Kind, "List")
-	var items []map[string]any
-	for _, it := range w.items {
-		if it.kind == kind {
-			items = append(items, mustUnstructured(it.obj))
-		}
-	}
-	anyItems := make([]any, len(items))
-	for i := range items {
-		anyItems[i] = items[i]
+	// By kind, not a scan of every item: the resolver lists the Vendors,
+	// PlatformStandards and PolicyExceptions for every object it builds a
+	// request for, which would make a check quadratic in the inputs.
+	kindItems := w.byKind[kind]
+	anyItems := make([]any, len(kindItems))
+	for i, it := range kindItems {
+		anyItems[i] = mustUnstructured(it.obj)
 	}
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"items": anyItems}, list)
 }
