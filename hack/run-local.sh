@@ -217,7 +217,7 @@ The operator is running against the simulated cluster. In another terminal:
 
 The admission webhooks answer kubectl (try a server-side dry run):
 
-    bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} apply --dry-run=server -f config/samples/05_marketingworkloads.yaml
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} apply --dry-run=server -f config/samples/07_marketingworkloads.yaml
 
 Ctrl-C stops the manager and the cluster.
 

@@ -107,7 +107,7 @@ cases:
 }
 
 func TestTestRegoOfGuardrailPolicies(t *testing.T) {
-	policy := readFile(t, samples+"/06_guardrailpolicy.yaml")
+	policy := readFile(t, samples+"/04_guardrailpolicy.yaml")
 	tests := `package acme.pinned_image_tags_test
 
 import data.acme.pinned_image_tags
@@ -265,7 +265,7 @@ func TestPolicies(t *testing.T) {
 		}
 	}
 
-	r = runCLI(t, nil, "policies", "list", "-o", "json", "--policies", samples+"/06_guardrailpolicy.yaml", "--standard", fixtures+"/catalogue/standard.yaml")
+	r = runCLI(t, nil, "policies", "list", "-o", "json", "--policies", samples+"/04_guardrailpolicy.yaml", "--standard", fixtures+"/catalogue/standard.yaml")
 	var rows []policyRow
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil || r.code != ExitOK {
 		t.Fatalf("%v\n%s", err, r)

@@ -260,10 +260,16 @@ func applySamples(ctx context.Context, c client.Client) error {
 				errs = append(errs, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err))
 			}
 		}
-		if len(failed) == len(pending) || round == 3 {
+		if round == 10 {
 			return errors.Join(errs...)
 		}
+		// An object may depend on one created just before it (an
+		// integration waived by the sample exception): give the manager's
+		// cache a moment to see it, as kubectl users retrying would.
 		pending = failed
+		if len(pending) > 0 {
+			time.Sleep(500 * time.Millisecond)
+		}
 	}
 	return nil
 }
