@@ -138,6 +138,25 @@ spec:
 		t.Errorf("an unknown data category was not rejected with a suggestion (err=%v):\n%s", err, msg)
 	}
 
+	// The README's examples: a bad workload is denied naming policy and
+	// field; a restricted vendor's integration applies with a warning.
+	msg, err = kubectl("", "apply", "-f", filepath.Join(root, "docs", "examples", "bad-workload.yaml"))
+	if err == nil {
+		t.Errorf("docs/examples/bad-workload.yaml was admitted:\n%s", msg)
+	}
+	for _, want := range []string{"allowed-registries: spec.image:", "pinned-image-tags: spec.image:", "exposure-host: spec.exposure.host:", "ownership: spec.owner.contact:"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the denial lacks %q:\n%s", want, msg)
+		}
+	}
+	msg, err = kubectl("", "apply", "-f", filepath.Join(root, "docs", "examples", "restricted-vendor-integration.yaml"))
+	if err != nil {
+		t.Errorf("docs/examples/restricted-vendor-integration.yaml was rejected: %v\n%s", err, msg)
+	}
+	if !strings.Contains(msg, "Warning: vendor-approved: spec.vendor:") || !strings.Contains(msg, "created") {
+		t.Errorf("the restricted vendor's integration did not apply with a warning:\n%s", msg)
+	}
+
 	// Ctrl-C stops the manager and the cluster.
 	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
 		t.Fatal(err)
