@@ -102,8 +102,11 @@ func summarize(reports []*ObjectReport) Summary {
 // parallel, on GOMAXPROCS goroutines (the engine is safe for concurrent use
 // and the World is only read); the reports are in the order of items, and an
 // error is the one a sequential run would return: the first by position.
+// The items share one policy.Memo: every SaaSIntegration is evaluated once,
+// whether as an item or for the workloads referencing it.
 func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, now time.Time) ([]*ObjectReport, error) {
 	infos := eng.Policies()
+	memo := policy.NewMemo()
 	out := make([]*ObjectReport, len(items))
 	errs := make([]error, len(items))
 	var next atomic.Int64 // index of the next item to take
@@ -118,7 +121,7 @@ func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, 
 				}
 				// Items before i were all taken before it, so they
 				// finish and the first error by position is kept.
-				if out[i], errs[i] = evaluateItem(ctx, eng, w, infos, items[i], now); errs[i] != nil {
+				if out[i], errs[i] = evaluateItem(ctx, eng, w, memo, infos, items[i], now); errs[i] != nil {
 					failed.Store(true)
 				}
 			}
@@ -134,11 +137,12 @@ func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, 
 }
 
 // evaluateItem decides on one item.
-func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, infos []policy.PolicyInfo, it *item, now time.Time) (*ObjectReport, error) {
+func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, memo *policy.Memo, infos []policy.PolicyInfo, it *item, now time.Time) (*ObjectReport, error) {
 	req, err := w.Request(ctx, it.obj, now)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
 	}
+	req.Memo = memo
 	d, err := eng.Evaluate(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)

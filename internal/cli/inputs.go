@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	goruntime "runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
@@ -53,11 +57,12 @@ func loadWorld(ctx context.Context, e *env, in *inputFlags) (*World, []error) {
 		context = append(context, docs...)
 		errs = append(errs, rerrs...)
 	}
+	pre := validateAll(ctx, append(slices.Clip(subjects), context...), in.namespace)
 	for _, d := range subjects {
-		errs = append(errs, admit(ctx, w, d, true, in.namespace)...)
+		errs = append(errs, admit(ctx, w, d, true, in.namespace, pre)...)
 	}
 	for _, d := range context {
-		errs = append(errs, admit(ctx, w, d, false, in.namespace)...)
+		errs = append(errs, admit(ctx, w, d, false, in.namespace, pre)...)
 	}
 	if in.standard != "" {
 		std, serrs := loadStandard(ctx, r, in.standard, in.namespace)
@@ -73,7 +78,7 @@ func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1al
 	docs, errs := r.readPaths([]string{file})
 	side := newWorld()
 	for _, d := range docs {
-		errs = append(errs, admit(ctx, side, d, false, namespace)...)
+		errs = append(errs, admit(ctx, side, d, false, namespace, nil)...)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -96,7 +101,9 @@ func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1al
 // admit classifies one document: one of our objects is validated against
 // its CRD (schema and CEL), defaulted and added to the World; a List is
 // expanded; Namespaces and Secrets are recorded; anything else is ignored.
-func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string) []error {
+//
+// pre holds documents validated beforehand (see validateAll); may be nil.
+func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string, pre map[*Document]validated) []error {
 	apiVersion, _ := d.Object["apiVersion"].(string)
 	kind, _ := d.Object["kind"].(string)
 	switch {
@@ -119,7 +126,7 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 				errs = append(errs, docError(d, "%s items[%d] is not an object", kind, i))
 				continue
 			}
-			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.Line, Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
+			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.Line, Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace, nil)...)
 		}
 		return errs
 	}
@@ -141,6 +148,28 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 	if gv.Version != v1alpha1.GroupVersion.Version {
 		return []error{docError(d, "%s: unknown version %q of %s (want %s)", kind, gv.Version, v1alpha1.GroupVersion.Group, v1alpha1.GroupVersion)}
 	}
+	v, done := pre[d]
+	if !done {
+		v = validateTyped(ctx, ks, d, kind, namespace)
+	}
+	if len(v.errs) > 0 {
+		return v.errs
+	}
+	if err := w.add(&item{doc: d, kind: kind, obj: v.obj, subject: subject}); err != nil {
+		return []error{docError(d, "%v", err)}
+	}
+	return nil
+}
+
+// validated is one of our documents validated against its CRD and typed.
+type validated struct {
+	obj  client.Object
+	errs []error
+}
+
+// validateTyped validates d, a document of one of our kinds, against the
+// kind's schema (defaulting it) and converts it to the typed object.
+func validateTyped(ctx context.Context, ks *kindSchema, d *Document, kind, namespace string) validated {
 	label := kind
 	if md, ok := d.Object["metadata"].(map[string]any); ok {
 		name, _ := md["name"].(string)
@@ -154,16 +183,54 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		errs = append(errs, docError(d, "%s: %s", label, p))
 	}
 	if len(errs) > 0 {
-		return errs
+		return validated{errs: errs}
 	}
 	obj := newTyped(kind)
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
-		return []error{docError(d, "%s: %v", label, err)}
+		return validated{errs: []error{docError(d, "%s: %v", label, err)}}
 	}
-	if err := w.add(&item{doc: d, kind: kind, obj: obj, subject: subject}); err != nil {
-		return []error{docError(d, "%v", err)}
+	return validated{obj: obj}
+}
+
+// validateAll validates, in parallel on GOMAXPROCS goroutines, the
+// documents that are plainly one of our objects (not a List; a known kind
+// and version), the costly part of reading the inputs. admit then adds them
+// in input order; it validates anything else itself.
+func validateAll(ctx context.Context, docs []*Document, namespace string) map[*Document]validated {
+	all, err := schemas()
+	if err != nil {
+		return nil // admit reports it
 	}
-	return nil
+	type job struct {
+		d    *Document
+		ks   *kindSchema
+		kind string
+	}
+	var jobs []job
+	for _, d := range docs {
+		apiVersion, _ := d.Object["apiVersion"].(string)
+		kind, _ := d.Object["kind"].(string)
+		if apiVersion != v1alpha1.GroupVersion.String() || all[kind] == nil {
+			continue
+		}
+		jobs = append(jobs, job{d: d, ks: all[kind], kind: kind})
+	}
+	results := make([]validated, len(jobs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(goruntime.GOMAXPROCS(0), len(jobs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+				results[i] = validateTyped(ctx, jobs[i].ks, jobs[i].d, jobs[i].kind, namespace)
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[*Document]validated, len(jobs))
+	for i, j := range jobs {
+		out[j.d] = results[i]
+	}
+	return out
 }
 
 // OfflinePolicyTimeout is the time budget of one policy evaluating one

@@ -11,9 +11,12 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
@@ -115,7 +118,7 @@ func (r *reader) readPath(p string) ([]*Document, []error) {
 	if !info.IsDir() {
 		return r.readFile(name)
 	}
-	var docs []*Document
+	var files []string
 	var errs []error
 	err = fs.WalkDir(r.fsys, name, func(file string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -131,13 +134,39 @@ func (r *reader) readPath(p string) ([]*Document, []error) {
 		if !manifestFile(d.Name()) || slices.Contains(suiteFileNames, d.Name()) {
 			return nil
 		}
-		dd, e := r.readFile(file)
-		docs = append(docs, dd...)
-		errs = append(errs, e...)
+		files = append(files, file)
 		return nil
 	})
 	if err != nil {
 		errs = append(errs, &InputError{File: p, Msg: cleanPathError(err)})
+	}
+	docs, ferrs := r.readFiles(files)
+	return docs, append(ferrs, errs...)
+}
+
+// readFiles reads and parses files in parallel, on GOMAXPROCS goroutines,
+// and returns their documents and errors in the order of files.
+func (r *reader) readFiles(files []string) ([]*Document, []error) {
+	type parsed struct {
+		docs []*Document
+		errs []error
+	}
+	out := make([]parsed, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
+				out[i].docs, out[i].errs = r.readFile(files[i])
+			}
+		})
+	}
+	wg.Wait()
+	var docs []*Document
+	var errs []error
+	for _, p := range out {
+		docs = append(docs, p.docs...)
+		errs = append(errs, p.errs...)
 	}
 	return docs, errs
 }

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -66,10 +70,16 @@ type World struct {
 	// standard, when set (--standard), is the PlatformStandard in force for
 	// every object; otherwise the resolver picks one as in the cluster.
 	standard *v1alpha1.PlatformStandard
+	// uidPrefix makes the UIDs given to objects read from files unique to
+	// this World (see add).
+	uidPrefix string
 }
 
 func newWorld() *World {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
 	return &World{
+		uidPrefix:  "guardrails-check-" + hex.EncodeToString(b[:]),
 		byKey:      map[string]*item{},
 		byKind:     map[string][]*item{},
 		namespaces: map[string]*corev1.Namespace{},
@@ -87,6 +97,17 @@ func (w *World) add(it *item) error {
 			return nil
 		}
 		return fmt.Errorf("%s %s is given twice (also at %s)", it.kind, nsName(it.obj.GetNamespace(), it.obj.GetName()), prev.pos())
+	}
+	// Objects read from files have no UID or resourceVersion. Within one
+	// World they never change, so each gets a UID of its own and version
+	// 1, as the API server would give it: the engine then converts each
+	// catalogue object (vendors, standard, integrations) once per run
+	// rather than once per object judged against it.
+	if it.obj.GetUID() == "" {
+		it.obj.SetUID(types.UID(w.uidPrefix + "-" + strconv.Itoa(len(w.items))))
+		if it.obj.GetResourceVersion() == "" {
+			it.obj.SetResourceVersion("1")
+		}
 	}
 	w.byKey[k] = it
 	w.byKind[it.kind] = append(w.byKind[it.kind], it)
@@ -239,11 +260,39 @@ func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.L
 	// PlatformStandards and PolicyExceptions for every object it builds a
 	// request for, which would make a check quadratic in the inputs.
 	kindItems := w.byKind[kind]
+	switch l := list.(type) {
+	case *v1alpha1.VendorList:
+		l.Items = copyItems[v1alpha1.Vendor](kindItems)
+		return nil
+	case *v1alpha1.PlatformStandardList:
+		l.Items = copyItems[v1alpha1.PlatformStandard](kindItems)
+		return nil
+	case *v1alpha1.PolicyExceptionList:
+		l.Items = copyItems[v1alpha1.PolicyException](kindItems)
+		return nil
+	case *v1alpha1.SaaSIntegrationList:
+		l.Items = copyItems[v1alpha1.SaaSIntegration](kindItems)
+		return nil
+	}
 	anyItems := make([]any, len(kindItems))
 	for i, it := range kindItems {
 		anyItems[i] = mustUnstructured(it.obj)
 	}
 	return runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"items": anyItems}, list)
+}
+
+// copyItems deep-copies the items' objects, all of type *T, as a cached
+// client's List would.
+func copyItems[T any, PT interface {
+	*T
+	client.Object
+	DeepCopyInto(*T)
+}](items []*item) []T {
+	out := make([]T, len(items))
+	for i, it := range items {
+		it.obj.(PT).DeepCopyInto(&out[i])
+	}
+	return out
 }
 
 func kindOf(obj runtime.Object) (string, error) {

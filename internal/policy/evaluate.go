@@ -64,6 +64,8 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 		engine:   e,
 		set:      set,
 		ctx:      ctx,
+		now:      now,
+		memo:     req.Memo,
 		shared:   sh,
 		waivers:  activeWaivers(req.Exceptions, now),
 		nsLabels: labels.Set(req.Namespace.Labels),
@@ -75,6 +77,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	defer e.store.Abort(ctx, txn)
 	ev.txn = txn
 	if req.Standard != nil {
+		ev.standard = req.Standard.Name
 		ev.disabled = req.Standard.Spec.Policies.Disabled
 		ev.overrides = req.Standard.Spec.Policies.Enforcement
 	}
@@ -90,8 +93,18 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 			return nil, err
 		}
 	}
-	in := newInput(sh, op, obj, old, subject, namespace, integrations)
-	d, outcomes, err := ev.object(subject, namespace, in)
+	var d *Decision
+	var outcomes []outcome
+	if subject.kind == v1alpha1.KindSaaSIntegration && old == nil && req.Memo != nil {
+		d, outcomes, err = req.Memo.decision(ev.memoKey(op, namespace, subject.name), func() (*Decision, []outcome, error) {
+			return ev.object(subject, namespace, newInput(sh, op, obj, nil, subject, namespace, integrations))
+		})
+		if d != nil {
+			d = d.clone()
+		}
+	} else {
+		d, outcomes, err = ev.object(subject, namespace, newInput(sh, op, obj, old, subject, namespace, integrations))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +117,9 @@ type evaluation struct {
 	engine    *Engine
 	set       *policySet
 	ctx       context.Context
+	now       time.Time
+	memo      *Memo
+	standard  string // name of the PlatformStandard in force, for memoKey
 	shared    *shared
 	waivers   waivers
 	nsLabels  labels.Set
@@ -136,8 +152,9 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 			return nil, err
 		}
 		ns := cmpOr(obj.namespace, namespace)
-		in := newInput(ev.shared, op, obj, nil, obj, ns, emptyObject())
-		d, _, err := ev.object(obj, ns, in)
+		d, _, err := ev.memo.decision(ev.memoKey(op, ns, obj.name), func() (*Decision, []outcome, error) {
+			return ev.object(obj, ns, newInput(ev.shared, op, obj, nil, obj, ns, emptyObject()))
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -160,6 +177,11 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 		pairs = append(pairs, ast.Item(ast.StringTerm(name), ast.NewTerm(value)))
 	}
 	return ast.ObjectTerm(pairs...), nil
+}
+
+// memoKey is the key of a SaaSIntegration's decision in a Memo.
+func (ev *evaluation) memoKey(op Operation, namespace, name string) memoKey {
+	return memoKey{set: ev.set, op: op, now: ev.now.UnixNano(), standard: ev.standard, namespace: namespace, name: name}
 }
 
 // referencedIntegrations returns spec.integrations[*].name of a workload.

@@ -70,6 +70,9 @@ type Request struct {
 	Secrets    map[string]SecretInfo
 	Exceptions []v1alpha1.PolicyException // of every namespace; expired ones do nothing
 	Now        time.Time                  // time.Now() when zero
+	// Memo, when set, shares decisions on SaaSIntegrations with the other
+	// requests of a batch that see the same inputs (see Memo).
+	Memo *Memo
 }
 
 // ErrNoObject is returned by Evaluate for a request without an object.
