@@ -158,6 +158,14 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 	if err := w.add(&item{doc: d, kind: kind, obj: v.obj, subject: subject}); err != nil {
 		return []error{docError(d, "%v", err)}
 	}
+	// The typed object is what is judged from here on: the document keeps
+	// its position, and its source only where errors may point into it
+	// (a GuardrailPolicy's Rego), so that memory follows the objects, not
+	// their text twice over.
+	d.Object = nil
+	if kind != v1alpha1.KindGuardrailPolicy {
+		d.text = nil
+	}
 	return nil
 }
 
