@@ -24,6 +24,11 @@ const (
 	EventCredentialStale = "CredentialStale"
 	EventBlocked         = "Blocked"
 
+	// AppliedHashAnnotation on a child records a digest of what the
+	// operator last applied; with the live fields, it lets the reconciler
+	// skip applies that would change nothing.
+	AppliedHashAnnotation = "martech.guardrails.dev/applied-hash"
+
 	// Field indexes.
 	indexIntegrationNames = "spec.integrations.name"
 	indexVendor           = "spec.vendor"

@@ -2,7 +2,12 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
 	"strings"
 	"time"
 
@@ -32,11 +37,109 @@ func (r *MarketingWorkloadReconciler) applyChildren(ctx context.Context, mw *v1a
 		if err != nil {
 			return err
 		}
+		hash, err := appliedHash(u)
+		if err != nil {
+			return err
+		}
+		u.SetAnnotations(withAnnotation(u.GetAnnotations(), AppliedHashAnnotation, hash))
+		if r.upToDate(ctx, mw, obj, u, hash) {
+			continue
+		}
 		if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(render.FieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
 	return r.deleteAbsent(ctx, mw, c)
+}
+
+// upToDate reports whether the live child (read from the informer cache)
+// already holds what applying u would write, so the apply can be left out:
+// it is controlled by mw, was last applied from this very render (the hash
+// annotation), and every field u sets still has u's value (nobody changed
+// the image or the replicas since). Fields others added, such as defaults
+// and status, do not matter; a list must match element by element. When in
+// doubt (not in the cache, a value the server normalised) it says no and the
+// apply goes ahead, as it always did.
+func (r *MarketingWorkloadReconciler) upToDate(ctx context.Context, mw *v1alpha1.MarketingWorkload, obj client.Object, u *unstructured.Unstructured, hash string) bool {
+	live, ok := obj.DeepCopyObject().(client.Object)
+	if !ok {
+		return false
+	}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+		return false
+	}
+	if live.GetDeletionTimestamp() != nil || live.GetAnnotations()[AppliedHashAnnotation] != hash || !metav1.IsControlledBy(live, mw) {
+		return false
+	}
+	lm, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
+	if err != nil {
+		return false
+	}
+	for k, want := range u.Object {
+		if k == "apiVersion" || k == "kind" {
+			continue // typed objects from the cache carry no TypeMeta
+		}
+		if !holds(lm[k], want) {
+			return false
+		}
+	}
+	return true
+}
+
+// holds reports whether live has every value of want: maps may have more
+// keys, lists must have the same length and hold want's elements in order.
+// An empty map or list in want holds for an absent value (the API server
+// drops some).
+func holds(live, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok {
+			return live == nil && len(w) == 0
+		}
+		for k, wv := range w {
+			if !holds(l[k], wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		l, ok := live.([]any)
+		if !ok {
+			return live == nil && len(w) == 0
+		}
+		if len(l) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !holds(l[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	case nil:
+		return live == nil
+	}
+	return reflect.DeepEqual(live, want)
+}
+
+// appliedHash is a digest of the apply object, recorded on the child in
+// AppliedHashAnnotation: when the render changes (a field dropped, not only
+// changed), the hash does, and the child is applied again.
+func appliedHash(u *unstructured.Unstructured) (string, error) {
+	data, err := json.Marshal(u.Object) // maps are written in key order
+	if err != nil {
+		return "", fmt.Errorf("hashing %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:12]), nil
+}
+
+func withAnnotation(m map[string]string, key, value string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	maps.Copy(out, m)
+	out[key] = value
+	return out
 }
 
 // deleteAbsent deletes the children this render no longer has (the Ingress

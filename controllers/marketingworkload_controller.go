@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -39,6 +42,8 @@ type MarketingWorkloadReconciler struct {
 	Clock    clock.PassiveClock
 	Recorder record.EventRecorder
 	Metrics  *Metrics
+	// Concurrency is MaxConcurrentReconciles (1 when zero).
+	Concurrency int
 }
 
 // Reconcile runs get → resolve → decide → apply or block → status.
@@ -136,7 +141,7 @@ func (r *MarketingWorkloadReconciler) recordPhaseChange(mw *v1alpha1.MarketingWo
 func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr)
 	for _, child := range render.OwnedTypes() {
-		b = b.Owns(child)
+		b = b.Owns(child, builder.WithPredicates(childChanged))
 	}
 	return b.
 		For(&v1alpha1.MarketingWorkload{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -146,7 +151,28 @@ func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.GuardrailPolicy{}, handler.EnqueueRequestsFromMapFunc(r.all)).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("marketingworkload").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Complete(r)
+}
+
+// childChanged lets through the child events that may call for an apply:
+// deletions, and updates that touch what the operator sets (the spec, as
+// the generation shows for kinds that have one; labels, annotations, owner
+// references). Creations (the operator's own applies) and status-only
+// updates, such as a Deployment's rollout progress, would each cost a
+// reconcile that finds nothing to do.
+var childChanged = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld, e.ObjectNew
+		if o == nil || n == nil || n.GetGeneration() == 0 || o.GetGeneration() != n.GetGeneration() {
+			return true
+		}
+		return !maps.Equal(o.GetLabels(), n.GetLabels()) ||
+			!maps.Equal(o.GetAnnotations(), n.GetAnnotations()) ||
+			!equality.Semantic.DeepEqual(o.GetOwnerReferences(), n.GetOwnerReferences()) ||
+			!equality.Semantic.DeepEqual(o.GetDeletionTimestamp(), n.GetDeletionTimestamp())
+	},
 }
 
 func (r *MarketingWorkloadReconciler) forIntegration(ctx context.Context, o client.Object) []ctrl.Request {

@@ -21,12 +21,24 @@ type Options struct {
 	Clock clock.PassiveClock
 	// Registerer receives guardrails_workloads and guardrails_integrations.
 	Registerer prometheus.Registerer
+	// WorkloadConcurrency is how many MarketingWorkloads are reconciled at
+	// once; DefaultWorkloadConcurrency when zero.
+	WorkloadConcurrency int
 }
+
+// DefaultWorkloadConcurrency is the default number of MarketingWorkloads
+// reconciled at once. A reconcile mostly waits on the API server (a few
+// applies and a status update), so a handful in flight keeps a 2-core
+// manager busy without crowding the API server.
+const DefaultWorkloadConcurrency = 4
 
 // SetupAll registers the field indexes and every controller with mgr.
 func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.WorkloadConcurrency <= 0 {
+		opts.WorkloadConcurrency = DefaultWorkloadConcurrency
 	}
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return err
@@ -37,7 +49,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		name  string
 		setup func() error
 	}{
-		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
+		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics, Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
 		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
 		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
 		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},

@@ -61,6 +61,9 @@ func main() {
 		leaderElectNS string
 		showVersion   bool
 		policyTimeout time.Duration
+		concurrency   int
+		qps           float64
+		burst         int
 		wh            webhookFlags
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; \"0\" disables it.")
@@ -68,6 +71,9 @@ func main() {
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Enable leader election so only one manager is active.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the manager's namespace).")
 	flag.DurationVar(&policyTimeout, "policy-timeout", policy.DefaultTimeout, "Time budget of one policy evaluating one object.")
+	flag.IntVar(&concurrency, "workload-concurrency", controllers.DefaultWorkloadConcurrency, "MarketingWorkloads reconciled at once.")
+	flag.Float64Var(&qps, "kube-api-qps", 50, "Client-side limit of requests per second to the API server (client-go's default of 20 would throttle the workload reconciles).")
+	flag.IntVar(&burst, "kube-api-burst", 100, "Client-side burst of requests to the API server.")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	wh.bind(flag.CommandLine)
 	opts := zap.Options{Development: true}
@@ -93,7 +99,9 @@ func main() {
 	if !wh.enable {
 		webhookPort = -1
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restCfg := ctrl.GetConfigOrDie()
+	restCfg.QPS, restCfg.Burst = float32(qps), burst
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
@@ -111,7 +119,7 @@ func main() {
 		log.Error(err, "the built-in policies do not compile")
 		os.Exit(1)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Registerer: crmetrics.Registry}); err != nil {
+	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
 		log.Error(err, "unable to set up controllers")
 		os.Exit(1)
 	}
