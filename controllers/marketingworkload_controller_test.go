@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"time"
 
@@ -14,10 +15,14 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/controllers"
+	"github.com/martech-guardrails/guardrails/internal/render"
 )
 
 const ns = "growth-marketing"
@@ -122,6 +127,70 @@ var _ = Describe("the operator on the samples", Ordered, func() {
 			g.Expect(k8sClient.Get(ctx, key, &got)).To(Succeed())
 			g.Expect(got.Spec.Template.Spec.Containers[0].Image).To(Equal(wantImage))
 			g.Expect(got.Spec.Replicas).To(HaveValue(Equal(int32(2))))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+	})
+
+	It("writes nothing when nothing changed, and still puts back a hand edit of a ConfigMap or a label", func() {
+		name := "winter-sale-microsite"
+		Eventually(phaseOf(ctx, ns, name)).WithTimeout(30 * time.Second).Should(Equal(v1alpha1.PhaseActive))
+		children := func(g Gomega) map[string]string {
+			mw := getMW(ctx, ns, name)(g)
+			out := map[string]string{}
+			for _, ref := range mw.Status.Resources {
+				u := &unstructured.Unstructured{}
+				u.SetAPIVersion(ref.APIVersion)
+				u.SetKind(ref.Kind)
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, u)).To(Succeed())
+				g.Expect(u.GetAnnotations()).To(HaveKey(controllers.AppliedHashAnnotation), "%s %s", ref.Kind, ref.Name)
+				out[ref.Kind+"/"+ref.Name] = u.GetResourceVersion()
+			}
+			return out
+		}
+		// Let the hand-edit spec's put-back settle: same versions twice.
+		var before map[string]string
+		Eventually(func(g Gomega) {
+			first := children(g)
+			time.Sleep(500 * time.Millisecond)
+			g.Expect(children(g)).To(Equal(first))
+			before = first
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		Expect(before).To(HaveLen(7))
+
+		// A server-side apply that changes nothing leaves resourceVersions
+		// alone, so count the requests: the nudge is one PATCH, and applying
+		// the seven children again would be seven more.
+		reconciles := reconcileCount("marketingworkload")
+		patches := requestCount("PATCH")
+		nudge(ctx, ns, name)
+		Eventually(func() float64 { return reconcileCount("marketingworkload") }).WithTimeout(30 * time.Second).Should(BeNumerically(">", reconciles))
+		Expect(requestCount("PATCH")-patches).To(BeNumerically("<", 3), "PATCH requests for a reconcile with nothing to change")
+		Expect(children(Default)).To(Equal(before), "a reconcile with nothing to change rewrote a child")
+
+		// A ConfigMap has no generation: its edits still reach the reconciler.
+		var cm corev1.ConfigMap
+		cmKey := client.ObjectKey{Namespace: ns, Name: name + render.EgressConfigMapSuffix}
+		Expect(k8sClient.Get(ctx, cmKey, &cm)).To(Succeed())
+		want := maps.Clone(cm.Data)
+		patch := client.MergeFrom(cm.DeepCopy())
+		for k := range cm.Data {
+			cm.Data[k] = "edited by hand"
+		}
+		Expect(k8sClient.Patch(ctx, &cm, patch, client.FieldOwner("kubectl-edit"))).To(Succeed())
+		// Nor does a label change bump a Deployment's generation.
+		var dep appsv1.Deployment
+		depKey := client.ObjectKey{Namespace: ns, Name: name}
+		Expect(k8sClient.Get(ctx, depKey, &dep)).To(Succeed())
+		wantTeam := dep.Labels["martech.guardrails.dev/team"]
+		patch = client.MergeFrom(dep.DeepCopy())
+		dep.Labels["martech.guardrails.dev/team"] = "someone-else"
+		Expect(k8sClient.Patch(ctx, &dep, patch, client.FieldOwner("kubectl-edit"))).To(Succeed())
+		Eventually(func(g Gomega) {
+			var got corev1.ConfigMap
+			g.Expect(k8sClient.Get(ctx, cmKey, &got)).To(Succeed())
+			g.Expect(got.Data).To(Equal(want))
+			var gotDep appsv1.Deployment
+			g.Expect(k8sClient.Get(ctx, depKey, &gotDep)).To(Succeed())
+			g.Expect(gotDep.Labels).To(HaveKeyWithValue("martech.guardrails.dev/team", wantTeam))
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 	})
 
@@ -239,6 +308,38 @@ var _ = Describe("the operator on the samples", Ordered, func() {
 		Expect(getMW(ctx, ns, "flash-sale")(Default).Status.Resources).To(BeEmpty())
 	})
 })
+
+// requestCount is client-go's rest_client_requests_total for one method,
+// every client in this process (the manager's and the test's), all codes.
+func requestCount(method string) float64 {
+	return metricSum("rest_client_requests_total", "method", method)
+}
+
+// reconcileCount is controller-runtime's reconcile_total of one controller
+// of the manager running in this process, all results.
+func reconcileCount(controller string) float64 {
+	return metricSum("controller_runtime_reconcile_total", "controller", controller)
+}
+
+// metricSum sums the samples of a counter family whose label has value.
+func metricSum(family, label, value string) float64 {
+	families, err := crmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != family {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
 
 func setVendorStatus(ctx context.Context, name string, status v1alpha1.VendorStatus) {
 	var v v1alpha1.Vendor
