@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	goruntime "runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -46,7 +43,7 @@ func (in *inputFlags) register(f *cmdFlags, withNow bool) {
 // subjects (checked and reported), the others context. It returns every
 // bad-input error found.
 func loadWorld(ctx context.Context, e *env, in *inputFlags) (*World, []error) {
-	r := &reader{fsys: e.fsys, stdin: e.stdin}
+	r := &reader{fsys: e.fsys, stdin: e.stdin, check: checkEarly(ctx, in.namespace)}
 	w := newWorld()
 	var errs []error
 	subjects, rerrs := r.readPaths(in.files)
@@ -57,12 +54,11 @@ func loadWorld(ctx context.Context, e *env, in *inputFlags) (*World, []error) {
 		context = append(context, docs...)
 		errs = append(errs, rerrs...)
 	}
-	pre := validateAll(ctx, append(slices.Clip(subjects), context...), in.namespace)
 	for _, d := range subjects {
-		errs = append(errs, admit(ctx, w, d, true, in.namespace, pre)...)
+		errs = append(errs, admit(ctx, w, d, true, in.namespace)...)
 	}
 	for _, d := range context {
-		errs = append(errs, admit(ctx, w, d, false, in.namespace, pre)...)
+		errs = append(errs, admit(ctx, w, d, false, in.namespace)...)
 	}
 	if in.standard != "" {
 		std, serrs := loadStandard(ctx, r, in.standard, in.namespace)
@@ -78,7 +74,7 @@ func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1al
 	docs, errs := r.readPaths([]string{file})
 	side := newWorld()
 	for _, d := range docs {
-		errs = append(errs, admit(ctx, side, d, false, namespace, nil)...)
+		errs = append(errs, admit(ctx, side, d, false, namespace)...)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -101,9 +97,13 @@ func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1al
 // admit classifies one document: one of our objects is validated against
 // its CRD (schema and CEL), defaulted and added to the World; a List is
 // expanded; Namespaces and Secrets are recorded; anything else is ignored.
-//
-// pre holds documents validated beforehand (see validateAll); may be nil.
-func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string, pre map[*Document]validated) []error {
+func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string) []error {
+	if v := d.checked; v != nil {
+		if len(v.errs) > 0 {
+			return v.errs
+		}
+		return addTyped(w, d, v.kind, v.obj, subject)
+	}
 	apiVersion, _ := d.Object["apiVersion"].(string)
 	kind, _ := d.Object["kind"].(string)
 	switch {
@@ -126,7 +126,7 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 				errs = append(errs, docError(d, "%s items[%d] is not an object", kind, i))
 				continue
 			}
-			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.Line, Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace, nil)...)
+			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.Line, Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
 		}
 		return errs
 	}
@@ -148,29 +148,35 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 	if gv.Version != v1alpha1.GroupVersion.Version {
 		return []error{docError(d, "%s: unknown version %q of %s (want %s)", kind, gv.Version, v1alpha1.GroupVersion.Group, v1alpha1.GroupVersion)}
 	}
-	v, done := pre[d]
-	if !done {
-		v = validateTyped(ctx, ks, d, kind, namespace)
-	}
+	v := validateTyped(ctx, ks, d, kind, namespace)
 	if len(v.errs) > 0 {
 		return v.errs
 	}
-	if err := w.add(&item{doc: d, kind: kind, obj: v.obj, subject: subject}); err != nil {
+	d.forget(kind)
+	return addTyped(w, d, kind, v.obj, subject)
+}
+
+func addTyped(w *World, d *Document, kind string, obj client.Object, subject bool) []error {
+	if err := w.add(&item{doc: d, kind: kind, obj: obj, subject: subject}); err != nil {
 		return []error{docError(d, "%v", err)}
-	}
-	// The typed object is what is judged from here on: the document keeps
-	// its position, and its source only where errors may point into it
-	// (a GuardrailPolicy's Rego), so that memory follows the objects, not
-	// their text twice over.
-	d.Object = nil
-	if kind != v1alpha1.KindGuardrailPolicy {
-		d.text = nil
 	}
 	return nil
 }
 
+// forget drops what is no longer needed once the typed object is held: the
+// document keeps its position, and its source only where errors may point
+// into it (a GuardrailPolicy's Rego), so that memory follows the objects,
+// not their text twice over.
+func (d *Document) forget(kind string) {
+	d.Object = nil
+	if kind != v1alpha1.KindGuardrailPolicy {
+		d.text = nil
+	}
+}
+
 // validated is one of our documents validated against its CRD and typed.
 type validated struct {
+	kind string
 	obj  client.Object
 	errs []error
 }
@@ -191,54 +197,38 @@ func validateTyped(ctx context.Context, ks *kindSchema, d *Document, kind, names
 		errs = append(errs, docError(d, "%s: %s", label, p))
 	}
 	if len(errs) > 0 {
-		return validated{errs: errs}
+		return validated{kind: kind, errs: errs}
 	}
 	obj := newTyped(kind)
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
-		return validated{errs: []error{docError(d, "%s: %v", label, err)}}
+		return validated{kind: kind, errs: []error{docError(d, "%s: %v", label, err)}}
 	}
-	return validated{obj: obj}
+	return validated{kind: kind, obj: obj}
 }
 
-// validateAll validates, in parallel on GOMAXPROCS goroutines, the
-// documents that are plainly one of our objects (not a List; a known kind
-// and version), the costly part of reading the inputs. admit then adds them
-// in input order; it validates anything else itself.
-func validateAll(ctx context.Context, docs []*Document, namespace string) map[*Document]validated {
-	all, err := schemas()
-	if err != nil {
-		return nil // admit reports it
-	}
-	type job struct {
-		d    *Document
-		ks   *kindSchema
-		kind string
-	}
-	var jobs []job
-	for _, d := range docs {
+// checkEarly validates d right after its file is parsed, when it is plainly
+// one of our objects (not a List; a known kind and version): the costly
+// part of reading the inputs then runs on the parsing goroutines, and the
+// document's parsed map is dropped at once, so that memory holds the typed
+// objects and a few files' maps rather than every map. admit adds the
+// object in input order, and validates anything else itself.
+func checkEarly(ctx context.Context, namespace string) func(*Document) {
+	return func(d *Document) {
+		all, err := schemas()
+		if err != nil {
+			return // admit reports it
+		}
 		apiVersion, _ := d.Object["apiVersion"].(string)
 		kind, _ := d.Object["kind"].(string)
 		if apiVersion != v1alpha1.GroupVersion.String() || all[kind] == nil {
-			continue
+			return
 		}
-		jobs = append(jobs, job{d: d, ks: all[kind], kind: kind})
+		v := validateTyped(ctx, all[kind], d, kind, namespace)
+		d.checked = &v
+		if len(v.errs) == 0 {
+			d.forget(kind)
+		}
 	}
-	results := make([]validated, len(jobs))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(goruntime.GOMAXPROCS(0), len(jobs)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
-				results[i] = validateTyped(ctx, jobs[i].ks, jobs[i].d, jobs[i].kind, namespace)
-			}
-		})
-	}
-	wg.Wait()
-	out := make(map[*Document]validated, len(jobs))
-	for i, j := range jobs {
-		out[j.d] = results[i]
-	}
-	return out
 }
 
 // OfflinePolicyTimeout is the time budget of one policy evaluating one

@@ -39,6 +39,9 @@ type Document struct {
 
 	text      []byte // the document's source
 	firstLine int    // line of text's first line in File
+	// checked is the document validated and typed as soon as it was read
+	// (see validateTyped); nil when admit is to do it.
+	checked *validated
 }
 
 // Pos is "file:line".
@@ -79,6 +82,9 @@ type reader struct {
 	fsys  fs.FS
 	stdin io.Reader
 	read  bool // stdin was consumed
+	// check, when set, is called on every document as soon as its file is
+	// parsed, on the goroutine that parsed it (see loadWorld).
+	check func(*Document)
 }
 
 // readPaths reads every path (a file, a directory walked recursively for
@@ -108,7 +114,13 @@ func (r *reader) readPath(p string) ([]*Document, []error) {
 		if err != nil {
 			return nil, []error{&InputError{File: stdinName, Msg: err.Error()}}
 		}
-		return parseDocuments(stdinName, data)
+		docs, errs := parseDocuments(stdinName, data)
+		if r.check != nil {
+			for _, d := range docs {
+				r.check(d)
+			}
+		}
+		return docs, errs
 	}
 	name := filepath.ToSlash(p)
 	info, err := fs.Stat(r.fsys, name)
@@ -184,7 +196,13 @@ func (r *reader) readFile(name string) ([]*Document, []error) {
 	if err != nil {
 		return nil, []error{&InputError{File: name, Msg: cleanPathError(err)}}
 	}
-	return parseDocuments(name, data)
+	docs, errs := parseDocuments(name, data)
+	if r.check != nil {
+		for _, d := range docs {
+			r.check(d)
+		}
+	}
+	return docs, errs
 }
 
 // cleanPathError drops the operation and path from a *fs.PathError, which
