@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"github.com/open-policy-agent/opa/v1/ast"
 	"strings"
 	"testing"
 
@@ -123,5 +124,56 @@ func BenchmarkEngineOverhead(b *testing.B) {
 		if _, err := e.Evaluate(ctx, req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkBuiltin evaluates each built-in alone against the input of the
+// object kind it targets (a SaaSIntegration, and a MarketingWorkload with
+// its three integrations' verdicts in input.integrations), as in
+// BenchmarkEvaluateWorkload: where the Rego time goes, policy by policy.
+func BenchmarkBuiltin(b *testing.B) {
+	e, req := benchWorkload(b)
+	stored(&req)
+	ctx := context.Background()
+	set := e.cur.Load()
+	sh, err := newShared(&req, set, testNow, e.cache)
+	if err != nil {
+		b.Fatal(err)
+	}
+	txn, err := e.store.NewTransaction(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.store.Abort(ctx, txn)
+	ev := &evaluation{engine: e, set: set, ctx: ctx, now: testNow, shared: sh, txn: txn}
+	si, err := e.cache.object(req.Integrations["newsletter"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	wl, err := toObject(req.Object)
+	if err != nil {
+		b.Fatal(err)
+	}
+	integrations, err := ev.integrations(&req, wl, OperationAudit, testNS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inputs := map[string]ast.Value{
+		v1alpha1.KindSaaSIntegration:   newInput(sh, OperationAudit, si, nil, si, testNS, emptyObject()).value(emptyObject()),
+		v1alpha1.KindMarketingWorkload: newInput(sh, OperationAudit, wl, nil, wl, testNS, integrations).value(emptyObject()),
+	}
+	for _, p := range set.builtins.policies {
+		in, ok := inputs[p.info.Targets[0]]
+		if !ok {
+			continue
+		}
+		b.Run(p.info.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ev.run(p.alone, in, []string{"v"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
