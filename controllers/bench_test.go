@@ -223,7 +223,7 @@ func sampleStandard(b *testing.B) *v1alpha1.PlatformStandard {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var std v1alpha1.PlatformStandard
 	if err := utilyaml.NewYAMLOrJSONDecoder(f, 4096).Decode(&std); err != nil {
 		b.Fatalf("decoding the sample PlatformStandard: %v", err)

@@ -113,5 +113,5 @@ type GuardrailPolicyList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&GuardrailPolicy{}, &GuardrailPolicyList{})
+	register(&GuardrailPolicy{}, &GuardrailPolicyList{})
 }

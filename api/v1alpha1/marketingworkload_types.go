@@ -215,5 +215,5 @@ type MarketingWorkloadList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&MarketingWorkload{}, &MarketingWorkloadList{})
+	register(&MarketingWorkload{}, &MarketingWorkloadList{})
 }

@@ -175,5 +175,5 @@ type PlatformStandardList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&PlatformStandard{}, &PlatformStandardList{})
+	register(&PlatformStandard{}, &PlatformStandardList{})
 }

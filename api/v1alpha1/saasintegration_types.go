@@ -121,5 +121,5 @@ type SaaSIntegrationList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&SaaSIntegration{}, &SaaSIntegrationList{})
+	register(&SaaSIntegration{}, &SaaSIntegrationList{})
 }

@@ -126,5 +126,5 @@ type VendorList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Vendor{}, &VendorList{})
+	register(&Vendor{}, &VendorList{})
 }

@@ -369,7 +369,7 @@ func writeSARIF(out io.Writer, reports []*ObjectReport, rules []rule) error {
 			if !ok {
 				continue // every result comes from a policy in force
 			}
-			msg := r.Message
+			var msg string
 			if r.Field != "" {
 				msg = fmt.Sprintf("%s %s: %s: %s", o.Kind, nsName(o.Namespace, o.Name), r.Field, r.Message)
 			} else {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -375,9 +374,3 @@ func newTyped(kind string) client.Object {
 	return nil
 }
 
-// sortedItems returns items ordered by kind, namespace and name.
-func sortedItems(items []*item) []*item {
-	out := slices.Clone(items)
-	slices.SortStableFunc(out, func(a, b *item) int { return strings.Compare(a.key(), b.key()) })
-	return out
-}

@@ -302,10 +302,10 @@ func TestHTMLParsesAndIsSelfContained(t *testing.T) {
 	var svg, table, external int
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
-		switch {
-		case n.Type == html.TextNode:
+		switch n.Type {
+		case html.TextNode:
 			text.WriteString(n.Data + " ")
-		case n.Type == html.ElementNode:
+		case html.ElementNode:
 			switch n.Data {
 			case "svg":
 				svg++

@@ -34,17 +34,15 @@ var columnX = [3]int{margin, margin + boxWidth + gapLeft, margin + 2*boxWidth + 
 
 // box is a node placed on the canvas.
 type box struct {
-	id            string
-	x, y, w, h    int
-	title         []string
-	details       []string
-	fill, stroke  string
-	strokeWidth   float64
-	dashed        bool
-	tooltip       string
-	labelLines    []string // of the edge leaving this box (integrations)
-	labelColor    string
-	labelStrokeID string
+	id           string
+	x, y, w, h   int
+	title        []string
+	details      []string
+	fill, stroke string
+	strokeWidth  float64
+	dashed       bool
+	tooltip      string
+	labelLines   []string // of the edge leaving this box (integrations)
 }
 
 func (b *box) midY() int { return b.y + b.h/2 }

@@ -232,7 +232,6 @@ var (
 	keyExists       = ast.InternedTerm("exists")
 	keyCreatedAt    = ast.InternedTerm("createdAt")
 	keyRotatedAt    = ast.InternedTerm("rotatedAt")
-	keyGuardrails   = ast.InternedTerm("guardrails")
 	keyCompliant    = ast.InternedTerm("compliant")
 	keyViolations   = ast.InternedTerm("violations")
 	keyPolicy       = ast.InternedTerm("policy")

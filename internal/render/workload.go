@@ -198,7 +198,7 @@ func upperSnake(s string) string {
 		}
 	}
 	for i, c := range rs {
-		if c > unicode.MaxASCII || !(unicode.IsLetter(c) || unicode.IsDigit(c)) {
+		if c > unicode.MaxASCII || (!unicode.IsLetter(c) && !unicode.IsDigit(c)) {
 			flush()
 			continue
 		}

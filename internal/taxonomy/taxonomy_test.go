@@ -325,7 +325,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestDefaultIsShared(t *testing.T) {
-	if Default() != Default() {
+	if a, b := Default(), Default(); a != b {
 		t.Error("Default returned different taxonomies")
 	}
 }

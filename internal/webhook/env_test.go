@@ -168,14 +168,15 @@ func (e *env) stop() error {
 	if e == nil {
 		return nil
 	}
+	var mgrErr error
 	if e.cancel != nil {
 		e.cancel()
-		<-e.done
+		mgrErr = <-e.done
 	}
 	if e.testEnv != nil {
-		return e.testEnv.Stop()
+		return errors.Join(mgrErr, e.testEnv.Stop())
 	}
-	return nil
+	return mgrErr
 }
 
 // warningClient is a client for envtest's admin that keeps the warnings of

@@ -164,8 +164,11 @@ spec:
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
 		stopped = true
+		// Interrupted, run-local.sh exits with the manager's status;
+		// what matters is that it stopped and took the cluster down.
+		t.Logf("run-local.sh exited after Ctrl-C: %v", err)
 	case <-time.After(time.Minute):
 		t.Fatalf("run-local.sh did not stop within a minute of Ctrl-C")
 	}
