@@ -373,4 +373,3 @@ func newTyped(kind string) client.Object {
 	}
 	return nil
 }
-
