@@ -135,6 +135,8 @@ func TestEndToEnd(t *testing.T) {
 			}
 			return ""
 		})
+		// The simulated nodes run the pods, so the Deployments report Available.
+		c.mustKubectl("wait", "-n", "growth-marketing", "--for", "condition=Available", "--timeout=90s", "deploy/winter-sale-microsite", "deploy/server-side-tags")
 		out := c.mustKubectl("get", "martech", "-A")
 		for _, want := range []string{"winter-sale-microsite", "Active", "https://winter-sale.campaigns.acme.example/", "retargeting-pilot", "restricted", "pinned-image-tags"} {
 			if !strings.Contains(out, want) {

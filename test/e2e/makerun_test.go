@@ -111,6 +111,12 @@ func TestMakeRun(t *testing.T) {
 		}
 	}
 	t.Logf("bin/kubectl --kubeconfig .local/kubeconfig get martech -A:\n%s", listing)
+	if msg, err := kubectl("", "wait", "-n", "growth-marketing", "--for", "condition=Available", "--timeout=90s", "deploy/winter-sale-microsite", "deploy/server-side-tags"); err != nil {
+		t.Errorf("the sample workloads' Deployments did not become Available on the simulated nodes: %v\n%s", err, msg)
+	} else {
+		deploys, _ := kubectl("", "get", "deploy", "-n", "growth-marketing")
+		t.Logf("bin/kubectl get deploy -n growth-marketing:\n%s", deploys)
+	}
 
 	bad := `apiVersion: martech.guardrails.dev/v1alpha1
 kind: MarketingWorkload
