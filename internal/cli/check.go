@@ -89,11 +89,7 @@ type checked struct {
 // checkInputs loads the inputs, compiles their policies and evaluates every
 // object given with -f.
 func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error) {
-	t0 := time.Now()
 	w, errs := loadWorld(ctx, e, in)
-	println("load", time.Since(t0).String())
-	t0 = time.Now()
-	defer func() { println("eval", time.Since(t0).String()) }()
 	eng, cerrs := newEngine(w) // also on bad input: report every problem at once
 	if errs = append(errs, cerrs...); len(errs) > 0 {
 		return nil, sortErrors(errs)
