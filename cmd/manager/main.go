@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"time"
 
@@ -81,7 +82,7 @@ func main() {
 	flag.Parse()
 
 	if showVersion {
-		println(version.String("manager"))
+		fmt.Println(version.String("manager"))
 		return
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
