@@ -15,6 +15,18 @@ const (
 	KindPolicyException   = "PolicyException"
 )
 
+// Namespaced reports whether kind, one of the six kinds, lives in a
+// namespace (the scope of its CRD), and whether kind is one of them.
+func Namespaced(kind string) (namespaced, known bool) {
+	switch kind {
+	case KindMarketingWorkload, KindSaaSIntegration, KindPolicyException:
+		return true, true
+	case KindVendor, KindPlatformStandard, KindGuardrailPolicy:
+		return false, true
+	}
+	return false, false
+}
+
 // Condition types: kstatus-style, so Argo CD, Flux and `kubectl wait` read
 // health without custom code.
 const (

@@ -117,16 +117,6 @@ expiresAt: "2027-01-31T00:00:00Z"
 `,
 }
 
-// namespaced tells which kinds live in a namespace.
-var namespaced = map[string]bool{
-	v1alpha1.KindMarketingWorkload: true,
-	v1alpha1.KindSaaSIntegration:   true,
-	v1alpha1.KindPolicyException:   true,
-	v1alpha1.KindVendor:            false,
-	v1alpha1.KindPlatformStandard:  false,
-	v1alpha1.KindGuardrailPolicy:   false,
-}
-
 // allKinds in a stable order.
 var allKinds = []string{
 	v1alpha1.KindVendor,
@@ -159,7 +149,7 @@ func validObject(kind, namespace, name string) *unstructured.Unstructured {
 	u.SetAPIVersion(v1alpha1.GroupVersion.String())
 	u.SetKind(kind)
 	u.SetName(name)
-	if namespaced[kind] {
+	if ns, _ := v1alpha1.Namespaced(kind); ns {
 		u.SetNamespace(namespace)
 	}
 	return u

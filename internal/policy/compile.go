@@ -28,17 +28,11 @@ type PolicyInfo struct {
 	Builtin     bool
 }
 
-// The kinds a policy can target, and whether each is namespaced.
-var kindNamespaced = map[string]bool{
-	v1alpha1.KindMarketingWorkload: true,
-	v1alpha1.KindSaaSIntegration:   true,
-	v1alpha1.KindPolicyException:   true,
-	v1alpha1.KindVendor:            false,
-	v1alpha1.KindPlatformStandard:  false,
-	v1alpha1.KindGuardrailPolicy:   false,
-}
+// knownKind reports whether a policy can target kind (one of the six).
+func knownKind(kind string) bool { _, known := v1alpha1.Namespaced(kind); return known }
 
-func knownKind(kind string) bool { _, ok := kindNamespaced[kind]; return ok }
+// namespaced reports whether objects of kind live in a namespace.
+func namespaced(kind string) bool { ns, _ := v1alpha1.Namespaced(kind); return ns }
 
 func validEnforcement(s string) bool {
 	switch v1alpha1.Enforcement(s) {

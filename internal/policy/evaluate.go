@@ -83,7 +83,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	}
 
 	namespace := ""
-	if kindNamespaced[subject.kind] {
+	if namespaced(subject.kind) {
 		namespace = cmpOr(req.Namespace.Name, subject.namespace)
 	}
 	integrations := emptyObject()
@@ -243,7 +243,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		if slices.Contains(ev.disabled, p.info.Name) {
 			continue
 		}
-		if p.selector != nil && kindNamespaced[subject.kind] && !p.selector.Matches(ev.nsLabels) {
+		if p.selector != nil && namespaced(subject.kind) && !p.selector.Matches(ev.nsLabels) {
 			continue
 		}
 		v, err := ev.run(p.rego.query, in.value(p.params), []string{"v"})

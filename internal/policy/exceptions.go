@@ -42,7 +42,7 @@ func (w waivers) find(policy, kind, namespace, name string) *ExceptionRef {
 		if !slices.Contains(ex.Spec.Policies, policy) {
 			continue
 		}
-		if kindNamespaced[kind] && ex.Namespace != namespace {
+		if namespaced(kind) && ex.Namespace != namespace {
 			continue
 		}
 		if !slices.ContainsFunc(ex.Spec.Targets, func(t v1alpha1.ExceptionTarget) bool {

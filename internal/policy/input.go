@@ -332,7 +332,7 @@ func newInput(s *shared, op Operation, obj, old, subject *object, namespace stri
 		oldTerm = ast.NewTerm(old.value)
 	}
 	nsTerm := emptyObject()
-	if kindNamespaced[subject.kind] {
+	if namespaced(subject.kind) {
 		nsTerm = ast.ObjectTerm(ast.Item(keyName, ast.StringTerm(namespace)), ast.Item(keyLabels, s.nsLabels))
 	}
 	group, version, found := strings.Cut(subject.apiVersion, "/")
