@@ -3,10 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -109,25 +106,12 @@ func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, 
 	memo := policy.NewMemo()
 	out := make([]*ObjectReport, len(items))
 	errs := make([]error, len(items))
-	var next atomic.Int64 // index of the next item to take
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(items)) {
-		wg.Go(func() {
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= len(items) {
-					return
-				}
-				// Items before i were all taken before it, so they
-				// finish and the first error by position is kept.
-				if out[i], errs[i] = evaluateItem(ctx, eng, w, memo, infos, items[i], now); errs[i] != nil {
-					failed.Store(true)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	// Items before a failed one all finish, so the first error by position
+	// is kept.
+	inParallel(len(items), func(i int) bool {
+		out[i], errs[i] = evaluateItem(ctx, eng, w, memo, infos, items[i], now)
+		return errs[i] == nil
+	})
 	for _, err := range errs {
 		if err != nil {
 			return nil, err

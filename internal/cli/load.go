@@ -11,12 +11,9 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
@@ -114,13 +111,7 @@ func (r *reader) readPath(p string) ([]*Document, []error) {
 		if err != nil {
 			return nil, []error{&InputError{File: stdinName, Msg: err.Error()}}
 		}
-		docs, errs := parseDocuments(stdinName, data)
-		if r.check != nil {
-			for _, d := range docs {
-				r.check(d)
-			}
-		}
-		return docs, errs
+		return r.parse(stdinName, data)
 	}
 	name := filepath.ToSlash(p)
 	info, err := fs.Stat(r.fsys, name)
@@ -131,29 +122,38 @@ func (r *reader) readPath(p string) ([]*Document, []error) {
 		return r.readFile(name)
 	}
 	var files []string
+	errs := walkFiles(r.fsys, name, func(file string) {
+		if base := path.Base(file); manifestFile(base) && !slices.Contains(suiteFileNames, base) {
+			files = append(files, file)
+		}
+	})
+	docs, ferrs := r.readFiles(files)
+	return docs, append(ferrs, errs...)
+}
+
+// walkFiles calls visit for every file below the directory root, in
+// lexical order, skipping hidden directories, and returns the errors met
+// on the way.
+func walkFiles(fsys fs.FS, root string, visit func(file string)) []error {
 	var errs []error
-	err = fs.WalkDir(r.fsys, name, func(file string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, root, func(file string, d fs.DirEntry, err error) error {
 		if err != nil {
 			errs = append(errs, &InputError{File: file, Msg: cleanPathError(err)})
 			return nil
 		}
 		if d.IsDir() {
-			if file != name && strings.HasPrefix(d.Name(), ".") {
+			if file != root && strings.HasPrefix(d.Name(), ".") {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if !manifestFile(d.Name()) || slices.Contains(suiteFileNames, d.Name()) {
-			return nil
-		}
-		files = append(files, file)
+		visit(file)
 		return nil
 	})
 	if err != nil {
-		errs = append(errs, &InputError{File: p, Msg: cleanPathError(err)})
+		errs = append(errs, &InputError{File: root, Msg: cleanPathError(err)})
 	}
-	docs, ferrs := r.readFiles(files)
-	return docs, append(ferrs, errs...)
+	return errs
 }
 
 // readFiles reads and parses files in parallel, on GOMAXPROCS goroutines,
@@ -164,16 +164,10 @@ func (r *reader) readFiles(files []string) ([]*Document, []error) {
 		errs []error
 	}
 	out := make([]parsed, len(files))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
-				out[i].docs, out[i].errs = r.readFile(files[i])
-			}
-		})
-	}
-	wg.Wait()
+	inParallel(len(files), func(i int) bool {
+		out[i].docs, out[i].errs = r.readFile(files[i])
+		return true
+	})
 	var docs []*Document
 	var errs []error
 	for _, p := range out {
@@ -196,6 +190,11 @@ func (r *reader) readFile(name string) ([]*Document, []error) {
 	if err != nil {
 		return nil, []error{&InputError{File: name, Msg: cleanPathError(err)}}
 	}
+	return r.parse(name, data)
+}
+
+// parse parses one file's documents and hands each to r.check, if set.
+func (r *reader) parse(name string, data []byte) ([]*Document, []error) {
 	docs, errs := parseDocuments(name, data)
 	if r.check != nil {
 		for _, d := range docs {

@@ -223,23 +223,7 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 	if !info.IsDir() {
 		visit(root)
 	} else {
-		err = fs.WalkDir(fsys, root, func(file string, d fs.DirEntry, err error) error {
-			if err != nil {
-				errs = append(errs, &InputError{File: file, Msg: cleanPathError(err)})
-				return nil
-			}
-			if d.IsDir() {
-				if file != root && strings.HasPrefix(d.Name(), ".") {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			visit(file)
-			return nil
-		})
-		if err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, walkFiles(fsys, root, visit)...)
 	}
 	if s.hasRegoTests() {
 		errs = append(errs, s.addPolicyModules(fsys, manifests)...)
