@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -241,7 +243,13 @@ func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, 
 	if !ok {
 		return notFound(strings.ToLower(kind)+"s", key.Name)
 	}
-	return runtime.DefaultUnstructuredConverter.FromUnstructured(mustUnstructured(it.obj), obj)
+	// A deep copy into the caller's object, as a cached client's Get does.
+	dst, src := reflect.ValueOf(obj), reflect.ValueOf(it.obj.DeepCopyObject())
+	if dst.Type() != src.Type() {
+		return fmt.Errorf("cli: reading %s into %T", kind, obj)
+	}
+	dst.Elem().Set(src.Elem())
+	return nil
 }
 
 // List implements client.Reader: every object of the list's kind (list
@@ -258,40 +266,11 @@ func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.L
 	// By kind, not a scan of every item: the resolver lists the Vendors,
 	// PlatformStandards and PolicyExceptions for every object it builds a
 	// request for, which would make a check quadratic in the inputs.
-	kindItems := w.byKind[kind]
-	switch l := list.(type) {
-	case *v1alpha1.VendorList:
-		l.Items = copyItems[v1alpha1.Vendor](kindItems)
-		return nil
-	case *v1alpha1.PlatformStandardList:
-		l.Items = copyItems[v1alpha1.PlatformStandard](kindItems)
-		return nil
-	case *v1alpha1.PolicyExceptionList:
-		l.Items = copyItems[v1alpha1.PolicyException](kindItems)
-		return nil
-	case *v1alpha1.SaaSIntegrationList:
-		l.Items = copyItems[v1alpha1.SaaSIntegration](kindItems)
-		return nil
+	objs := make([]runtime.Object, len(w.byKind[kind]))
+	for i, it := range w.byKind[kind] {
+		objs[i] = it.obj.DeepCopyObject()
 	}
-	anyItems := make([]any, len(kindItems))
-	for i, it := range kindItems {
-		anyItems[i] = mustUnstructured(it.obj)
-	}
-	return runtime.DefaultUnstructuredConverter.FromUnstructured(map[string]any{"items": anyItems}, list)
-}
-
-// copyItems deep-copies the items' objects, all of type *T, as a cached
-// client's List would.
-func copyItems[T any, PT interface {
-	*T
-	client.Object
-	DeepCopyInto(*T)
-}](items []*item) []T {
-	out := make([]T, len(items))
-	for i, it := range items {
-		it.obj.(PT).DeepCopyInto(&out[i])
-	}
-	return out
+	return meta.SetList(list, objs)
 }
 
 func kindOf(obj runtime.Object) (string, error) {
@@ -300,14 +279,6 @@ func kindOf(obj runtime.Object) (string, error) {
 		return "", fmt.Errorf("cli: reading %T offline: %w", obj, err)
 	}
 	return gvks[0].Kind, nil
-}
-
-func mustUnstructured(obj runtime.Object) map[string]any {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		panic(err) // our own typed objects always convert
-	}
-	return m
 }
 
 // ingestForeign records the Namespaces and the metadata of the Secrets
