@@ -93,17 +93,20 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 			return nil, err
 		}
 	}
+	judge := func() (*Decision, []outcome, error) {
+		return ev.object(subject, namespace, newInput(sh, op, obj, old, subject, namespace, integrations))
+	}
 	var d *Decision
 	var outcomes []outcome
-	if subject.kind == v1alpha1.KindSaaSIntegration && old == nil && req.Memo != nil {
-		d, outcomes, err = req.Memo.decision(ev.memoKey(op, namespace, subject.name), func() (*Decision, []outcome, error) {
-			return ev.object(subject, namespace, newInput(sh, op, obj, nil, subject, namespace, integrations))
-		})
+	if subject.kind == v1alpha1.KindSaaSIntegration && old == nil && ev.memo != nil {
+		// The same decision a workload's evaluation shares; a copy, since
+		// the caller owns what Evaluate returns.
+		d, outcomes, err = ev.memo.decision(ev.memoKey(op, namespace, subject.name), judge)
 		if d != nil {
 			d = d.clone()
 		}
 	} else {
-		d, outcomes, err = ev.object(subject, namespace, newInput(sh, op, obj, old, subject, namespace, integrations))
+		d, outcomes, err = judge()
 	}
 	if err != nil {
 		return nil, err
