@@ -3,7 +3,8 @@ package v1alpha1_test
 import (
 	"os"
 	"path/filepath"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,7 +20,9 @@ import (
 // reduces it to `{type: object}` (FixTopLevelMetadata; the API server refuses
 // anything else there), and the API server publishes the full, described
 // ObjectMeta schema in its place, which is what `kubectl explain` shows.
-func TestCRDSchemaDescriptions(t *testing.T) {
+// generatedCRDs reads the six CRDs of config/crd/bases, by file.
+func generatedCRDs(t *testing.T) map[string]*apiextensionsv1.CustomResourceDefinition {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(repoRoot, "config", "crd", "bases", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +30,7 @@ func TestCRDSchemaDescriptions(t *testing.T) {
 	if len(files) != 6 {
 		t.Fatalf("want the 6 CRDs of the API in config/crd/bases, found %d: %v", len(files), files)
 	}
-	sort.Strings(files)
+	out := make(map[string]*apiextensionsv1.CustomResourceDefinition, len(files))
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -37,6 +40,15 @@ func TestCRDSchemaDescriptions(t *testing.T) {
 		if err := yaml.UnmarshalStrict(data, &crd); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+		out[f] = &crd
+	}
+	return out
+}
+
+func TestCRDSchemaDescriptions(t *testing.T) {
+	crds := generatedCRDs(t)
+	for _, f := range slices.Sorted(maps.Keys(crds)) {
+		crd := crds[f]
 		if len(crd.Spec.Versions) == 0 {
 			t.Fatalf("%s: no versions", f)
 		}
@@ -62,7 +74,7 @@ func TestCRDSchemaDescriptions(t *testing.T) {
 				}
 			}
 			if len(missing) > 0 {
-				sort.Strings(missing)
+				slices.Sort(missing)
 				t.Errorf("%s %s: %d properties without a description (kubectl explain shows nothing for them):\n  %s",
 					crd.Name, v.Name, len(missing), strings.Join(missing, "\n  "))
 			}
