@@ -138,7 +138,7 @@ func TestUndescribedFindsNestedGaps(t *testing.T) {
 		},
 	}
 	got := undescribed("spec", &s)
-	sort.Strings(got)
+	slices.Sort(got)
 	want := []string{"spec.bare", "spec.list[].name", "spec.map{}.value.deep"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("undescribed = %v, want %v", got, want)
