@@ -1,9 +1,9 @@
 package v1alpha1_test
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
-	"maps"
 	"slices"
 	"strings"
 	"testing"
