@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -52,29 +54,64 @@ func runCheck(e *env, args []string) int {
 		return f.usageError(e, "no input: give -f PATH (a file, a directory or - for stdin)")
 	}
 	ctx := context.Background()
-	res, errs := checkInputs(ctx, e, &in)
+	w, eng, errs := loadChecked(ctx, e, &in, true)
 	if len(errs) > 0 {
 		return printErrors(e, "check", errs)
 	}
-	var err error
+	var rw reportWriter
 	switch format.value {
 	case "json":
-		err = writeJSON(e.stdout, res.reports)
+		rw = newJSONWriter(e.stdout)
 	case "junit":
-		err = writeJUnit(e.stdout, res.reports)
+		rw = newJUnitWriter(e.stdout)
 	case "sarif":
-		err = writeSARIF(e.stdout, res.reports, res.rules)
+		var err error
+		if rw, err = newSARIFWriter(e.stdout, rules(ctx, eng, w)); err != nil {
+			fmt.Fprintf(e.stderr, "guardrails check: writing the report: %v\n", err)
+			return ExitBadInput
+		}
 	default:
-		err = writeText(e.stdout, res.reports)
+		rw = newTextWriter(e.stdout)
 	}
-	if err != nil {
-		fmt.Fprintf(e.stderr, "guardrails check: writing the report: %v\n", err)
+	var sum Summary
+	err := evaluateStream(ctx, eng, w, w.subjects(), in.now.value(), func(o *ObjectReport) error {
+		sum.add(o)
+		if err := rw.object(o); err != nil {
+			return writeError{err}
+		}
+		return nil
+	})
+	if err == nil {
+		if err = rw.end(sum); err != nil {
+			err = writeError{err}
+		}
+	}
+	var we writeError
+	switch {
+	case errors.As(err, &we):
+		fmt.Fprintf(e.stderr, "guardrails check: writing the report: %v\n", we.err)
 		return ExitBadInput
-	}
-	if denied(res.reports) {
+	case err != nil:
+		// A file that changed while it was checked: the report is cut short.
+		return printErrors(e, "check", []error{err})
+	case sum.Deny+sum.Error > 0:
 		return ExitDenied
 	}
 	return ExitOK
+}
+
+// writeError is a failure to write the report, not a problem of the inputs.
+type writeError struct{ err error }
+
+func (e writeError) Error() string { return e.err.Error() }
+
+// reportWriter writes a check's report as the objects are judged, in input
+// order, so that a check holds the reports of the objects it is
+// evaluating, not of every object (see evaluateStream); end writes what
+// comes last: the summary.
+type reportWriter interface {
+	object(o *ObjectReport) error
+	end(s Summary) error
 }
 
 // checked is the outcome of check on its inputs.
@@ -82,58 +119,72 @@ type checked struct {
 	world   *World
 	engine  *policy.Engine
 	reports []*ObjectReport
-	rules   []rule // every policy in force, for SARIF
 	now     time.Time
 }
 
-// checkInputs loads the inputs, compiles their policies and evaluates every
-// object given with -f.
-func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error) {
-	w, errs := loadWorld(ctx, e, in)
+// loadChecked loads the inputs and compiles their policies, reporting
+// every bad input at once.
+func loadChecked(ctx context.Context, e *env, in *inputFlags, lazy bool) (*World, *policy.Engine, []error) {
+	w, errs := loadWorld(ctx, e, in, lazy)
 	eng, cerrs := newEngine(w) // also on bad input: report every problem at once
 	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return nil, sortErrors(errs)
+		return nil, nil, sortErrors(errs)
+	}
+	return w, eng, nil
+}
+
+// checkInputs loads the inputs, compiles their policies and evaluates every
+// object given with -f, keeping every report (guardrails test compares
+// them with a suite's expectations).
+func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error) {
+	w, eng, errs := loadChecked(ctx, e, in, false)
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	now := in.now.value()
 	reports, err := evaluate(ctx, eng, w, w.subjects(), now)
 	if err != nil {
 		return nil, []error{err}
 	}
-	return &checked{world: w, engine: eng, reports: reports, rules: rules(ctx, eng, w), now: now}, nil
+	return &checked{world: w, engine: eng, reports: reports, now: now}, nil
 }
 
-// writeText writes the results grouped per object, then the summary line.
-func writeText(out io.Writer, reports []*ObjectReport) error {
-	var b strings.Builder
-	for _, o := range reports {
-		if len(o.Results) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "%s: %s %s\n", o.Pos(), o.Kind, nsName(o.Namespace, o.Name))
-		for _, r := range o.Results {
-			label := strings.ToUpper(r.Enforcement)
-			if r.Waived() {
-				label = "WAIVED"
-			}
-			msg := r.Message
-			if r.Field != "" {
-				msg = r.Field + ": " + msg
-			}
-			fmt.Fprintf(&b, "  %-6s %s (%s) %s\n", label, r.Policy, r.Severity, msg)
-			if r.Waived() {
-				fmt.Fprintf(&b, "         waived by PolicyException %s until %s (would be %s)\n",
-					r.Exception, r.Exception.ExpiresAt.UTC().Format(time.RFC3339), r.Enforcement)
-			}
-			if r.Remediation != "" {
-				fmt.Fprintf(&b, "         fix: %s\n", r.Remediation)
-			}
-		}
-		b.WriteByte('\n')
+// textWriter writes the results grouped per object, then the summary line.
+type textWriter struct{ out *bufio.Writer }
+
+func newTextWriter(out io.Writer) *textWriter { return &textWriter{out: bufio.NewWriter(out)} }
+
+func (w *textWriter) object(o *ObjectReport) error {
+	if len(o.Results) == 0 {
+		return nil
 	}
-	b.WriteString(summaryLine(summarize(reports)))
-	b.WriteByte('\n')
-	_, err := io.WriteString(out, b.String())
-	return err
+	b := w.out
+	fmt.Fprintf(b, "%s: %s %s\n", o.Pos(), o.Kind, nsName(o.Namespace, o.Name))
+	for _, r := range o.Results {
+		label := strings.ToUpper(r.Enforcement)
+		if r.Waived() {
+			label = "WAIVED"
+		}
+		msg := r.Message
+		if r.Field != "" {
+			msg = r.Field + ": " + msg
+		}
+		fmt.Fprintf(b, "  %-6s %s (%s) %s\n", label, r.Policy, r.Severity, msg)
+		if r.Waived() {
+			fmt.Fprintf(b, "         waived by PolicyException %s until %s (would be %s)\n",
+				r.Exception, r.Exception.ExpiresAt.UTC().Format(time.RFC3339), r.Enforcement)
+		}
+		if r.Remediation != "" {
+			fmt.Fprintf(b, "         fix: %s\n", r.Remediation)
+		}
+	}
+	return b.WriteByte('\n')
+}
+
+func (w *textWriter) end(s Summary) error {
+	w.out.WriteString(summaryLine(s))
+	w.out.WriteByte('\n')
+	return w.out.Flush()
 }
 
 // summaryLine is e.g. "7 objects: 2 deny, 1 warn, 0 audit, 4 passed".

@@ -36,7 +36,7 @@ func readCluster(ctx context.Context, c client.Reader) (*World, error) {
 	w := newWorld()
 	add := func(kind string, objs []client.Object) error {
 		for _, o := range objs {
-			if err := w.add(&item{kind: kind, obj: o, subject: true}); err != nil {
+			if err := w.add(newItem(nil, kind, o, true)); err != nil {
 				return err
 			}
 		}

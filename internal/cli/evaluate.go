@@ -70,59 +70,90 @@ type Summary struct {
 	Waived  int `json:"waived"` // results waived by an exception
 }
 
-func summarize(reports []*ObjectReport) Summary {
-	s := Summary{Objects: len(reports)}
-	for _, o := range reports {
-		switch o.Outcome() {
-		case outcomeError:
-			s.Error++
-		case outcomeDeny:
-			s.Deny++
-		case outcomeWarn:
-			s.Warn++
-		case outcomeAudit:
-			s.Audit++
-		default:
-			s.Passed++
-		}
-		for _, r := range o.Results {
-			if r.Waived() {
-				s.Waived++
-			}
+// add counts one object.
+func (s *Summary) add(o *ObjectReport) {
+	s.Objects++
+	switch o.Outcome() {
+	case outcomeError:
+		s.Error++
+	case outcomeDeny:
+		s.Deny++
+	case outcomeWarn:
+		s.Warn++
+	case outcomeAudit:
+		s.Audit++
+	default:
+		s.Passed++
+	}
+	for _, r := range o.Results {
+		if r.Waived() {
+			s.Waived++
 		}
 	}
-	return s
 }
 
-// evaluate decides on each item through the engine, with the request the
-// webhook would build for it (operation CHECK). The items are evaluated in
-// parallel, on GOMAXPROCS goroutines (the engine is safe for concurrent use
-// and the World is only read); the reports are in the order of items, and an
-// error is the one a sequential run would return: the first by position.
-// The items share one policy.Memo: every SaaSIntegration is evaluated once,
-// whether as an item or for the workloads referencing it.
-func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, now time.Time) ([]*ObjectReport, error) {
+// evalChunk is how many items evaluateStream judges at a time.
+const evalChunk = 256
+
+// memoLimit bounds the SaaSIntegration decisions a check keeps for reuse.
+const memoLimit = 4 * evalChunk
+
+// evaluateStream decides on each item through the engine, with the request
+// the webhook would build for it (operation CHECK), and hands the reports
+// to emit in the order of items. The items are evaluated evalChunk at a
+// time, each chunk in parallel on GOMAXPROCS goroutines (the engine is safe
+// for concurrent use and the World is only read), so that memory holds one
+// chunk's objects and reports, however many items there are. The first
+// error by position ends it, after the reports before it were emitted.
+// The items share one policy.Memo: a SaaSIntegration is evaluated once,
+// whether as an item or for the workloads referencing it (until the memo
+// holds memoLimit decisions and starts over).
+func evaluateStream(ctx context.Context, eng *policy.Engine, w *World, items []*item, now time.Time, emit func(*ObjectReport) error) error {
 	infos := eng.Policies()
-	memo := policy.NewMemo()
-	out := make([]*ObjectReport, len(items))
-	errs := make([]error, len(items))
-	// Items before a failed one all finish, so the first error by position
-	// is kept.
-	inParallel(len(items), func(i int) bool {
-		out[i], errs[i] = evaluateItem(ctx, eng, w, memo, infos, items[i], now)
-		return errs[i] == nil
-	})
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	memo := policy.NewBoundedMemo(memoLimit)
+	out := make([]*ObjectReport, min(evalChunk, len(items)))
+	errs := make([]error, len(out))
+	for start := 0; start < len(items); start += evalChunk {
+		chunk := items[start:min(start+evalChunk, len(items))]
+		// Items before a failed one all finish, so the first error by
+		// position is kept.
+		inParallel(len(chunk), func(i int) bool {
+			out[i], errs[i] = evaluateItem(ctx, eng, w, memo, infos, chunk[i], now)
+			return errs[i] == nil
+		})
+		for i := range chunk {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			if err := emit(out[i]); err != nil {
+				return err
+			}
+			out[i] = nil
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// evaluate is evaluateStream keeping every report.
+func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, now time.Time) ([]*ObjectReport, error) {
+	reports := make([]*ObjectReport, 0, len(items))
+	err := evaluateStream(ctx, eng, w, items, now, func(o *ObjectReport) error {
+		reports = append(reports, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reports, nil
 }
 
 // evaluateItem decides on one item.
 func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, memo *policy.Memo, infos []policy.PolicyInfo, it *item, now time.Time) (*ObjectReport, error) {
-	req, err := w.Request(ctx, it.obj, now)
+	obj, err := w.object(it)
+	if err != nil {
+		return nil, err
+	}
+	req, err := w.Request(ctx, obj, now)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
 	}
@@ -156,15 +187,4 @@ func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, memo *polic
 		rep.Policies = append(rep.Policies, p.Name)
 	}
 	return rep, nil
-}
-
-// denied reports whether a report should fail the check: a deny result or
-// a policy that could not be evaluated (fail closed), not waived.
-func denied(reports []*ObjectReport) bool {
-	for _, o := range reports {
-		if out := o.Outcome(); out == outcomeDeny || out == outcomeError {
-			return true
-		}
-	}
-	return false
 }

@@ -41,10 +41,15 @@ func (in *inputFlags) register(f *cmdFlags, withNow bool) {
 
 // loadWorld reads, validates and defaults the inputs. Documents from -f are
 // subjects (checked and reported), the others context. It returns every
-// bad-input error found.
-func loadWorld(ctx context.Context, e *env, in *inputFlags) (*World, []error) {
-	r := &reader{fsys: e.fsys, stdin: e.stdin, check: checkEarly(ctx, in.namespace)}
+// bad-input error found. With lazy set, the World keeps the
+// MarketingWorkloads and SaaSIntegrations of files as lazy items, read
+// again when needed (see checkEarly and fileCache).
+func loadWorld(ctx context.Context, e *env, in *inputFlags, lazy bool) (*World, []error) {
+	r := &reader{fsys: e.fsys, stdin: e.stdin, check: checkEarly(ctx, in.namespace, lazy)}
 	w := newWorld()
+	if lazy {
+		w.files = newFileCache(e.fsys, in.namespace, fileCacheObjects)
+	}
 	var errs []error
 	subjects, rerrs := r.readPaths(in.files)
 	errs = append(errs, rerrs...)
@@ -99,8 +104,12 @@ func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1al
 // expanded; Namespaces and Secrets are recorded; anything else is ignored.
 func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string) []error {
 	if v := d.checked; v != nil {
+		d.checked = nil // held by the item from now on
 		if len(v.errs) > 0 {
 			return v.errs
+		}
+		if v.obj == nil {
+			return addItem(w, d, &item{doc: d, kind: v.kind, namespace: v.namespace, name: v.name, subject: subject})
 		}
 		return addTyped(w, d, v.kind, v.obj, subject)
 	}
@@ -157,7 +166,11 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 }
 
 func addTyped(w *World, d *Document, kind string, obj client.Object, subject bool) []error {
-	if err := w.add(&item{doc: d, kind: kind, obj: obj, subject: subject}); err != nil {
+	return addItem(w, d, newItem(d, kind, obj, subject))
+}
+
+func addItem(w *World, d *Document, it *item) []error {
+	if err := w.add(it); err != nil {
 		return []error{docError(d, "%v", err)}
 	}
 	return nil
@@ -175,10 +188,12 @@ func (d *Document) forget(kind string) {
 }
 
 // validated is one of our documents validated against its CRD and typed.
+// A lazy one (see checkEarly) keeps only its kind, namespace and name.
 type validated struct {
-	kind string
-	obj  client.Object
-	errs []error
+	kind            string
+	namespace, name string
+	obj             client.Object // nil when lazy
+	errs            []error
 }
 
 // validateTyped validates d, a document of one of our kinds, against the
@@ -212,7 +227,13 @@ func validateTyped(ctx context.Context, ks *kindSchema, d *Document, kind, names
 // document's parsed map is dropped at once, so that memory holds the typed
 // objects and a few files' maps rather than every map. admit adds the
 // object in input order, and validates anything else itself.
-func checkEarly(ctx context.Context, namespace string) func(*Document) {
+//
+// With lazy set, the MarketingWorkloads and SaaSIntegrations of files (not
+// of standard input) keep only their kind, namespace and name once valid:
+// `guardrails check` reads them again, file by file, when it evaluates them
+// (see fileCache), so that its memory follows the largest files, not the
+// number of documents.
+func checkEarly(ctx context.Context, namespace string, lazy bool) func(*Document) {
 	return func(d *Document) {
 		all, err := schemas()
 		if err != nil {
@@ -225,10 +246,21 @@ func checkEarly(ctx context.Context, namespace string) func(*Document) {
 		}
 		v := validateTyped(ctx, all[kind], d, kind, namespace)
 		d.checked = &v
-		if len(v.errs) == 0 {
-			d.forget(kind)
+		if len(v.errs) > 0 {
+			return
+		}
+		d.forget(kind)
+		v.namespace, v.name = v.obj.GetNamespace(), v.obj.GetName()
+		if lazy && lazyKind(kind) && d.File != stdinName {
+			v.obj = nil
 		}
 	}
+}
+
+// lazyKind reports whether objects of kind may be lazy items: the kinds a
+// repository holds many of.
+func lazyKind(kind string) bool {
+	return kind == v1alpha1.KindMarketingWorkload || kind == v1alpha1.KindSaaSIntegration
 }
 
 // OfflinePolicyTimeout is the time budget of one policy evaluating one
@@ -241,7 +273,7 @@ const OfflinePolicyTimeout = time.Second
 // GuardrailPolicies in force. A policy that does not compile is bad input,
 // reported at its document with the error's line:col in its module.
 func newEngine(w *World) (*policy.Engine, []error) {
-	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout})
+	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ConversionCacheSize: fileCacheObjects})
 	if err != nil {
 		return nil, []error{err}
 	}

@@ -279,32 +279,40 @@ func parseDocuments(file string, data []byte) ([]*Document, []error) {
 	var docs []*Document
 	var errs []error
 	for _, c := range splitDocuments(data) {
-		start := c.contentLine()
-		if start == 0 {
-			continue
-		}
-		d := &Document{File: file, Line: start, text: c.text, firstLine: c.firstLine}
-		j, err := yaml.YAMLToJSONStrict(c.text)
-		if err != nil {
-			errs = append(errs, docError(d, "invalid YAML: %s", yamlMessage(err, c.firstLine)))
-			continue
-		}
-		var v any
-		if err := utiljson.Unmarshal(j, &v); err != nil {
-			errs = append(errs, docError(d, "invalid YAML: %v", err))
-			continue
-		}
-		switch o := v.(type) {
-		case nil:
-			continue
-		case map[string]any:
-			d.Object = o
+		d, err := parseChunk(file, c)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case d != nil:
 			docs = append(docs, d)
-		default:
-			errs = append(errs, docError(d, "a document must be an object with apiVersion and kind, not a %s", jsonType(v)))
 		}
 	}
 	return docs, errs
+}
+
+// parseChunk parses one document of file; nil, nil for an empty one.
+func parseChunk(file string, c chunk) (*Document, error) {
+	start := c.contentLine()
+	if start == 0 {
+		return nil, nil
+	}
+	d := &Document{File: file, Line: start, text: c.text, firstLine: c.firstLine}
+	j, err := yaml.YAMLToJSONStrict(c.text)
+	if err != nil {
+		return nil, docError(d, "invalid YAML: %s", yamlMessage(err, c.firstLine))
+	}
+	var v any
+	if err := utiljson.Unmarshal(j, &v); err != nil {
+		return nil, docError(d, "invalid YAML: %v", err)
+	}
+	switch o := v.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		d.Object = o
+		return d, nil
+	}
+	return nil, docError(d, "a document must be an object with apiVersion and kind, not a %s", jsonType(v))
 }
 
 // yamlMessage makes a YAML parser error one line, with the lines it names

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -39,25 +42,81 @@ type jsonReport struct {
 	Summary Summary      `json:"summary"`
 }
 
-func writeJSON(out io.Writer, reports []*ObjectReport) error {
-	rep := jsonReport{Results: []jsonResult{}, Summary: summarize(reports)}
-	for _, o := range reports {
-		for _, r := range o.Results {
-			jr := jsonResult{
-				File: o.File, Line: o.Line, APIVersion: o.APIVersion, Kind: o.Kind,
-				Namespace: o.Namespace, Name: o.Name, Policy: r.Policy,
-				Enforcement: r.Enforcement, Severity: r.Severity, Field: r.Field,
-				Message: r.Message, Remediation: r.Remediation,
-			}
-			if r.Exception != nil {
-				jr.Exception = r.Exception.String()
-			}
-			rep.Results = append(rep.Results, jr)
+// jsonArray writes the elements of a JSON array as they come, indented as
+// json.MarshalIndent would at depth.
+type jsonArray struct {
+	out    *bufio.Writer
+	indent string // of the elements
+	n      int    // elements written
+}
+
+func newJSONArray(out *bufio.Writer, depth int) *jsonArray {
+	return &jsonArray{out: out, indent: strings.Repeat("  ", depth)}
+}
+
+func (a *jsonArray) add(v any) error {
+	b, err := json.MarshalIndent(v, a.indent, "  ")
+	if err != nil {
+		return err
+	}
+	if a.n > 0 {
+		a.out.WriteByte(',')
+	}
+	a.n++
+	a.out.WriteString("\n" + a.indent)
+	_, err = a.out.Write(b)
+	return err
+}
+
+// close ends the array (its "[" is the caller's).
+func (a *jsonArray) close() {
+	if a.n > 0 {
+		a.out.WriteString("\n" + a.indent[2:])
+	}
+	a.out.WriteByte(']')
+}
+
+// jsonWriter writes `-o json`: the results as they come, the summary last.
+type jsonWriter struct {
+	out     *bufio.Writer
+	results *jsonArray
+}
+
+func newJSONWriter(out io.Writer) *jsonWriter {
+	w := &jsonWriter{out: bufio.NewWriter(out)}
+	w.out.WriteString("{\n  \"results\": [")
+	w.results = newJSONArray(w.out, 2)
+	return w
+}
+
+func (w *jsonWriter) object(o *ObjectReport) error {
+	for _, r := range o.Results {
+		jr := jsonResult{
+			File: o.File, Line: o.Line, APIVersion: o.APIVersion, Kind: o.Kind,
+			Namespace: o.Namespace, Name: o.Name, Policy: r.Policy,
+			Enforcement: r.Enforcement, Severity: r.Severity, Field: r.Field,
+			Message: r.Message, Remediation: r.Remediation,
+		}
+		if r.Exception != nil {
+			jr.Exception = r.Exception.String()
+		}
+		if err := w.results.add(jr); err != nil {
+			return err
 		}
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	return nil
+}
+
+func (w *jsonWriter) end(s Summary) error {
+	w.results.close()
+	b, err := json.MarshalIndent(s, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	w.out.WriteString(",\n  \"summary\": ")
+	w.out.Write(b)
+	w.out.WriteString("\n}\n")
+	return w.out.Flush()
 }
 
 // JUnit: one testsuite per object, one testcase per policy targeting its
@@ -109,79 +168,120 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-func writeJUnit(out io.Writer, reports []*ObjectReport) error {
-	all := junitSuites{Name: "guardrails check"}
-	for _, o := range reports {
-		s := junitSuite{Name: o.Ref(), File: o.File, Properties: []junitProperty{
-			{Name: "file", Value: o.File},
-			{Name: "line", Value: strconv.Itoa(o.Line)},
-			{Name: "apiVersion", Value: o.APIVersion},
-			{Name: "kind", Value: o.Kind},
-			{Name: "namespace", Value: o.Namespace},
-			{Name: "name", Value: o.Name},
-			{Name: "outcome", Value: o.Outcome()},
-		}}
-		names := slices.Clone(o.Policies)
+// junitSuiteOf is the testsuite of one object.
+func junitSuiteOf(o *ObjectReport) junitSuite {
+	s := junitSuite{Name: o.Ref(), File: o.File, Properties: []junitProperty{
+		{Name: "file", Value: o.File},
+		{Name: "line", Value: strconv.Itoa(o.Line)},
+		{Name: "apiVersion", Value: o.APIVersion},
+		{Name: "kind", Value: o.Kind},
+		{Name: "namespace", Value: o.Namespace},
+		{Name: "name", Value: o.Name},
+		{Name: "outcome", Value: o.Outcome()},
+	}}
+	names := slices.Clone(o.Policies)
+	for _, r := range o.Results {
+		if !slices.Contains(names, r.Policy) {
+			names = append(names, r.Policy)
+		}
+	}
+	for _, name := range names {
+		c := junitCase{Name: name, Classname: o.Ref(), File: o.File, Line: o.Line}
+		var denies, errs, notes []string
+		var firstDeny, firstErr string
 		for _, r := range o.Results {
-			if !slices.Contains(names, r.Policy) {
-				names = append(names, r.Policy)
+			if r.Policy != name {
+				continue
+			}
+			text := resultText(r)
+			switch {
+			case r.Waived():
+				notes = append(notes, fmt.Sprintf("waived %s (PolicyException %s until %s): %s", r.Enforcement, r.Exception, r.Exception.ExpiresAt.UTC().Format(time.RFC3339), text))
+			case r.Enforcement == outcomeDeny:
+				denies = append(denies, text)
+				firstDeny = cmpOr(firstDeny, shortText(r))
+			case r.Enforcement == outcomeError:
+				errs = append(errs, text)
+				firstErr = cmpOr(firstErr, shortText(r))
+			default:
+				notes = append(notes, r.Enforcement+": "+text)
 			}
 		}
-		for _, name := range names {
-			c := junitCase{Name: name, Classname: o.Ref(), File: o.File, Line: o.Line}
-			var denies, errs, notes []string
-			var firstDeny, firstErr string
-			for _, r := range o.Results {
-				if r.Policy != name {
-					continue
-				}
-				text := resultText(r)
-				switch {
-				case r.Waived():
-					notes = append(notes, fmt.Sprintf("waived %s (PolicyException %s until %s): %s", r.Enforcement, r.Exception, r.Exception.ExpiresAt.UTC().Format(time.RFC3339), text))
-				case r.Enforcement == outcomeDeny:
-					denies = append(denies, text)
-					firstDeny = cmpOr(firstDeny, shortText(r))
-				case r.Enforcement == outcomeError:
-					errs = append(errs, text)
-					firstErr = cmpOr(firstErr, shortText(r))
-				default:
-					notes = append(notes, r.Enforcement+": "+text)
-				}
-			}
-			if len(denies) > 0 {
-				c.Failure = &junitMessage{Type: "deny", Message: firstDeny, Text: strings.Join(denies, "\n")}
-				s.Failures++
-			}
-			if len(errs) > 0 {
-				c.Error = &junitMessage{Type: "error", Message: firstErr, Text: strings.Join(errs, "\n")}
-				s.Errors++
-			}
-			c.SystemOut = strings.Join(notes, "\n")
-			s.Cases = append(s.Cases, c)
+		if len(denies) > 0 {
+			c.Failure = &junitMessage{Type: "deny", Message: firstDeny, Text: strings.Join(denies, "\n")}
+			s.Failures++
 		}
-		for _, name := range o.Disabled {
-			s.Cases = append(s.Cases, junitCase{Name: name, Classname: o.Ref(), File: o.File, Line: o.Line,
-				Skipped: &junitMessage{Message: "disabled by the PlatformStandard in force"}})
-			s.Skipped++
+		if len(errs) > 0 {
+			c.Error = &junitMessage{Type: "error", Message: firstErr, Text: strings.Join(errs, "\n")}
+			s.Errors++
 		}
-		s.Tests = len(s.Cases)
-		all.Tests += s.Tests
-		all.Failures += s.Failures
-		all.Errors += s.Errors
-		all.Skipped += s.Skipped
-		all.Suites = append(all.Suites, s)
+		c.SystemOut = strings.Join(notes, "\n")
+		s.Cases = append(s.Cases, c)
 	}
-	if _, err := io.WriteString(out, xml.Header); err != nil {
+	for _, name := range o.Disabled {
+		s.Cases = append(s.Cases, junitCase{Name: name, Classname: o.Ref(), File: o.File, Line: o.Line,
+			Skipped: &junitMessage{Message: "disabled by the PlatformStandard in force"}})
+		s.Skipped++
+	}
+	s.Tests = len(s.Cases)
+	return s
+}
+
+// junitWriter writes `-o junit`. The totals go on the opening
+// <testsuites> element, so the suites are spooled (to a temporary file,
+// or memory when none can be made) until the last object is judged.
+type junitWriter struct {
+	out    io.Writer
+	spool  *spool
+	enc    *xml.Encoder
+	totals junitSuites
+}
+
+func newJUnitWriter(out io.Writer) *junitWriter {
+	sp := newSpool("guardrails-junit-*.xml")
+	enc := xml.NewEncoder(sp)
+	enc.Indent("  ", "  ")
+	return &junitWriter{out: out, spool: sp, enc: enc, totals: junitSuites{Name: "guardrails check"}}
+}
+
+func (w *junitWriter) object(o *ObjectReport) error {
+	s := junitSuiteOf(o)
+	w.totals.Tests += s.Tests
+	w.totals.Failures += s.Failures
+	w.totals.Errors += s.Errors
+	w.totals.Skipped += s.Skipped
+	if w.totals.Suites == nil {
+		// The encoder starts every element after its first on a new line.
+		w.totals.Suites = []junitSuite{}
+		if err := w.spool.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	return w.enc.EncodeElement(s, xml.StartElement{Name: xml.Name{Local: "testsuite"}})
+}
+
+func (w *junitWriter) end(Summary) error {
+	defer w.spool.close()
+	if err := w.enc.Flush(); err != nil {
 		return err
 	}
-	enc := xml.NewEncoder(out)
-	enc.Indent("", "  ")
-	if err := enc.Encode(all); err != nil {
+	t := w.totals
+	var name bytes.Buffer
+	if err := xml.EscapeText(&name, []byte(t.Name)); err != nil {
 		return err
 	}
-	_, err := io.WriteString(out, "\n")
-	return err
+	bw := bufio.NewWriter(w.out)
+	bw.WriteString(xml.Header)
+	fmt.Fprintf(bw, `<testsuites name="%s" tests="%d" failures="%d" errors="%d" skipped="%d">`,
+		name.String(), t.Tests, t.Failures, t.Errors, t.Skipped)
+	if err := w.spool.copyTo(bw); err != nil {
+		return err
+	}
+	if t.Suites != nil {
+		bw.WriteByte('\n')
+	}
+	bw.WriteString("</testsuites>\n")
+	return bw.Flush()
 }
 
 // resultText is "field: message (fix: remediation)".
@@ -204,17 +304,6 @@ func shortText(r policy.Result) string {
 // SARIF 2.1.0, the subset GitHub code scanning and other viewers read.
 
 const sarifSchema = "https://json.schemastore.org/sarif-2.1.0.json"
-
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
 
 type sarifTool struct {
 	Driver sarifDriver `json:"driver"`
@@ -331,18 +420,23 @@ func sarifLevel(enforcement string) string {
 	return "none"
 }
 
-func writeSARIF(out io.Writer, reports []*ObjectReport, rules []rule) error {
-	run := sarifRun{
-		Tool: sarifTool{Driver: sarifDriver{
-			Name:           "guardrails",
-			Version:        version.Version,
-			InformationURI: "https://github.com/martech-guardrails/guardrails",
-		}},
-		Results: []sarifResult{},
-	}
-	index := map[string]int{}
+// sarifWriter writes `-o sarif`: one run, its rules (every policy in
+// force) first, then the results as they come.
+type sarifWriter struct {
+	out     *bufio.Writer
+	index   map[string]int // rule index by policy name
+	results *jsonArray
+}
+
+func newSARIFWriter(out io.Writer, rules []rule) (*sarifWriter, error) {
+	w := &sarifWriter{out: bufio.NewWriter(out), index: map[string]int{}}
+	tool := sarifTool{Driver: sarifDriver{
+		Name:           "guardrails",
+		Version:        version.Version,
+		InformationURI: "https://github.com/martech-guardrails/guardrails",
+	}}
 	for i, r := range rules {
-		index[r.info.Name] = i
+		w.index[r.info.Name] = i
 		full := r.info.Description
 		if full == "" {
 			full = r.info.Title
@@ -351,7 +445,7 @@ func writeSARIF(out io.Writer, reports []*ObjectReport, rules []rule) error {
 		if r.info.Category != "" {
 			tags = append(tags, r.info.Category)
 		}
-		run.Tool.Driver.Rules = append(run.Tool.Driver.Rules, sarifRule{
+		tool.Driver.Rules = append(tool.Driver.Rules, sarifRule{
 			ID:                   r.info.Name,
 			Name:                 r.info.Name,
 			ShortDescription:     sarifText{Text: cmpOr(r.info.Title, r.info.Name)},
@@ -363,53 +457,68 @@ func writeSARIF(out io.Writer, reports []*ObjectReport, rules []rule) error {
 			},
 		})
 	}
-	for _, o := range reports {
-		for _, r := range o.Results {
-			i, ok := index[r.Policy]
-			if !ok {
-				continue // every result comes from a policy in force
-			}
-			var msg string
-			if r.Field != "" {
-				msg = fmt.Sprintf("%s %s: %s: %s", o.Kind, nsName(o.Namespace, o.Name), r.Field, r.Message)
-			} else {
-				msg = fmt.Sprintf("%s %s: %s", o.Kind, nsName(o.Namespace, o.Name), r.Message)
-			}
-			if r.Remediation != "" {
-				msg += " Fix: " + r.Remediation
-			}
-			sr := sarifResult{
-				RuleID:    r.Policy,
-				RuleIndex: i,
-				Level:     sarifLevel(r.Enforcement),
-				Message:   sarifText{Text: msg},
-				Locations: []sarifLocation{{
-					PhysicalLocation: sarifPhysical{
-						ArtifactLocation: sarifArtifactLoc{URI: sarifURI(o.File)},
-						Region:           sarifRegion{StartLine: max(o.Line, 1)},
-					},
-					LogicalLocations: []sarifLogicalLoc{{
-						Name:               o.Name,
-						FullyQualifiedName: o.Ref(),
-						Kind:               "resource",
-					}},
+	schema, _ := json.Marshal(sarifSchema)
+	t, err := json.MarshalIndent(tool, "      ", "  ")
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w.out, "{\n  \"$schema\": %s,\n  \"version\": \"2.1.0\",\n  \"runs\": [\n    {\n      \"tool\": %s,\n      \"results\": [", schema, t)
+	w.results = newJSONArray(w.out, 4)
+	return w, nil
+}
+
+func (w *sarifWriter) object(o *ObjectReport) error {
+	for _, r := range o.Results {
+		i, ok := w.index[r.Policy]
+		if !ok {
+			continue // every result comes from a policy in force
+		}
+		var msg string
+		if r.Field != "" {
+			msg = fmt.Sprintf("%s %s: %s: %s", o.Kind, nsName(o.Namespace, o.Name), r.Field, r.Message)
+		} else {
+			msg = fmt.Sprintf("%s %s: %s", o.Kind, nsName(o.Namespace, o.Name), r.Message)
+		}
+		if r.Remediation != "" {
+			msg += " Fix: " + r.Remediation
+		}
+		sr := sarifResult{
+			RuleID:    r.Policy,
+			RuleIndex: i,
+			Level:     sarifLevel(r.Enforcement),
+			Message:   sarifText{Text: msg},
+			Locations: []sarifLocation{{
+				PhysicalLocation: sarifPhysical{
+					ArtifactLocation: sarifArtifactLoc{URI: sarifURI(o.File)},
+					Region:           sarifRegion{StartLine: max(o.Line, 1)},
+				},
+				LogicalLocations: []sarifLogicalLoc{{
+					Name:               o.Name,
+					FullyQualifiedName: o.Ref(),
+					Kind:               "resource",
 				}},
-				Properties: map[string]string{"severity": r.Severity, "enforcement": r.Enforcement, "field": r.Field},
-			}
-			if r.Waived() {
-				sr.Suppressions = []sarifSuppression{{
-					Kind:   "external",
-					Status: "accepted",
-					Justification: fmt.Sprintf("PolicyException %s until %s", r.Exception,
-						r.Exception.ExpiresAt.UTC().Format(time.RFC3339)),
-				}}
-			}
-			run.Results = append(run.Results, sr)
+			}},
+			Properties: map[string]string{"severity": r.Severity, "enforcement": r.Enforcement, "field": r.Field},
+		}
+		if r.Waived() {
+			sr.Suppressions = []sarifSuppression{{
+				Kind:   "external",
+				Status: "accepted",
+				Justification: fmt.Sprintf("PolicyException %s until %s", r.Exception,
+					r.Exception.ExpiresAt.UTC().Format(time.RFC3339)),
+			}}
+		}
+		if err := w.results.add(sr); err != nil {
+			return err
 		}
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{Schema: sarifSchema, Version: "2.1.0", Runs: []sarifRun{run}})
+	return nil
+}
+
+func (w *sarifWriter) end(Summary) error {
+	w.results.close()
+	w.out.WriteString("\n    }\n  ]\n}\n")
+	return w.out.Flush()
 }
 
 // sarifURI is a relative URI reference for a file as given.
@@ -425,4 +534,52 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// spool holds bytes to be copied out later: in a temporary file, so that a
+// long report does not sit in memory, or in memory when no file can be
+// made.
+type spool struct {
+	f   *os.File
+	buf bytes.Buffer
+	w   *bufio.Writer
+}
+
+func newSpool(pattern string) *spool {
+	s := &spool{}
+	if f, err := os.CreateTemp("", pattern); err == nil {
+		s.f = f
+		s.w = bufio.NewWriter(f)
+	} else {
+		s.w = bufio.NewWriter(&s.buf)
+	}
+	return s
+}
+
+func (s *spool) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+func (s *spool) WriteByte(c byte) error { return s.w.WriteByte(c) }
+
+// copyTo writes everything spooled to out.
+func (s *spool) copyTo(out io.Writer) error {
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	if s.f == nil {
+		_, err := io.Copy(out, &s.buf)
+		return err
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := io.Copy(out, s.f)
+	return err
+}
+
+// close removes the temporary file.
+func (s *spool) close() {
+	if s.f != nil {
+		_ = s.f.Close()
+		_ = os.Remove(s.f.Name()) // a temporary file: nothing to do if it stays
+	}
 }

@@ -100,39 +100,15 @@ func newKindSchema(manifest []byte) (*kindSchema, error) {
 // schema, list types and CEL rules. It returns the problems, each naming
 // its field; obj is modified in place.
 func (ks *kindSchema) admit(ctx context.Context, obj map[string]any, defaultNamespace string) []string {
-	var problems []string
+	problems, stop := ks.prepare(obj, defaultNamespace)
+	if stop {
+		return problems
+	}
 	add := func(errs field.ErrorList) {
 		for _, e := range errs {
 			problems = append(problems, e.Error())
 		}
 	}
-
-	md, ok := obj["metadata"].(map[string]any)
-	if !ok {
-		if _, present := obj["metadata"]; present {
-			return []string{"metadata: Invalid value: must be an object"}
-		}
-		return []string{"metadata.name: Required value: name is required"}
-	}
-	ferr, unknown := schemaobjectmeta.CoerceWithOptions(nil, obj, ks.structural, true,
-		schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true})
-	if ferr != nil {
-		return []string{ferr.Error()}
-	}
-	unknown = append(unknown, pruning.PruneWithOptions(obj, ks.structural, true,
-		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
-	for _, p := range unknown {
-		problems = append(problems, fmt.Sprintf("%s: unknown field", p))
-	}
-
-	ns, _ := md["namespace"].(string)
-	switch {
-	case ks.namespaced && ns == "":
-		md["namespace"] = defaultNamespace
-	case !ks.namespaced && ns != "":
-		delete(md, "namespace") // as the API server does for cluster-scoped kinds
-	}
-	defaulting.Default(obj, ks.structural)
 
 	meta, _, err := schemaobjectmeta.GetObjectMeta(obj, false)
 	if err != nil {
@@ -152,6 +128,42 @@ func (ks *kindSchema) admit(ctx context.Context, obj map[string]any, defaultName
 }
 
 // kindNames lists our kinds for messages.
+// prepare is the part of admit that changes obj, as the API server does
+// before validating: metadata coerced, unknown fields pruned (each one a
+// problem), the namespace set or dropped by scope, defaults applied. stop
+// says obj is too broken to validate further. On an object admit has
+// already accepted it does the same again and finds no problem, which is
+// how fileCache reads a lazy item again without validating it twice.
+func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (problems []string, stop bool) {
+	md, ok := obj["metadata"].(map[string]any)
+	if !ok {
+		if _, present := obj["metadata"]; present {
+			return []string{"metadata: Invalid value: must be an object"}, true
+		}
+		return []string{"metadata.name: Required value: name is required"}, true
+	}
+	ferr, unknown := schemaobjectmeta.CoerceWithOptions(nil, obj, ks.structural, true,
+		schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true})
+	if ferr != nil {
+		return []string{ferr.Error()}, true
+	}
+	unknown = append(unknown, pruning.PruneWithOptions(obj, ks.structural, true,
+		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
+	for _, p := range unknown {
+		problems = append(problems, fmt.Sprintf("%s: unknown field", p))
+	}
+
+	ns, _ := md["namespace"].(string)
+	switch {
+	case ks.namespaced && ns == "":
+		md["namespace"] = defaultNamespace
+	case !ks.namespaced && ns != "":
+		delete(md, "namespace") // as the API server does for cluster-scoped kinds
+	}
+	defaulting.Default(obj, ks.structural)
+	return problems, false
+}
+
 func kindNames(m map[string]*kindSchema) string {
 	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }

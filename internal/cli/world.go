@@ -30,13 +30,22 @@ const DefaultNamespace = "default"
 
 // item is one of our objects: typed, with the document it came from.
 type item struct {
-	doc     *Document // nil for objects read from a cluster
-	kind    string
-	obj     client.Object // *v1alpha1.MarketingWorkload, ...
-	subject bool          // given with -f: checked and reported
+	doc             *Document // nil for objects read from a cluster
+	kind            string
+	namespace, name string
+	// obj is the typed object (*v1alpha1.MarketingWorkload, ...), or nil
+	// for a lazy item: one read again from its file when needed (see
+	// fileCache), so that a check holds a few files' objects, not all.
+	obj     client.Object
+	uid     types.UID // the UID the World gave a lazy item
+	subject bool      // given with -f: checked and reported
 }
 
-func (it *item) key() string { return objectKey(it.kind, it.obj.GetNamespace(), it.obj.GetName()) }
+func newItem(doc *Document, kind string, obj client.Object, subject bool) *item {
+	return &item{doc: doc, kind: kind, namespace: obj.GetNamespace(), name: obj.GetName(), obj: obj, subject: subject}
+}
+
+func (it *item) key() string { return objectKey(it.kind, it.namespace, it.name) }
 
 // pos is "file:line" of the item, or "cluster".
 func (it *item) pos() string {
@@ -74,6 +83,8 @@ type World struct {
 	// uidPrefix makes the UIDs given to objects read from files unique to
 	// this World (see add).
 	uidPrefix string
+	// files reads lazy items again; nil when there are none.
+	files *fileCache
 }
 
 func newWorld() *World {
@@ -97,15 +108,19 @@ func (w *World) add(it *item) error {
 			prev.subject = prev.subject || it.subject
 			return nil
 		}
-		return fmt.Errorf("%s %s is given twice (also at %s)", it.kind, nsName(it.obj.GetNamespace(), it.obj.GetName()), prev.pos())
+		return fmt.Errorf("%s %s is given twice (also at %s)", it.kind, nsName(it.namespace, it.name), prev.pos())
 	}
 	// Objects read from files have no UID or resourceVersion. Within one
 	// World they never change, so each gets a UID of its own and version
 	// 1, as the API server would give it: the engine then converts each
 	// catalogue object (vendors, standard, integrations) once per run
 	// rather than once per object judged against it.
-	if it.obj.GetUID() == "" {
-		it.obj.SetUID(types.UID(w.uidPrefix + "-" + strconv.Itoa(len(w.items))))
+	uid := types.UID(w.uidPrefix + "-" + strconv.Itoa(len(w.items)))
+	switch {
+	case it.obj == nil:
+		it.uid = uid // set on the object each time it is read (fileCache)
+	case it.obj.GetUID() == "":
+		it.obj.SetUID(uid)
 		if it.obj.GetResourceVersion() == "" {
 			it.obj.SetResourceVersion("1")
 		}
@@ -123,7 +138,8 @@ func nsName(namespace, name string) string {
 	return namespace + "/" + name
 }
 
-// Items of one kind, in input order.
+// Items of one kind, in input order. Only for a World read without lazy
+// items (loadWorld with lazy false): lazy items are left out.
 func itemsOf[T client.Object](w *World) []T {
 	var out []T
 	for _, it := range w.items {
@@ -132,6 +148,18 @@ func itemsOf[T client.Object](w *World) []T {
 		}
 	}
 	return out
+}
+
+// object returns an item's typed object, reading a lazy item's file again.
+// The caller must not change it.
+func (w *World) object(it *item) (client.Object, error) {
+	if it.obj != nil {
+		return it.obj, nil
+	}
+	if w.files == nil {
+		return nil, fmt.Errorf("cli: %s has no object and no file to read it from", it.key())
+	}
+	return w.files.object(w, it)
 }
 
 // GuardrailPolicies returns the GuardrailPolicies among the inputs.
@@ -243,8 +271,12 @@ func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, 
 	if !ok {
 		return notFound(strings.ToLower(kind)+"s", key.Name)
 	}
+	o, err := w.object(it)
+	if err != nil {
+		return err
+	}
 	// A deep copy into the caller's object, as a cached client's Get does.
-	dst, src := reflect.ValueOf(obj), reflect.ValueOf(it.obj.DeepCopyObject())
+	dst, src := reflect.ValueOf(obj), reflect.ValueOf(o.DeepCopyObject())
 	if dst.Type() != src.Type() {
 		return fmt.Errorf("cli: reading %s into %T", kind, obj)
 	}
@@ -268,7 +300,11 @@ func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.L
 	// request for, which would make a check quadratic in the inputs.
 	objs := make([]runtime.Object, len(w.byKind[kind]))
 	for i, it := range w.byKind[kind] {
-		objs[i] = it.obj.DeepCopyObject()
+		o, err := w.object(it)
+		if err != nil {
+			return err
+		}
+		objs[i] = o.DeepCopyObject()
 	}
 	return meta.SetList(list, objs)
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
-// convCacheSize bounds the conversion cache; when full it starts over.
-const convCacheSize = 4096
+// DefaultConversionCacheSize bounds the conversion cache unless
+// Options.ConversionCacheSize says otherwise; when full it starts over.
+const DefaultConversionCacheSize = 4096
 
 // convCache keeps the AST form of the stored objects a request refers to
 // (vendors, the standard, integrations), so that the background audit and
@@ -27,8 +28,9 @@ const convCacheSize = 4096
 // objects being admitted) are always converted afresh, as is the object
 // under evaluation itself.
 type convCache struct {
-	mu sync.RWMutex
-	m  map[convKey]ast.Value
+	mu   sync.RWMutex
+	m    map[convKey]ast.Value
+	size int
 }
 
 type convKey struct {
@@ -37,7 +39,12 @@ type convKey struct {
 	resourceVersion string
 }
 
-func newConvCache() *convCache { return &convCache{m: make(map[convKey]ast.Value)} }
+func newConvCache(size int) *convCache {
+	if size <= 0 {
+		size = DefaultConversionCacheSize
+	}
+	return &convCache{m: make(map[convKey]ast.Value), size: size}
+}
 
 // key returns the cache key of o, or false when o must not be cached.
 func cacheKey(o metav1.Object, part string) (convKey, bool) {
@@ -55,7 +62,7 @@ func (c *convCache) get(k convKey) (ast.Value, bool) {
 func (c *convCache) put(k convKey, v ast.Value) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= convCacheSize {
+	if len(c.m) >= c.size {
 		c.m = make(map[convKey]ast.Value)
 	}
 	c.m[k] = v

@@ -30,6 +30,10 @@ type Options struct {
 	Timeout time.Duration
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
+	// ConversionCacheSize bounds how many stored objects (Vendors,
+	// SaaSIntegrations, standards) the engine keeps converted for its
+	// input; DefaultConversionCacheSize when zero.
+	ConversionCacheSize int
 }
 
 // Engine compiles and evaluates policies. It is safe for concurrent use: the
@@ -69,7 +73,7 @@ func New(opts Options) (*Engine, error) {
 
 // newEngine is New with the built-in modules given (file name → source).
 func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) {
-	e := &Engine{timeout: opts.Timeout, cache: newConvCache()}
+	e := &Engine{timeout: opts.Timeout, cache: newConvCache(opts.ConversionCacheSize)}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}

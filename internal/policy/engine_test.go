@@ -299,7 +299,7 @@ func TestConversionCache(t *testing.T) {
 	if got := findings(evaluate(t, e, req)); len(got) != 1 {
 		t.Errorf("uncached standard: %v", got)
 	}
-	if n := len(e.cache.m); n == 0 || n > convCacheSize {
+	if n := len(e.cache.m); n == 0 || n > e.cache.size {
 		t.Errorf("cache holds %d entries", n)
 	}
 }

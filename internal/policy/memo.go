@@ -22,12 +22,20 @@ import (
 // A Memo is safe for concurrent use: concurrent requests for one key wait
 // for a single evaluation.
 type Memo struct {
-	mu sync.Mutex
-	m  map[memoKey]*memoEntry
+	mu    sync.Mutex
+	m     map[memoKey]*memoEntry
+	limit int // 0: unbounded
 }
 
 // NewMemo returns an empty Memo.
 func NewMemo() *Memo { return &Memo{m: make(map[memoKey]*memoEntry)} }
+
+// NewBoundedMemo returns an empty Memo that holds at most limit decisions:
+// when full it starts over, so a long batch keeps memory bounded at the cost
+// of evaluating some integrations again. A limit of 0 or less is unbounded.
+func NewBoundedMemo(limit int) *Memo {
+	return &Memo{m: make(map[memoKey]*memoEntry), limit: max(limit, 0)}
+}
 
 type memoKey struct {
 	set             *policySet
@@ -53,6 +61,10 @@ func (m *Memo) decision(k memoKey, eval func() (*Decision, []outcome, error)) (*
 	m.mu.Lock()
 	en := m.m[k]
 	if en == nil {
+		if m.limit > 0 && len(m.m) >= m.limit {
+			// Callers already holding an entry keep it.
+			m.m = make(map[memoKey]*memoEntry)
+		}
 		en = &memoEntry{}
 		m.m[k] = en
 	}

@@ -128,3 +128,33 @@ func TestMemoConcurrent(t *testing.T) {
 		t.Errorf("memo holds %d decisions, want 3", memo.Len())
 	}
 }
+
+func TestBoundedMemoStartsOver(t *testing.T) {
+	e := newTestEngine(t, Options{})
+	memo := NewBoundedMemo(2)
+	var want []*Decision
+	reqs := memoRequests()[1:] // the three integrations
+	for _, req := range reqs {
+		want = append(want, evaluate(t, e, req))
+	}
+	for i, req := range reqs {
+		req.Memo = memo
+		if got := evaluate(t, e, req); !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("%s through a bounded memo:%s\nwant:%s", want[i].Name, describe(got), describe(want[i]))
+		}
+		if memo.Len() > 2 {
+			t.Fatalf("a memo bounded at 2 holds %d decisions", memo.Len())
+		}
+	}
+	// The third integration made it start over: it holds only that one.
+	if memo.Len() != 1 {
+		t.Errorf("memo holds %d decisions after starting over, want 1", memo.Len())
+	}
+	// Decisions after starting over are still right.
+	for i, req := range reqs {
+		req.Memo = memo
+		if got := evaluate(t, e, req); !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("%s again:%s\nwant:%s", want[i].Name, describe(got), describe(want[i]))
+		}
+	}
+}
