@@ -271,9 +271,12 @@ const OfflinePolicyTimeout = time.Second
 
 // newEngine returns the engine with the built-ins and the World's
 // GuardrailPolicies in force. A policy that does not compile is bad input,
-// reported at its document with the error's line:col in its module.
+// reported at its document with the error's line:col in its module. A run
+// judges each object once (and each integration once, through its Memo),
+// so the engine keeps no results, and few conversions: memory stays
+// bounded however many objects are checked.
 func newEngine(w *World) (*policy.Engine, []error) {
-	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ConversionCacheSize: fileCacheObjects})
+	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ConversionCacheSize: fileCacheObjects, ResultCacheSize: -1})
 	if err != nil {
 		return nil, []error{err}
 	}

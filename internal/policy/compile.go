@@ -67,6 +67,8 @@ type compiler struct {
 	caps   *ast.Capabilities
 	denied map[string]bool
 	prep   func(ast.Body, *ast.Compiler) (rego.PreparedEvalQuery, error)
+	// resultCacheSize is Options.ResultCacheSize, for each query's cache.
+	resultCacheSize int
 }
 
 // parse parses one module as Rego v1 with METADATA annotations.
@@ -154,6 +156,7 @@ type kindQuery struct {
 	policies []*builtinPolicy
 	vars     []string
 	query    rego.PreparedEvalQuery
+	results  *resultCache
 }
 
 // builtinSet is the compiled built-ins. It never changes after New.
@@ -225,6 +228,7 @@ func (c *compiler) compileBuiltins(files map[string]string) (*builtinSet, error)
 			return nil, fmt.Errorf("built-in policies for %s: %w", kind, err)
 		}
 		kq.query = q
+		kq.results = newResultCache(c.resultCacheSize)
 	}
 	return set, nil
 }
@@ -299,6 +303,7 @@ type customRego struct {
 	title       string // from the main module's METADATA, if any
 	description string
 	query       rego.PreparedEvalQuery
+	results     *resultCache
 }
 
 // customPolicy is a GuardrailPolicy in force.
@@ -445,7 +450,7 @@ func (c *compiler) compileRego(policy string, source []string) (*customRego, []C
 	if err != nil {
 		return nil, fromOPA(policy, err, c.denied, nil)
 	}
-	r := &customRego{source: source, pkg: main.Package.Path, query: q}
+	r := &customRego{source: source, pkg: main.Package.Path, query: q, results: newResultCache(c.resultCacheSize)}
 	if a := packageAnnotation(main); a != nil {
 		r.title, r.description = a.Title, a.Description
 	}

@@ -34,6 +34,10 @@ type Options struct {
 	// SaaSIntegrations, standards) the engine keeps converted for its
 	// input; DefaultConversionCacheSize when zero.
 	ConversionCacheSize int
+	// ResultCacheSize bounds how many results each prepared query
+	// remembers (see resultCache): DefaultResultCacheSize when zero, none
+	// when negative.
+	ResultCacheSize int
 }
 
 // Engine compiles and evaluates policies. It is safe for concurrent use: the
@@ -86,7 +90,7 @@ func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) 
 	}
 	caps, denied := restrictedCapabilities()
 	e.store = taxonomyStore(taxonomy.Default())
-	e.comp = &compiler{caps: caps, denied: denied, prep: prepare(context.Background(), caps, rego.Store(e.store))}
+	e.comp = &compiler{caps: caps, denied: denied, prep: prepare(context.Background(), caps, rego.Store(e.store)), resultCacheSize: opts.ResultCacheSize}
 	bs, err := e.comp.compileBuiltins(builtinModules)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)

@@ -222,7 +222,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 
 	if kq := ev.set.builtins.byKind[subject.kind]; kq != nil {
 		base := in.value(emptyObject())
-		values, err := ev.run(kq.query, base, kq.vars)
+		values, err := ev.run(kq.query, kq.results, base, kq.vars)
 		if err != nil && ev.ctx.Err() != nil {
 			return nil, nil, ev.ctx.Err()
 		}
@@ -235,7 +235,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 				continue
 			}
 			// Find out which built-in failed: evaluate each on its own.
-			v, err := ev.run(p.alone, base, []string{"v"})
+			v, err := ev.run(p.alone, nil, base, []string{"v"})
 			if err != nil && ev.ctx.Err() != nil {
 				return nil, nil, ev.ctx.Err()
 			}
@@ -249,7 +249,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		if p.selector != nil && namespaced(subject.kind) && !p.selector.Matches(ev.nsLabels) {
 			continue
 		}
-		v, err := ev.run(p.rego.query, in.value(p.params), []string{"v"})
+		v, err := ev.run(p.rego.query, p.rego.results, in.value(p.params), []string{"v"})
 		if err != nil && ev.ctx.Err() != nil {
 			return nil, nil, ev.ctx.Err()
 		}
@@ -276,7 +276,12 @@ var noMetrics = opametrics.NoOp()
 // values bound to vars (nil terms when the query is undefined). The budget
 // and the caller's context cancel the evaluation through a topdown.Cancel,
 // which saves OPA a goroutine per evaluation.
-func (ev *evaluation) run(pq rego.PreparedEvalQuery, input ast.Value, vars []string) (values []*ast.Term, err error) {
+//
+// Results come from, and go to, rc when it is not nil (see resultCache).
+func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.Value, vars []string) (values []*ast.Term, err error) {
+	if cached, hit := rc.get(input); hit {
+		return cached, nil
+	}
 	values = make([]*ast.Term, len(vars))
 	defer func() {
 		// A panic in a built-in function is the policy's failure, not the
@@ -305,11 +310,13 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, input ast.Value, vars []str
 		return values, err
 	}
 	if len(rs) == 0 {
+		rc.put(input, values)
 		return values, nil
 	}
 	for i, v := range vars {
 		values[i], _ = rs[0].Bindings[v].(*ast.Term)
 	}
+	rc.put(input, values)
 	return values, nil
 }
 

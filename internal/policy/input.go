@@ -258,7 +258,9 @@ type shared struct {
 func newShared(req *Request, set *policySet, now time.Time, cache *convCache) (*shared, error) {
 	s := &shared{
 		policies: set.names,
-		now:      ast.StringTerm(now.UTC().Format(time.RFC3339Nano)),
+		// Whole seconds: policies compare days and timestamps, and equal
+		// inputs within a second let the result caches answer.
+		now:      ast.StringTerm(now.UTC().Truncate(time.Second).Format(time.RFC3339)),
 		user:     emptyObject(),
 		standard: emptyObject(),
 		nsLabels: stringMap(req.Namespace.Labels),
