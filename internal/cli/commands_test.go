@@ -355,7 +355,7 @@ func readFile(t *testing.T, path string) string {
 func TestDataflowFromCluster(t *testing.T) {
 	ctx := context.Background()
 	in := &inputFlags{files: []string{samples}, namespace: DefaultNamespace}
-	files, errs := loadWorld(ctx, &env{fsys: osFS{}}, in, false)
+	files, errs := loadWorld(ctx, &env{fsys: osFS{}}, in, -1)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

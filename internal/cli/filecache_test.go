@@ -26,9 +26,10 @@ func checkCases() map[string]inputFlags {
 	return cases
 }
 
-// checkReports loads in (lazily or not, with a file cache of cacheDocs
-// documents when lazy) and evaluates every subject.
-func checkReports(t *testing.T, in inputFlags, lazy bool, cacheDocs int) ([]*ObjectReport, *World) {
+// checkReports loads in, holding hold workloads and integrations (all when
+// negative; the file cache holds cacheDocs documents), and evaluates every
+// subject.
+func checkReports(t *testing.T, in inputFlags, hold, cacheDocs int) ([]*ObjectReport, *World) {
 	t.Helper()
 	ctx := context.Background()
 	now, err := time.Parse(time.RFC3339, testNow)
@@ -37,11 +38,11 @@ func checkReports(t *testing.T, in inputFlags, lazy bool, cacheDocs int) ([]*Obj
 	}
 	in.namespace = DefaultNamespace
 	in.now.t = now
-	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in, lazy)
+	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in, hold)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if lazy {
+	if hold >= 0 {
 		w.files.limit = cacheDocs
 	}
 	reports, err := evaluate(ctx, eng, w, w.subjects(), now)
@@ -52,22 +53,32 @@ func checkReports(t *testing.T, in inputFlags, lazy bool, cacheDocs int) ([]*Obj
 }
 
 // A check reading its workloads and integrations again from their files
-// decides exactly as one holding every object, also when the file cache
-// holds a single document and so drops a file for nearly every object.
+// decides exactly as one holding every object: with none held, also when
+// the file cache holds a single document and so drops a file for nearly
+// every object, and with some held and the others read again.
 func TestLazyCheckDecidesLikeEager(t *testing.T) {
 	for name, in := range checkCases() {
 		t.Run(name, func(t *testing.T) {
-			want, _ := checkReports(t, in, false, 0)
+			want, _ := checkReports(t, in, -1, 0)
 			if len(want) == 0 {
 				t.Fatal("nothing checked")
 			}
-			for _, docs := range []int{1, fileCacheObjects} {
-				got, w := checkReports(t, in, true, docs)
+			for _, c := range []struct{ hold, docs int }{{0, 1}, {0, fileCacheObjects}, {2, 1}, {checkHeldObjects, fileCacheObjects}} {
+				got, w := checkReports(t, in, c.hold, c.docs)
 				if !reflect.DeepEqual(got, want) {
-					t.Errorf("lazy check with a cache of %d documents differs:\n got %s\nwant %s", docs, reportsText(got), reportsText(want))
+					t.Errorf("holding %d, with a cache of %d documents, the check differs:\n got %s\nwant %s", c.hold, c.docs, reportsText(got), reportsText(want))
 				}
-				if docs == 1 && len(w.files.files) > 1 {
+				if c.docs == 1 && len(w.files.files) > 1 {
 					t.Errorf("a cache of 1 document holds %d files", len(w.files.files))
+				}
+				held := 0
+				for _, it := range w.items {
+					if lazyKind(it.kind) && it.obj != nil {
+						held++
+					}
+				}
+				if held > c.hold {
+					t.Errorf("holding %d, %d workloads and integrations are held", c.hold, held)
 				}
 			}
 		})
@@ -85,9 +96,9 @@ func reportsText(reports []*ObjectReport) string {
 	return b.String()
 }
 
-// The World of a lazy check holds no workload or integration read from a
-// file, only their names; those read from standard input it keeps, since
-// they cannot be read again.
+// The World of a check holding none holds no workload or integration read
+// from a file, only their names; those read from standard input it keeps,
+// since they cannot be read again.
 func TestLazyWorldHoldsNamesOnly(t *testing.T) {
 	ctx := context.Background()
 	si, err := os.ReadFile(filepath.Join(samples, "06_saasintegrations.yaml"))
@@ -97,7 +108,7 @@ func TestLazyWorldHoldsNamesOnly(t *testing.T) {
 	in := inputFlags{files: []string{samples, "-"}, namespace: DefaultNamespace}
 	// The sample integrations again, under other names, from stdin.
 	stdin := strings.ReplaceAll(string(si), "\n  name: ", "\n  name: stdin-")
-	w, errs := loadWorld(ctx, &env{fsys: osFS{}, stdin: strings.NewReader(stdin)}, &in, true)
+	w, errs := loadWorld(ctx, &env{fsys: osFS{}, stdin: strings.NewReader(stdin)}, &in, 0)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -144,7 +155,7 @@ func TestLazyCheckFileChanged(t *testing.T) {
 	file := filepath.Join(dir, "workloads.yaml")
 	in := inputFlags{files: []string{samples + "/01_platformstandard.yaml", samples + "/02_vendors.yaml", samples + "/06_saasintegrations.yaml", file}, namespace: DefaultNamespace}
 	ctx := context.Background()
-	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in, true)
+	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in, 0)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

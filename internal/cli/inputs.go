@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -41,13 +42,16 @@ func (in *inputFlags) register(f *cmdFlags, withNow bool) {
 
 // loadWorld reads, validates and defaults the inputs. Documents from -f are
 // subjects (checked and reported), the others context. It returns every
-// bad-input error found. With lazy set, the World keeps the
-// MarketingWorkloads and SaaSIntegrations of files as lazy items, read
-// again when needed (see checkEarly and fileCache).
-func loadWorld(ctx context.Context, e *env, in *inputFlags, lazy bool) (*World, []error) {
-	r := &reader{fsys: e.fsys, stdin: e.stdin, check: checkEarly(ctx, in.namespace, lazy)}
+// bad-input error found.
+//
+// hold says how many MarketingWorkloads and SaaSIntegrations read from
+// files the World holds as typed objects: all when negative. The others
+// are lazy items, read again when needed (see checkEarly and fileCache),
+// so that a check of many files holds a bounded number of objects.
+func loadWorld(ctx context.Context, e *env, in *inputFlags, hold int) (*World, []error) {
+	r := &reader{fsys: e.fsys, stdin: e.stdin, check: checkEarly(ctx, in.namespace, hold)}
 	w := newWorld()
-	if lazy {
+	if hold >= 0 {
 		w.files = newFileCache(e.fsys, in.namespace, fileCacheObjects)
 	}
 	var errs []error
@@ -228,12 +232,16 @@ func validateTyped(ctx context.Context, ks *kindSchema, d *Document, kind, names
 // objects and a few files' maps rather than every map. admit adds the
 // object in input order, and validates anything else itself.
 //
-// With lazy set, the MarketingWorkloads and SaaSIntegrations of files (not
-// of standard input) keep only their kind, namespace and name once valid:
-// `guardrails check` reads them again, file by file, when it evaluates them
-// (see fileCache), so that its memory follows the largest files, not the
-// number of documents.
-func checkEarly(ctx context.Context, namespace string, lazy bool) func(*Document) {
+// Past the first hold of them (unless hold is negative), the
+// MarketingWorkloads and SaaSIntegrations of files (not of standard input)
+// keep only their kind, namespace and name once valid: `guardrails check`
+// reads them again, file by file, when it evaluates them (see fileCache),
+// so that its memory follows the largest files, not the number of
+// documents, while a check of up to hold of them parses each once. Which
+// ones are held depends on the order the parsing goroutines reach them;
+// the verdicts do not (TestLazyCheckDecidesLikeEager).
+func checkEarly(ctx context.Context, namespace string, hold int) func(*Document) {
+	var held atomic.Int64
 	return func(d *Document) {
 		all, err := schemas()
 		if err != nil {
@@ -251,7 +259,7 @@ func checkEarly(ctx context.Context, namespace string, lazy bool) func(*Document
 		}
 		d.forget(kind)
 		v.namespace, v.name = v.obj.GetNamespace(), v.obj.GetName()
-		if lazy && lazyKind(kind) && d.File != stdinName {
+		if hold >= 0 && lazyKind(kind) && d.File != stdinName && held.Add(1) > int64(hold) {
 			v.obj = nil
 		}
 	}

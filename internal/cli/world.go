@@ -139,7 +139,7 @@ func nsName(namespace, name string) string {
 }
 
 // Items of one kind, in input order. Only for a World read without lazy
-// items (loadWorld with lazy false): lazy items are left out.
+// items (loadWorld holding all): lazy items are left out.
 func itemsOf[T client.Object](w *World) []T {
 	var out []T
 	for _, it := range w.items {
