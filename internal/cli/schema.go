@@ -21,6 +21,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"k8s.io/kube-openapi/pkg/validation/strfmt"
+	"k8s.io/kube-openapi/pkg/validation/validate"
 	"sigs.k8s.io/yaml"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -33,7 +35,7 @@ type kindSchema struct {
 	kind       string
 	namespaced bool
 	structural *structuralschema.Structural
-	validator  apiservervalidation.SchemaValidator
+	validator  apiservervalidation.SchemaCreateValidator
 	cel        *cel.Validator // nil when the kind has no CEL rules
 }
 
@@ -80,10 +82,16 @@ func newKindSchema(manifest []byte) (*kindSchema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the structural schema: %w", err)
 	}
-	validator, _, err := apiservervalidation.NewSchemaValidator(&internal)
+	_, openapi, err := apiservervalidation.NewSchemaValidator(&internal)
 	if err != nil {
 		return nil, fmt.Errorf("building the schema validator: %w", err)
 	}
+	// The validator the API server uses for creates, built once: the
+	// ratcheting one NewSchemaValidator returns (for updates) builds a new
+	// kube-openapi validator on every call, a quarter of the validation
+	// time. A SchemaValidator is safe for concurrent use (the API server
+	// shares one between requests).
+	validator := createValidator{validate.NewSchemaValidator(openapi, nil, "", strfmt.Default)}
 	return &kindSchema{
 		kind:       def.Spec.Names.Kind,
 		namespaced: def.Spec.Scope == apiextensionsv1.NamespaceScoped,
@@ -162,6 +170,14 @@ func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (prob
 	}
 	defaulting.Default(obj, ks.structural)
 	return problems, false
+}
+
+// createValidator validates an object as created (no old object to
+// ratchet against).
+type createValidator struct{ *validate.SchemaValidator }
+
+func (v createValidator) Validate(obj any, _ ...apiservervalidation.ValidationOption) *validate.Result {
+	return v.SchemaValidator.Validate(obj)
 }
 
 func kindNames(m map[string]*kindSchema) string {
