@@ -74,11 +74,7 @@ func TestCheckFixtures(t *testing.T) {
 					}
 				}
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q\n%s", w, r)
-				}
-			}
+			wantIn(t, "output", out, r, tt.want...)
 		})
 	}
 }
@@ -174,16 +170,12 @@ items:
   spec: {displayName: L, category: crm, status: maybe}
 `})
 	r := runCLI(t, nil, "check", "-f", dir)
-	for _, want := range []string{
+	wantIn(t, "stderr", r.stderr, r,
 		"x.yaml:1: Vendor: unknown version \"v1beta1\"",
 		"x.yaml:5: Vendor w: spec.colour: unknown field",
 		"x.yaml:10: Vendor: apiVersion is missing",
 		"x.yaml:12: Vendor listed: spec.status: Unsupported value: \"maybe\"",
-	} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr lacks %q\n%s", want, r)
-		}
-	}
+	)
 }
 
 func TestCheckJSON(t *testing.T) {

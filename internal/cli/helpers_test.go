@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,17 @@ func runCLI(t *testing.T, stdin io.Reader, args ...string) result {
 	var out, errOut bytes.Buffer
 	code := Main(args, stdin, &out, &errOut)
 	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+// wantIn fails t for each of wants that got (the run's stdout or stderr,
+// named what) lacks, showing the whole run.
+func wantIn(t *testing.T, what, got string, r result, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s lacks %q\n%s", what, w, r)
+		}
+	}
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
