@@ -48,16 +48,23 @@ func wantOnly(b *testing.B, d *Decision, policies ...string) {
 	}
 }
 
-func BenchmarkEvaluateWorkload(b *testing.B) {
-	e, req := benchWorkload(b)
+// timeEvaluate checks that req's decision has results from exactly the
+// policies named, then times Evaluate on it.
+func timeEvaluate(b *testing.B, e *Engine, req Request, policies ...string) {
+	b.Helper()
 	ctx := context.Background()
-	wantOnly(b, evaluate(b, e, req), "campaign-naming")
+	wantOnly(b, evaluate(b, e, req), policies...)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := e.Evaluate(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkEvaluateWorkload(b *testing.B) {
+	e, req := benchWorkload(b)
+	timeEvaluate(b, e, req, "campaign-naming")
 }
 
 // BenchmarkEvaluateWorkloadWarm is BenchmarkEvaluateWorkloadStored with the
@@ -93,14 +100,7 @@ func BenchmarkEvaluateWorkloadWarm(b *testing.B) {
 func BenchmarkEvaluateWorkloadStored(b *testing.B) {
 	e, req := benchWorkload(b)
 	stored(&req)
-	ctx := context.Background()
-	wantOnly(b, evaluate(b, e, req), "campaign-naming")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := e.Evaluate(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	timeEvaluate(b, e, req, "campaign-naming")
 }
 
 func BenchmarkEvaluateWorkloadParallel(b *testing.B) {
@@ -121,14 +121,7 @@ func BenchmarkEvaluateWorkloadParallel(b *testing.B) {
 func BenchmarkEvaluateIntegration(b *testing.B) {
 	e := newTestEngine(b, Options{ResultCacheSize: -1})
 	req := request(integration("newsletter"))
-	ctx := context.Background()
-	wantOnly(b, evaluate(b, e, req))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := e.Evaluate(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	timeEvaluate(b, e, req)
 }
 
 func BenchmarkSetPolicies(b *testing.B) {
@@ -168,14 +161,7 @@ func BenchmarkEngineOverhead(b *testing.B) {
 	}
 	_, req := benchWorkload(b)
 	setPolicies(b, e, guardrailPolicy("campaign-naming", "package acme.naming\n\nviolation contains \"never\" if false\n"))
-	ctx := context.Background()
-	wantOnly(b, evaluate(b, e, req))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := e.Evaluate(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
+	timeEvaluate(b, e, req)
 }
 
 // BenchmarkBuiltin evaluates each built-in alone against the input of the
