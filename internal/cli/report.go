@@ -234,7 +234,8 @@ type junitWriter struct {
 	out    io.Writer
 	spool  *spool
 	enc    *xml.Encoder
-	totals junitSuites
+	suites int
+	totals junitSuites // Suites stays empty: they are in the spool
 }
 
 func newJUnitWriter(out io.Writer) *junitWriter {
@@ -250,13 +251,13 @@ func (w *junitWriter) object(o *ObjectReport) error {
 	w.totals.Failures += s.Failures
 	w.totals.Errors += s.Errors
 	w.totals.Skipped += s.Skipped
-	if w.totals.Suites == nil {
+	if w.suites == 0 {
 		// The encoder starts every element after its first on a new line.
-		w.totals.Suites = []junitSuite{}
 		if err := w.spool.WriteByte('\n'); err != nil {
 			return err
 		}
 	}
+	w.suites++
 	return w.enc.EncodeElement(s, xml.StartElement{Name: xml.Name{Local: "testsuite"}})
 }
 
@@ -265,19 +266,19 @@ func (w *junitWriter) end(Summary) error {
 	if err := w.enc.Flush(); err != nil {
 		return err
 	}
-	t := w.totals
-	var name bytes.Buffer
-	if err := xml.EscapeText(&name, []byte(t.Name)); err != nil {
+	// The opening element as junitSuites's attributes encode it.
+	head, err := xml.Marshal(w.totals)
+	if err != nil {
 		return err
 	}
+	head = bytes.TrimSuffix(head, []byte("</testsuites>"))
 	bw := bufio.NewWriter(w.out)
 	bw.WriteString(xml.Header)
-	fmt.Fprintf(bw, `<testsuites name="%s" tests="%d" failures="%d" errors="%d" skipped="%d">`,
-		name.String(), t.Tests, t.Failures, t.Errors, t.Skipped)
+	bw.Write(head)
 	if err := w.spool.copyTo(bw); err != nil {
 		return err
 	}
-	if t.Suites != nil {
+	if w.suites > 0 {
 		bw.WriteByte('\n')
 	}
 	bw.WriteString("</testsuites>\n")
