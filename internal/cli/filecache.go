@@ -5,10 +5,7 @@ import (
 	"io/fs"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
 // fileCacheObjects is how many documents a fileCache holds before it drops
@@ -136,9 +133,8 @@ func (c *fileCache) typed(w *World, file string, cd *cachedDoc) (client.Object, 
 	if err != nil || d == nil {
 		return nil, err
 	}
-	apiVersion, _ := d.Object["apiVersion"].(string)
-	kind, _ := d.Object["kind"].(string)
-	if apiVersion != v1alpha1.GroupVersion.String() || !lazyKind(kind) {
+	kind := d.ourKind()
+	if !lazyKind(kind) {
 		return nil, nil
 	}
 	all, err := schemas()
@@ -148,8 +144,8 @@ func (c *fileCache) typed(w *World, file string, cd *cachedDoc) (client.Object, 
 	if problems, _ := all[kind].prepare(d.Object, c.namespace); len(problems) > 0 {
 		return nil, docError(d, "%s: %s (was the file changed during the check?)", kind, problems[0])
 	}
-	obj := newTyped(kind)
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
+	obj, err := d.typed(kind)
+	if err != nil {
 		return nil, docError(d, "%s: %v (was the file changed during the check?)", kind, err)
 	}
 	it := w.byKey[objectKey(kind, obj.GetNamespace(), obj.GetName())]

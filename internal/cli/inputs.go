@@ -218,11 +218,29 @@ func validateTyped(ctx context.Context, ks *kindSchema, d *Document, kind, names
 	if len(errs) > 0 {
 		return validated{kind: kind, errs: errs}
 	}
-	obj := newTyped(kind)
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
+	obj, err := d.typed(kind)
+	if err != nil {
 		return validated{kind: kind, errs: []error{docError(d, "%s: %v", label, err)}}
 	}
 	return validated{kind: kind, obj: obj}
+}
+
+// ourKind returns the kind of a document of our group and version, or "".
+func (d *Document) ourKind() string {
+	if apiVersion, _ := d.Object["apiVersion"].(string); apiVersion != v1alpha1.GroupVersion.String() {
+		return ""
+	}
+	kind, _ := d.Object["kind"].(string)
+	return kind
+}
+
+// typed converts the (admitted) document to the typed object of kind.
+func (d *Document) typed(kind string) (client.Object, error) {
+	obj := newTyped(kind)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 // checkEarly validates d right after its file is parsed, when it is plainly
@@ -247,9 +265,8 @@ func checkEarly(ctx context.Context, namespace string, hold int) func(*Document)
 		if err != nil {
 			return // admit reports it
 		}
-		apiVersion, _ := d.Object["apiVersion"].(string)
-		kind, _ := d.Object["kind"].(string)
-		if apiVersion != v1alpha1.GroupVersion.String() || all[kind] == nil {
+		kind := d.ourKind()
+		if all[kind] == nil {
 			return
 		}
 		v := validateTyped(ctx, all[kind], d, kind, namespace)
