@@ -52,6 +52,7 @@ type env struct {
 	scheme        *runtime.Scheme
 	engine        *policy.Engine
 	hooks         *webhook.Webhooks
+	server        crwebhook.Server // the manager's, serving hooks
 	cancel        context.CancelFunc
 	done          chan error
 }
@@ -107,15 +108,16 @@ func startEnv(opts envOptions) (*env, error) {
 		return e, err
 	}
 	wio := &e.testEnv.WebhookInstallOptions
+	e.server = crwebhook.NewServer(crwebhook.Options{
+		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
+		// HTTP/1.1 only, as cmd/manager serves by default.
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	})
 	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:                 e.scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		WebhookServer: crwebhook.NewServer(crwebhook.Options{
-			Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
-			// HTTP/1.1 only, as cmd/manager serves by default.
-			TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
-		}),
+		WebhookServer:          e.server,
 	})
 	if err != nil {
 		return e, err
