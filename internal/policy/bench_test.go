@@ -3,10 +3,12 @@ package policy
 import (
 	"context"
 	"fmt"
-	"github.com/open-policy-agent/opa/v1/ast"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/policies"
@@ -169,37 +171,8 @@ func BenchmarkEngineOverhead(b *testing.B) {
 // its three integrations' verdicts in input.integrations), as in
 // BenchmarkEvaluateWorkload: where the Rego time goes, policy by policy.
 func BenchmarkBuiltin(b *testing.B) {
-	e, req := benchWorkload(b)
-	stored(&req)
-	ctx := context.Background()
-	set := e.cur.Load()
-	sh, err := newShared(&req, set, testNow, e.cache)
-	if err != nil {
-		b.Fatal(err)
-	}
-	txn, err := e.store.NewTransaction(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.store.Abort(ctx, txn)
-	ev := &evaluation{engine: e, set: set, ctx: ctx, now: testNow, shared: sh, txn: txn}
-	si, err := e.cache.object(req.Integrations["newsletter"])
-	if err != nil {
-		b.Fatal(err)
-	}
-	wl, err := toObject(req.Object)
-	if err != nil {
-		b.Fatal(err)
-	}
-	integrations, err := ev.integrations(&req, wl, OperationAudit, testNS)
-	if err != nil {
-		b.Fatal(err)
-	}
-	inputs := map[string]ast.Value{
-		v1alpha1.KindSaaSIntegration:   newInput(sh, OperationAudit, si, nil, si, testNS, emptyObject()).value(emptyObject()),
-		v1alpha1.KindMarketingWorkload: newInput(sh, OperationAudit, wl, nil, wl, testNS, integrations).value(emptyObject()),
-	}
-	for _, p := range set.builtins.policies {
+	ev, inputs, si := benchInputs(b)
+	for _, p := range ev.set.builtins.policies {
 		in, ok := inputs[p.info.Targets[0]]
 		if !ok {
 			continue
@@ -221,4 +194,75 @@ func BenchmarkBuiltin(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkOneRule is the floor under BenchmarkBuiltin: a policy of one
+// rule with two comparisons, prepared once and evaluated by OPA's rego
+// package against BenchmarkBuiltin's MarketingWorkload input, without the
+// engine. What any policy costs before its own logic.
+func BenchmarkOneRule(b *testing.B) {
+	ev, inputs, _ := benchInputs(b)
+	in := inputs[v1alpha1.KindMarketingWorkload]
+	ctx := context.Background()
+	pq, err := rego.New(
+		rego.Query("data.floor.violation"),
+		rego.Module("floor.rego", "package floor\n\nviolation contains \"too many replicas\" if {\n\tinput.kind == \"MarketingWorkload\"\n\tinput.object.spec.replicas > 100\n}\n"),
+	).PrepareForEval(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	eval := func() rego.ResultSet {
+		rs, err := pq.Eval(ctx, rego.EvalParsedInput(in), rego.EvalGenerateJSON(keepAST), rego.EvalMetrics(noMetrics), rego.EvalTransaction(ev.txn))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rs
+	}
+	rs := eval()
+	if len(rs) != 1 || rs[0].Expressions[0].Value.(*ast.Term).Value.(ast.Set).Len() != 0 {
+		b.Fatalf("want an empty violation set, got %v", rs)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		eval()
+	}
+}
+
+// benchInputs returns an evaluation of BenchmarkEvaluateWorkloadStored's
+// request and the inputs its objects are judged on, by kind: a
+// SaaSIntegration (also returned), and the MarketingWorkload with its
+// integrations' verdicts.
+func benchInputs(b *testing.B) (*evaluation, map[string]ast.Value, *object) {
+	b.Helper()
+	e, req := benchWorkload(b)
+	stored(&req)
+	ctx := context.Background()
+	set := e.cur.Load()
+	sh, err := newShared(&req, set, testNow, e.cache)
+	if err != nil {
+		b.Fatal(err)
+	}
+	txn, err := e.store.NewTransaction(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.store.Abort(ctx, txn) })
+	ev := &evaluation{engine: e, set: set, ctx: ctx, now: testNow, shared: sh, txn: txn}
+	si, err := e.cache.object(req.Integrations["newsletter"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	wl, err := toObject(req.Object)
+	if err != nil {
+		b.Fatal(err)
+	}
+	integrations, err := ev.integrations(&req, wl, OperationAudit, testNS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inputs := map[string]ast.Value{
+		v1alpha1.KindSaaSIntegration:   newInput(sh, OperationAudit, si, nil, si, testNS, emptyObject()).value(emptyObject()),
+		v1alpha1.KindMarketingWorkload: newInput(sh, OperationAudit, wl, nil, wl, testNS, integrations).value(emptyObject()),
+	}
+	return ev, inputs, si
 }
