@@ -215,10 +215,10 @@ const noopPathPrefix = "/noop-"
 // the ones envtest installed, and copies of them pointed at no-op handlers
 // on the same server, and waits until the API server acts on the change.
 type webhookToggle struct {
-	e    *env
-	ours []client.Object
-	noop []client.Object
-	mode webhookMode
+	e *env
+	// configs are the configurations installed in each mode.
+	configs map[webhookMode][]client.Object
+	mode    webhookMode
 	// noopCalls counts the no-op validating handler's requests.
 	noopCalls atomic.Int64
 }
@@ -233,8 +233,6 @@ func newWebhookToggle(ctx context.Context, e *env) (*webhookToggle, error) {
 	if err := e.client.Get(ctx, client.ObjectKey{Name: "mutating-webhook-configuration"}, mutating); err != nil {
 		return nil, err
 	}
-	t.ours = []client.Object{validating, mutating}
-
 	noopValidating := validating.DeepCopy()
 	noopValidating.Name = "noop-" + validating.Name
 	for i := range noopValidating.Webhooks {
@@ -249,16 +247,18 @@ func newWebhookToggle(ctx context.Context, e *env) (*webhookToggle, error) {
 			return nil, err
 		}
 	}
-	t.noop = []client.Object{noopValidating, noopMutating}
+	t.configs = map[webhookMode][]client.Object{
+		webhooksOurs: {validating, mutating},
+		webhooksNoOp: {noopValidating, noopMutating},
+	}
 	allow := admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
 		return admission.Allowed("")
 	})
-	srv := e.server
-	srv.Register(noopPathPrefix+"validate", &admission.Webhook{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+	e.server.Register(noopPathPrefix+"validate", &admission.Webhook{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
 		t.noopCalls.Add(1)
 		return allow(ctx, req)
 	})})
-	srv.Register(noopPathPrefix+"mutate", &admission.Webhook{Handler: allow})
+	e.server.Register(noopPathPrefix+"mutate", &admission.Webhook{Handler: allow})
 	return t, nil
 }
 
@@ -282,13 +282,12 @@ func (t *webhookToggle) set(ctx context.Context, mode webhookMode) error {
 	if mode == t.mode {
 		return nil
 	}
-	installed := map[webhookMode][]client.Object{webhooksOurs: t.ours, webhooksNoOp: t.noop}
-	for _, obj := range installed[t.mode] {
+	for _, obj := range t.configs[t.mode] {
 		if err := t.e.client.Delete(ctx, obj.DeepCopyObject().(client.Object)); err != nil {
 			return err
 		}
 	}
-	for _, obj := range installed[mode] {
+	for _, obj := range t.configs[mode] {
 		obj = obj.DeepCopyObject().(client.Object)
 		obj.SetResourceVersion("")
 		obj.SetUID("")
