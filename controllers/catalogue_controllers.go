@@ -41,20 +41,13 @@ func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	v.Status.Integrations = int32(len(users.Items))
-	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &v, now)
+	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &v, &v.Status.CommonStatus, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if ok {
-		var notes []string
-		if v.Spec.DPA != nil && v.Spec.DPA.Expires != nil && v.Spec.DPA.Expires.Time.Before(now) {
-			notes = append(notes, "DPA expired "+v.Spec.DPA.Expires.Format(time.DateOnly))
-		}
-		if v.Spec.SecurityReview != nil && v.Spec.SecurityReview.Expires != nil && v.Spec.SecurityReview.Expires.Time.Before(now) {
-			notes = append(notes, "security review expired "+v.Spec.SecurityReview.Expires.Format(time.DateOnly))
-		}
 		msg = fmt.Sprintf("%s vendor used by %d integrations", v.Spec.Status, v.Status.Integrations)
-		if len(notes) > 0 {
+		if notes := vendorNotes(&v, now); len(notes) > 0 {
 			msg += "; " + strings.Join(notes, "; ")
 		}
 	}
@@ -96,29 +89,16 @@ func (r *PlatformStandardReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := s.Status.DeepCopy()
-	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &s, r.Clock.Now())
+	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &s, &s.Status.CommonStatus, r.Clock.Now())
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if ok {
-		known := map[string]bool{}
-		for _, p := range r.Engine.Policies() {
-			known[p.Name] = true
-		}
-		var unknown []string
-		for _, name := range s.Spec.Policies.Disabled {
-			if !known[name] {
-				unknown = append(unknown, name)
-			}
-		}
-		for name := range s.Spec.Policies.Enforcement {
-			if !known[name] {
-				unknown = append(unknown, name)
-			}
-		}
 		msg = "standard in force"
-		if len(unknown) > 0 {
-			ok, reason, msg = false, ReasonResolveFailed, "unknown policy names in spec.policies: "+strings.Join(unknown, ", ")
+		// The engine's policy-names check warns; a standard naming a policy
+		// that does not exist does not do what it says, so it is not Ready.
+		if unknown := r.Engine.UnknownPolicyNames(&s); len(unknown) > 0 {
+			ok, reason, msg = false, ReasonUnknownPolicy, "unknown policy names in spec.policies: "+strings.Join(unknown, ", ")
 		}
 	}
 	setReady(&s.Status.Conditions, s.Generation, ok, reason, msg, !ok)
@@ -137,9 +117,10 @@ func (r *PlatformStandardReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// evaluateForStatus asks the engine about obj and returns whether it is
-// free of deny results, with a condition reason and message.
-func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, obj client.Object, now time.Time) (bool, string, string, error) {
+// evaluateForStatus asks the engine about obj, records the results in
+// status.violations, and returns whether it is free of deny results, with a
+// condition reason and message.
+func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, obj client.Object, status *v1alpha1.CommonStatus, now time.Time) (bool, string, string, error) {
 	preq, err := resolve.Resolver{Reader: c}.Request(ctx, obj, policy.OperationAudit, now)
 	if err != nil {
 		return false, "", "", err
@@ -148,8 +129,23 @@ func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, o
 	if err != nil {
 		return false, "", "", err
 	}
+	status.Violations = violations(d)
 	if d.Denied() {
 		return false, ReasonPolicyDenied, summary(d), nil
 	}
 	return true, ReasonValid, "", nil
+}
+
+// vendorNotes say which of a vendor's dates have passed, by the engine's
+// expiry rule.
+func vendorNotes(v *v1alpha1.Vendor, now time.Time) []string {
+	d := policy.Dates(v, now)
+	var notes []string
+	if d.DPAExpired {
+		notes = append(notes, "DPA expired "+d.DPAExpires.UTC().Format(time.DateOnly))
+	}
+	if d.ReviewExpired {
+		notes = append(notes, "security review expired "+d.ReviewExpires.UTC().Format(time.DateOnly))
+	}
+	return notes
 }

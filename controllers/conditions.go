@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"fmt"
+	"unicode/utf8"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -18,6 +21,7 @@ func setReady(conds *[]metav1.Condition, gen int64, ready bool, reason, msg stri
 		}
 		return metav1.ConditionFalse
 	}
+	msg = boundMessage(msg)
 	meta.SetStatusCondition(conds, metav1.Condition{Type: v1alpha1.ConditionReady, Status: status(ready), Reason: reason, Message: msg, ObservedGeneration: gen})
 	meta.SetStatusCondition(conds, metav1.Condition{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionFalse, Reason: reason, Message: "", ObservedGeneration: gen})
 	stalledReason := reason
@@ -39,7 +43,10 @@ func violations(d *policy.Decision) []v1alpha1.Violation {
 			if len(out) >= v1alpha1.MaxStatusViolations {
 				return
 			}
-			out = append(out, rs[i].Violation())
+			v := rs[i].Violation()
+			v.Message = bound(v.Message, maxViolationText)
+			v.Remediation = bound(v.Remediation, maxViolationText)
+			out = append(out, v)
 		}
 	}
 	add(d.Denies())
@@ -51,3 +58,27 @@ func violations(d *policy.Decision) []v1alpha1.Violation {
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// Bounds on what policies put in a status: a condition message may hold
+// 32 KiB and a whole object 1.5 MB in etcd, and a custom policy's message
+// is as long as its author makes it. Cut text ends with how much was cut.
+const (
+	maxConditionMessage = 4096
+	maxViolationText    = 1024
+)
+
+// boundMessage bounds a condition message.
+func boundMessage(s string) string { return bound(s, maxConditionMessage) }
+
+// bound cuts s to at most n bytes (on a rune boundary), saying so.
+func bound(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	suffix := fmt.Sprintf("… (%d more bytes)", len(s)-n)
+	cut := n - len(suffix)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + suffix
+}

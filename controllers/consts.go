@@ -9,6 +9,7 @@ const (
 	ReasonPolicyDenied  = "PolicyDenied"
 	ReasonCompliant     = "Compliant"
 	ReasonResolveFailed = "ResolveFailed"
+	ReasonUnknownPolicy = "UnknownPolicy"
 	ReasonApplyFailed   = "ApplyFailed"
 	ReasonEvalFailed    = "EvaluationFailed"
 	ReasonCompiled      = "Compiled"

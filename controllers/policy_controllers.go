@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
@@ -14,36 +15,34 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policyset"
 )
 
-// GuardrailPolicyReconciler compiles custom policies into the engine. The
-// engine's set is rebuilt from every GuardrailPolicy; a policy that does not
-// compile keeps its last good version in force and reports its errors with
-// line:col in status.
+// GuardrailPolicyReconciler reports what the policy loader (internal/policyset,
+// the one owner of the engine's custom policies) made of each policy: a
+// policy that does not compile keeps its last good version in force and its
+// status lists the errors with line:col.
 type GuardrailPolicyReconciler struct {
 	client.Client
-	Engine *policy.Engine
+	Policies *policyset.Loader
 }
 
-// Reconcile rebuilds the engine's custom set and writes this policy's status.
+// loadWait is how soon a policy is looked at again when the loader has not
+// yet loaded its generation (it reloads on the same watch event).
+const loadWait = 200 * time.Millisecond
+
+// Reconcile writes this policy's status once the loader holds its generation.
 func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var list v1alpha1.GuardrailPolicyList
-	if err := r.List(ctx, &list); err != nil {
-		return ctrl.Result{}, err
+	var gp v1alpha1.GuardrailPolicy
+	if err := r.Get(ctx, req.NamespacedName, &gp); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	errs := r.Engine.SetPolicies(list.Items)
-	var gp *v1alpha1.GuardrailPolicy
-	for i := range list.Items {
-		if list.Items[i].Name == req.Name {
-			gp = &list.Items[i]
-		}
-	}
-	if gp == nil {
-		return ctrl.Result{}, nil
+	if gen, ok := r.Policies.Loaded(gp.Name); !ok || gen < gp.Generation {
+		return ctrl.Result{RequeueAfter: loadWait}, nil
 	}
 	before := gp.Status.DeepCopy()
 	gp.Status.Errors = nil
-	if ce := errs[gp.Name]; len(ce) > 0 {
+	if ce := r.Policies.Engine().Errors(gp.Name); len(ce) > 0 {
 		var lines []string
 		for _, e := range ce {
 			if len(gp.Status.Errors) < 20 {
@@ -52,14 +51,14 @@ func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			lines = append(lines, e.Error())
 		}
 		gp.Status.Compiled = false
-		setReady(&gp.Status.Conditions, gp.Generation, false, ReasonCompileFailed, strings.Join(lines, "; "), true)
+		setReady(&gp.Status.Conditions, gp.Generation, false, ReasonCompileFailed, boundMessage(strings.Join(lines, "; ")), true)
 	} else {
 		gp.Status.Compiled = true
 		setReady(&gp.Status.Conditions, gp.Generation, true, ReasonCompiled, fmt.Sprintf("compiled; evaluates %v", gp.Spec.Targets), false)
 	}
 	gp.Status.ObservedGeneration = gp.Generation
 	if !equality.Semantic.DeepEqual(before, &gp.Status) {
-		return ctrl.Result{}, r.Status().Update(ctx, gp)
+		return ctrl.Result{}, r.Status().Update(ctx, &gp)
 	}
 	return ctrl.Result{}, nil
 }
@@ -89,9 +88,9 @@ func (r *PolicyExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	}
 	before := pex.Status.DeepCopy()
 	now := r.Clock.Now()
-	active := now.Before(pex.Spec.ExpiresAt.Time)
+	active := policy.ExceptionActive(&pex, now)
 	pex.Status.Active = boolPtr(active)
-	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &pex, now)
+	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &pex, &pex.Status.CommonStatus, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,11 +12,16 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policyset"
 )
 
 // Options wire the controllers.
 type Options struct {
 	Engine *policy.Engine
+	// Policies keeps the engine's GuardrailPolicies in step with the
+	// cluster (the one owner of Engine.SetPolicies); pass the one the
+	// webhooks use. When nil, SetupAll makes one and adds it to the manager.
+	Policies *policyset.Loader
 	// Clock is the time source for campaign phases and expiries; the real
 	// clock when nil. Tests inject a fake one.
 	Clock clock.PassiveClock
@@ -40,6 +46,14 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if opts.WorkloadConcurrency <= 0 {
 		opts.WorkloadConcurrency = DefaultWorkloadConcurrency
 	}
+	if opts.Policies == nil {
+		opts.Policies = policyset.New(opts.Engine)
+	} else if opts.Policies.Engine() != opts.Engine {
+		return errors.New("controllers: Options.Policies loads another engine than Options.Engine")
+	}
+	if err := opts.Policies.Add(mgr); err != nil {
+		return err
+	}
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
@@ -53,7 +67,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
 		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
 		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
-		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Engine: opts.Engine}).setup(mgr)},
+		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Policies: opts.Policies}).setup(mgr)},
 		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
 	}
 	for _, s := range steps {

@@ -58,6 +58,9 @@ violation contains {
 	object.get(dpa, "signed", false) == true
 	expires := object.get(dpa, "expires", null)
 	is_string(expires)
+
+	# The one expiry rule (internal/policy/expiry.go): valid while now is
+	# strictly before the expiry, expired from that instant on.
 	time.parse_rfc3339_ns(expires) <= time.parse_rfc3339_ns(input.now)
 }
 

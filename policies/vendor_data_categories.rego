@@ -1,6 +1,6 @@
 # METADATA
 # title: Vendors receive only the data categories they are allowed
-# description: Every data category a SaaSIntegration sends must be a known fideslang data category and lie within one of the vendor's allowedDataCategories (allowing user.contact allows user.contact.email).
+# description: Every data category a SaaSIntegration sends must lie within one of the vendor's allowedDataCategories (allowing user.contact allows user.contact.email). Unknown keys are the taxonomy-keys check's.
 # custom:
 #   name: vendor-data-categories
 #   enforcement: deny
@@ -20,16 +20,6 @@ vendor := v if {
 categories := object.get(input.object, ["spec", "dataCategories"], [])
 
 allowed := [c | some c in object.get(vendor, ["spec", "allowedDataCategories"], []); is_string(c)]
-
-violation contains {
-	"msg": sprintf("data category %q is not a known fideslang data category", [category]),
-	"field": sprintf("spec.dataCategories[%d]", [i]),
-	"remediation": unknown_remediation(category),
-} if {
-	input.kind == "SaaSIntegration"
-	some i, category in categories
-	unknown(category)
-}
 
 violation contains {
 	"msg": sprintf("vendor %q is not allowed to receive data category %q (allowed: %s)", [vendor_name, category, allowed_text]),
@@ -58,7 +48,9 @@ within(key, ancestor) if key == ancestor
 
 within(key, ancestor) if startswith(key, concat("", [ancestor, "."]))
 
-# unknown is only decided when the taxonomy is loaded.
+# unknown is only decided when the taxonomy is loaded. An unknown key is
+# the engine's taxonomy-keys check's to report (with the nearest known keys),
+# so this policy says nothing of it.
 unknown(key) if {
 	table := data.guardrails.taxonomy.data_category
 	not known(table, key)
@@ -68,16 +60,3 @@ known(table, key) if {
 	is_string(key)
 	_ = table[key]
 }
-
-unknown_remediation(key) := sprintf("Use a fideslang data category key; known keys under %q: %s.", [parent, concat(", ", children)]) if {
-	is_string(key)
-	parts := split(key, ".")
-	count(parts) > 1
-	parent := concat(".", array.slice(parts, 0, count(parts) - 1))
-	children := sort([k |
-		some k, _ in data.guardrails.taxonomy.data_category
-		startswith(k, concat("", [parent, "."]))
-		count(split(k, ".")) == count(parts)
-	])
-	count(children) > 0
-} else := "Use a fideslang data category key such as user.contact.email or user.behavior.browsing_history (keys are dotted paths from the taxonomy)."

@@ -103,22 +103,12 @@ test_sibling_prefix_is_not_within if {
 	count(vs) == 1
 }
 
-test_unknown_category_denied if {
-	vs := vendor_data_categories.violation with input as review("hubspot", ["user.contact.emial"])
+test_unknown_category_left_to_taxonomy_keys if {
+	# The engine's taxonomy-keys check reports it, with the nearest keys.
+	count(vendor_data_categories.violation) == 0 with input as review("hubspot", ["user.contact.emial"])
 		with data.guardrails.taxonomy as taxonomy
-	vs == {{
-		"msg": `data category "user.contact.emial" is not a known fideslang data category`,
-		"field": "spec.dataCategories[0]",
-		"remediation": `Use a fideslang data category key; known keys under "user.contact": user.contact.email, user.contact.phone_number.`,
-	}}
-}
-
-test_unknown_category_without_known_parent if {
-	vs := vendor_data_categories.violation with input as review("hubspot", ["customer.email"])
+	count(vendor_data_categories.violation) == 0 with input as review("hubspot", ["customer.email"])
 		with data.guardrails.taxonomy as taxonomy
-	some v in vs
-	count(vs) == 1
-	startswith(v.remediation, "Use a fideslang data category key such as")
 }
 
 test_unknown_keys_not_checked_without_taxonomy if {

@@ -1,6 +1,6 @@
 # METADATA
 # title: Vendors use data only for allowed purposes
-# description: The data use of a SaaSIntegration must be a known fideslang data use and lie within one of the vendor's allowedDataUses (allowing marketing allows marketing.communications.email).
+# description: The data use of a SaaSIntegration must lie within one of the vendor's allowedDataUses (allowing marketing allows marketing.communications.email). Unknown keys are the taxonomy-keys check's.
 # custom:
 #   name: vendor-data-use
 #   enforcement: deny
@@ -31,17 +31,6 @@ violation contains {
 }
 
 violation contains {
-	"msg": sprintf("data use %q is not a known fideslang data use", [data_use]),
-	"field": "spec.dataUse",
-	"remediation": unknown_remediation(data_use),
-} if {
-	input.kind == "SaaSIntegration"
-	is_string(data_use)
-	data_use != ""
-	unknown(data_use)
-}
-
-violation contains {
 	"msg": sprintf("vendor %q is not allowed to use data for %q (allowed uses: %s)", [vendor_name, data_use, allowed_text]),
 	"field": "spec.dataUse",
 	"remediation": sprintf("Use this vendor only for a data use within %s, pick another vendor for %q, or ask IT to add it to the vendor's allowedDataUses.", [allowed_text, data_use]),
@@ -68,22 +57,12 @@ within(key, ancestor) if key == ancestor
 
 within(key, ancestor) if startswith(key, concat("", [ancestor, "."]))
 
-# unknown is only decided when the taxonomy is loaded.
+# unknown is only decided when the taxonomy is loaded. An unknown key is
+# the engine's taxonomy-keys check's to report (with the nearest known keys),
+# so this policy says nothing of it.
 unknown(key) if {
 	table := data.guardrails.taxonomy.data_use
 	not known(table, key)
 }
 
 known(table, key) if _ = table[key]
-
-unknown_remediation(key) := sprintf("Use a fideslang data use key; known keys under %q: %s.", [parent, concat(", ", children)]) if {
-	parts := split(key, ".")
-	count(parts) > 1
-	parent := concat(".", array.slice(parts, 0, count(parts) - 1))
-	children := sort([k |
-		some k, _ in data.guardrails.taxonomy.data_use
-		startswith(k, concat("", [parent, "."]))
-		count(split(k, ".")) == count(parts)
-	])
-	count(children) > 0
-} else := "Use a fideslang data use key such as marketing.communications.email, analytics.reporting or personalize.content (keys are dotted paths from the taxonomy)."

@@ -124,4 +124,10 @@ type CommonStatus struct {
 	// +patchStrategy=merge
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+	// Violations are the policy results on the object as its reconciler last
+	// judged it (at most 20): results in force first (deny, error, warn,
+	// audit), then waived ones.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	Violations []Violation `json:"violations,omitempty"`
 }

@@ -173,10 +173,6 @@ type MarketingWorkloadStatus struct {
 	// NextTransition is when the phase will next change by itself.
 	// +optional
 	NextTransition *metav1.Time `json:"nextTransition,omitempty"`
-	// Violations are the policy results in force (at most 20).
-	// +optional
-	// +kubebuilder:validation:MaxItems=20
-	Violations []Violation `json:"violations,omitempty"`
 	// Resources are the child objects the operator manages.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16

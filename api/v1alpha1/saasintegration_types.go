@@ -84,10 +84,6 @@ type SaaSIntegrationStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	UsedBy []string `json:"usedBy,omitempty"`
-	// Violations are the policy results in force (at most 20).
-	// +optional
-	// +kubebuilder:validation:MaxItems=20
-	Violations []Violation `json:"violations,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -132,16 +132,16 @@ var _ = Describe("status subresource", func() {
 			CommonStatus: v1alpha1.CommonStatus{
 				ObservedGeneration: mw.Generation,
 				Conditions:         []metav1.Condition{readyCondition(mw.Generation)},
+				Violations: []v1alpha1.Violation{{
+					Policy: "ownership", Enforcement: "warn", Severity: v1alpha1.SeverityLow,
+					Field: "spec.owner.team", Message: "no owner team", Remediation: "set spec.owner.team",
+				}},
 			},
 			Phase:          v1alpha1.PhaseActive,
 			Compliant:      ptr.To(true),
 			URL:            "https://a.campaigns.acme.example/",
 			NextTransition: &next,
-			Violations: []v1alpha1.Violation{{
-				Policy: "ownership", Enforcement: "warn", Severity: v1alpha1.SeverityLow,
-				Field: "spec.owner.team", Message: "no owner team", Remediation: "set spec.owner.team",
-			}},
-			Resources: []v1alpha1.ResourceRef{{APIVersion: "apps/v1", Kind: "Deployment", Name: mw.Name}},
+			Resources:      []v1alpha1.ResourceRef{{APIVersion: "apps/v1", Kind: "Deployment", Name: mw.Name}},
 		}
 		want := mw.Status.DeepCopy()
 		Expect(k8sClient.Status().Update(ctx, mw)).To(Succeed())

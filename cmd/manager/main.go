@@ -23,6 +23,7 @@ import (
 	martechv1alpha1 "github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policyset"
 	"github.com/martech-guardrails/guardrails/internal/version"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
@@ -120,7 +121,10 @@ func main() {
 		log.Error(err, "the built-in policies do not compile")
 		os.Exit(1)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
+	// One loader owns the engine's GuardrailPolicies, for the controllers
+	// and the webhooks alike.
+	policies := policyset.New(engine)
+	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
 		log.Error(err, "unable to set up controllers")
 		os.Exit(1)
 	}
@@ -133,7 +137,7 @@ func main() {
 		os.Exit(1)
 	}
 	if wh.enable {
-		if err := setupWebhooks(mgr, engine, wh); err != nil {
+		if err := setupWebhooks(mgr, policies, wh); err != nil {
 			log.Error(err, "unable to set up the webhooks")
 			os.Exit(1)
 		}
@@ -149,7 +153,7 @@ func main() {
 // setupWebhooks registers the webhooks, at once when the certificate comes
 // from elsewhere, or once the rotator has written and injected it (the
 // webhook server cannot start without it). Readiness waits for them.
-func setupWebhooks(mgr ctrl.Manager, engine *policy.Engine, f webhookFlags) error {
+func setupWebhooks(mgr ctrl.Manager, policies *policyset.Loader, f webhookFlags) error {
 	log := ctrl.Log.WithName("setup")
 	self, err := webhook.SelfUsername(context.Background(), mgr.GetClient())
 	if err != nil {
@@ -157,7 +161,7 @@ func setupWebhooks(mgr ctrl.Manager, engine *policy.Engine, f webhookFlags) erro
 	} else {
 		log.Info("requests from the operator itself are never judged", "username", self)
 	}
-	hooks, err := webhook.New(webhook.Options{Engine: engine, ExemptUsernames: []string{self}})
+	hooks, err := webhook.New(webhook.Options{Engine: policies.Engine(), Policies: policies, ExemptUsernames: []string{self}})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -18,8 +17,9 @@ type ObjectReport struct {
 	Kind       string
 	Namespace  string
 	Name       string
-	// Policies are the policies in force that target the object's kind, by
-	// name; Disabled those the PlatformStandard in force disables.
+	// Policies are the policies that judged the object, by name; Disabled
+	// those targeting its kind that the PlatformStandard in force disables
+	// (both as the engine's decision says).
 	Policies []string
 	Disabled []string
 	Results  []policy.Result // by policy; waived results included
@@ -109,7 +109,6 @@ const memoLimit = 4 * evalChunk
 // whether as an item or for the workloads referencing it (until the memo
 // holds memoLimit decisions and starts over).
 func evaluateStream(ctx context.Context, eng *policy.Engine, w *World, items []*item, now time.Time, emit func(*ObjectReport) error) error {
-	infos := eng.Policies()
 	memo := policy.NewBoundedMemo(memoLimit)
 	out := make([]*ObjectReport, min(evalChunk, len(items)))
 	errs := make([]error, len(out))
@@ -118,7 +117,7 @@ func evaluateStream(ctx context.Context, eng *policy.Engine, w *World, items []*
 		// Items before a failed one all finish, so the first error by
 		// position is kept.
 		inParallel(len(chunk), func(i int) bool {
-			out[i], errs[i] = evaluateItem(ctx, eng, w, memo, infos, chunk[i], now)
+			out[i], errs[i] = evaluateItem(ctx, eng, w, memo, chunk[i], now)
 			return errs[i] == nil
 		})
 		for i := range chunk {
@@ -148,7 +147,7 @@ func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, 
 }
 
 // evaluateItem decides on one item.
-func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, memo *policy.Memo, infos []policy.PolicyInfo, it *item, now time.Time) (*ObjectReport, error) {
+func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, memo *policy.Memo, it *item, now time.Time) (*ObjectReport, error) {
 	obj, err := w.object(it)
 	if err != nil {
 		return nil, err
@@ -172,19 +171,6 @@ func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, memo *polic
 	if it.doc != nil {
 		rep.File, rep.Line = it.doc.File, it.doc.Line
 	}
-	var disabled []string
-	if req.Standard != nil {
-		disabled = req.Standard.Spec.Policies.Disabled
-	}
-	for _, p := range infos {
-		if !slices.Contains(p.Targets, it.kind) {
-			continue
-		}
-		if slices.Contains(disabled, p.Name) {
-			rep.Disabled = append(rep.Disabled, p.Name)
-			continue
-		}
-		rep.Policies = append(rep.Policies, p.Name)
-	}
+	rep.Policies, rep.Disabled = d.Policies, d.Disabled
 	return rep, nil
 }

@@ -309,23 +309,25 @@ func newVendor(v *v1alpha1.Vendor, now time.Time) *Vendor {
 	for _, r := range v.Spec.ProcessingRegions {
 		out.Regions = append(out.Regions, string(r))
 	}
-	out.DPA, out.DPAValid = dpaText(v.Spec.DPA, now)
+	out.DPA, out.DPAValid = dpaText(v, now)
 	return out
 }
 
-// dpaText describes a vendor's data processing agreement at now.
-func dpaText(dpa *v1alpha1.DPA, now time.Time) (string, bool) {
+// dpaText describes a vendor's data processing agreement at now, by the
+// engine's expiry rule (policy.Dates).
+func dpaText(v *v1alpha1.Vendor, now time.Time) (string, bool) {
+	d := policy.Dates(v, now)
 	switch {
-	case dpa == nil:
+	case v.Spec.DPA == nil:
 		return "none", false
-	case !dpa.Signed:
+	case !d.DPASigned:
 		return "not signed", false
-	case dpa.Expires == nil:
+	case d.DPAExpires.IsZero():
 		return "signed", true
-	case !now.IsZero() && !now.Before(dpa.Expires.Time):
-		return "expired " + dpa.Expires.UTC().Format(time.DateOnly), false
+	case !now.IsZero() && d.DPAExpired:
+		return "expired " + d.DPAExpires.UTC().Format(time.DateOnly), false
 	}
-	return "signed until " + dpa.Expires.UTC().Format(time.DateOnly), true
+	return "signed until " + d.DPAExpires.UTC().Format(time.DateOnly), true
 }
 
 func newFlow(workload string, i *Integration, v *Vendor) Flow {

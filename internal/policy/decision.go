@@ -16,6 +16,12 @@ type Decision struct {
 	Namespace string // empty for cluster-scoped kinds
 	Name      string
 	Results   []Result // by policy name; waived results included
+	// Policies are the policies that judged the object (built-in, the
+	// engine's own checks and custom ones whose namespaceSelector matched),
+	// by name; Disabled those targeting its kind that the PlatformStandard
+	// in force disables.
+	Policies []string
+	Disabled []string
 }
 
 // Result is one violation found by one policy, or one policy that failed.

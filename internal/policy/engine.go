@@ -48,6 +48,7 @@ type Engine struct {
 	builtins *builtinSet
 	metrics  *metrics
 	store    storage.Store // data.guardrails.taxonomy, read only
+	taxonomy *taxonomy.Taxonomy
 	cache    *convCache
 
 	cur atomic.Pointer[policySet]
@@ -62,7 +63,9 @@ type policySet struct {
 	byKind   map[string][]*customPolicy
 	errors   map[string][]CompileError // last compile errors by custom policy name
 	infos    []PolicyInfo              // every policy in force, by name
-	names    *ast.Term                 // input.policies
+	// validation are the engine's own checks (validation.go), in infos too.
+	validation []PolicyInfo
+	names      *ast.Term // input.policies
 }
 
 // New compiles the built-in policies embedded in package policies and returns
@@ -89,7 +92,8 @@ func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) 
 		e.metrics = m
 	}
 	caps, denied := restrictedCapabilities()
-	e.store = taxonomyStore(taxonomy.Default())
+	e.taxonomy = taxonomy.Default()
+	e.store = taxonomyStore(e.taxonomy)
 	e.comp = &compiler{caps: caps, denied: denied, prep: prepare(context.Background(), caps, rego.Store(e.store)), resultCacheSize: opts.ResultCacheSize}
 	bs, err := e.comp.compileBuiltins(builtinModules)
 	if err != nil {
@@ -120,13 +124,18 @@ func taxonomyStore(t *taxonomy.Taxonomy) storage.Store {
 // policies that exist but have no version in force.
 func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]CompileError, unknown []string) *policySet {
 	s := &policySet{
-		builtins: bs,
-		custom:   custom,
-		byName:   make(map[string]*customPolicy, len(custom)),
-		byKind:   make(map[string][]*customPolicy),
-		errors:   errs,
+		builtins:   bs,
+		custom:     custom,
+		byName:     make(map[string]*customPolicy, len(custom)),
+		byKind:     make(map[string][]*customPolicy),
+		errors:     errs,
+		validation: validationInfos(),
 	}
 	names := slices.Clone(unknown)
+	for _, p := range s.validation {
+		s.infos = append(s.infos, p)
+		names = append(names, p.Name)
+	}
 	for _, p := range bs.policies {
 		s.infos = append(s.infos, p.info)
 		names = append(names, p.info.Name)

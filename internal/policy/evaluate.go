@@ -211,7 +211,14 @@ type outcome struct {
 func (ev *evaluation) object(subject *object, namespace string, in *input) (*Decision, []outcome, error) {
 	d := &Decision{Kind: subject.kind, Namespace: namespace, Name: subject.name}
 	var outcomes []outcome
+	for _, info := range ev.set.validation {
+		if slices.Contains(info.Targets, subject.kind) {
+			d.Policies = append(d.Policies, info.Name)
+		}
+	}
+	d.Results = ev.validate(subject)
 	add := func(info *PolicyInfo, value *ast.Term, err error) {
+		d.Policies = append(d.Policies, info.Name)
 		outcomes = append(outcomes, outcome{policy: info.Name, failed: err != nil})
 		if err != nil {
 			d.Results = append(d.Results, ev.failure(info, subject, namespace, err))
@@ -228,6 +235,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		}
 		for i, p := range kq.policies {
 			if slices.Contains(ev.disabled, p.info.Name) {
+				d.Disabled = append(d.Disabled, p.info.Name)
 				continue
 			}
 			if err == nil {
@@ -244,6 +252,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 	}
 	for _, p := range ev.set.byKind[subject.kind] {
 		if slices.Contains(ev.disabled, p.info.Name) {
+			d.Disabled = append(d.Disabled, p.info.Name)
 			continue
 		}
 		if p.selector != nil && namespaced(subject.kind) && !p.selector.Matches(ev.nsLabels) {
@@ -256,6 +265,8 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		add(&p.info, v[0], err)
 	}
 	slices.SortStableFunc(d.Results, func(a, b Result) int { return strings.Compare(a.Policy, b.Policy) })
+	slices.Sort(d.Policies)
+	slices.Sort(d.Disabled)
 	return d, outcomes, nil
 }
 

@@ -14,12 +14,11 @@ const unwaivablePolicy = "exception-cap"
 // waivers are the PolicyExceptions in force at one instant.
 type waivers []*v1alpha1.PolicyException
 
-// activeWaivers keeps the exceptions that have not expired at now: an
-// exception is in force while now is before its expiresAt.
+// activeWaivers keeps the exceptions in force at now (ExceptionActive).
 func activeWaivers(list []v1alpha1.PolicyException, now time.Time) waivers {
 	var out waivers
 	for i := range list {
-		if now.Before(list[i].Spec.ExpiresAt.Time) {
+		if ExceptionActive(&list[i], now) {
 			out = append(out, &list[i])
 		}
 	}

@@ -84,5 +84,7 @@ func (m *Memo) Len() int {
 func (d *Decision) clone() *Decision {
 	c := *d
 	c.Results = slices.Clone(d.Results)
+	c.Policies = slices.Clone(d.Policies)
+	c.Disabled = slices.Clone(d.Disabled)
 	return &c
 }

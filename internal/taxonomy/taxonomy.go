@@ -254,6 +254,13 @@ func sharedSegments(qSegs []string, key string) int {
 	return n
 }
 
+// Distance returns the edit distance (Levenshtein, over runes) between a
+// and b; the engine uses it to suggest policy names.
+func Distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	return levenshtein(ra, rb, make([]int, len(ra)+1))
+}
+
 // levenshtein returns the edit distance between a and b. row is scratch space
 // of length at least len(a)+1.
 func levenshtein(a, b []rune, row []int) int {

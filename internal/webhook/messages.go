@@ -15,9 +15,8 @@ import (
 
 // Names of the checks that are not policies, as they appear at the start of
 // a rejection line (where a policy's name appears for policy results).
+// Unknown taxonomy keys are the engine's taxonomy-keys policy.
 const (
-	// CheckTaxonomy rejects unknown fideslang keys.
-	CheckTaxonomy = "taxonomy"
 	// CheckManagedNamespace is the managed-namespace guard.
 	CheckManagedNamespace = "managed-namespace"
 )

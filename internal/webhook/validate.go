@@ -22,8 +22,8 @@ type kind[T client.Object] struct {
 	// spec returns the object's spec: an update that leaves it unchanged
 	// (labels, annotations, finalizers) is not judged.
 	spec func(T) any
-	// check returns what makes the object malformed before any policy
-	// looks at it (unknown taxonomy keys, Rego that does not compile).
+	// check, when set, returns what makes the object malformed before any
+	// policy looks at it (Rego that does not compile).
 	check func(*Webhooks, T) []violation
 }
 
@@ -31,22 +31,18 @@ var (
 	workloadKind = kind[*v1alpha1.MarketingWorkload]{
 		name:  v1alpha1.KindMarketingWorkload,
 		spec:  func(o *v1alpha1.MarketingWorkload) any { return &o.Spec },
-		check: (*Webhooks).checkWorkload,
 	}
 	integrationKind = kind[*v1alpha1.SaaSIntegration]{
 		name:  v1alpha1.KindSaaSIntegration,
 		spec:  func(o *v1alpha1.SaaSIntegration) any { return &o.Spec },
-		check: (*Webhooks).checkIntegration,
 	}
 	vendorKind = kind[*v1alpha1.Vendor]{
 		name:  v1alpha1.KindVendor,
 		spec:  func(o *v1alpha1.Vendor) any { return &o.Spec },
-		check: (*Webhooks).checkVendor,
 	}
 	standardKind = kind[*v1alpha1.PlatformStandard]{
 		name:  v1alpha1.KindPlatformStandard,
 		spec:  func(o *v1alpha1.PlatformStandard) any { return &o.Spec },
-		check: (*Webhooks).checkStandard,
 	}
 	policyKind = kind[*v1alpha1.GuardrailPolicy]{
 		name:  v1alpha1.KindGuardrailPolicy,
@@ -56,7 +52,6 @@ var (
 	exceptionKind = kind[*v1alpha1.PolicyException]{
 		name:  v1alpha1.KindPolicyException,
 		spec:  func(o *v1alpha1.PolicyException) any { return &o.Spec },
-		check: func(*Webhooks, *v1alpha1.PolicyException) []violation { return nil },
 	}
 )
 
@@ -96,10 +91,12 @@ func (v *validator[T]) validate(ctx context.Context, op policy.Operation, obj, o
 		return nil, nil
 	}
 	gk := groupKind(v.kind.name)
-	if bad := v.kind.check(v.w, obj); len(bad) > 0 {
-		return nil, rejection(metav1.StatusReasonInvalid, gk, obj.GetName(), bad)
+	if v.kind.check != nil {
+		if bad := v.kind.check(v.w, obj); len(bad) > 0 {
+			return nil, rejection(metav1.StatusReasonInvalid, gk, obj.GetName(), bad)
+		}
 	}
-	if err := v.w.waitSynced(ctx); err != nil {
+	if err := v.w.policies.WaitSynced(ctx); err != nil {
 		return nil, apierrors.NewServiceUnavailable(err.Error())
 	}
 	if !v.w.targeted(v.kind.name) {
@@ -124,12 +121,18 @@ func (v *validator[T]) validate(ctx context.Context, op policy.Operation, obj, o
 	}
 	vs := make([]violation, len(denies))
 	policies := make([]string, len(denies))
+	reason := metav1.StatusReasonForbidden
 	for i, r := range denies {
 		vs[i] = resultViolation(r)
 		policies[i] = r.Policy
+		if r.IsValidation() {
+			// The object is malformed (an unknown taxonomy key): 422, as
+			// the API server answers a schema error.
+			reason = metav1.StatusReasonInvalid
+		}
 	}
 	logf.FromContext(ctx).Info("denied", "operation", op, "dryRun", req.DryRun != nil && *req.DryRun, "policies", policies)
-	return warnings, rejection(metav1.StatusReasonForbidden, gk, obj.GetName(), vs)
+	return warnings, rejection(reason, gk, obj.GetName(), vs)
 }
 
 // targeted reports whether a policy in force (built-in or custom) targets

@@ -144,12 +144,12 @@ var _ = Describe("MarketingWorkload", func() {
 
 	It("rejects unknown data categories, naming the key and the nearest known key", func() {
 		err := e.client.Create(ctx, workload("typo", withDataCategories("user.contact.email", "user.contact.emial")))
-		invalidWith(err, `taxonomy: spec.dataCategories[1]: unknown data_category "user.contact.emial" (did you mean user.contact.email`)
+		invalidWith(err, `taxonomy-keys: spec.dataCategories[1]: unknown data category "user.contact.emial", did you mean user.contact.email?`)
 		var status apierrors.APIStatus
 		Expect(errors.As(err, &status)).To(BeTrue())
 		Expect(status.Status().Details.Causes).To(ConsistOf(And(
 			HaveField("Field", "spec.dataCategories[1]"),
-			HaveField("Message", `unknown data_category "user.contact.emial" (did you mean user.contact.email?)`),
+			HaveField("Message", HavePrefix(`taxonomy-keys: unknown data category "user.contact.emial", did you mean user.contact.email?`)),
 		)), "kubectl prints `field: message` for each cause")
 	})
 })
@@ -187,8 +187,8 @@ var _ = Describe("SaaSIntegration", func() {
 		si.Spec.DataSubjects = []v1alpha1.TaxonomyKey{"custmer"}
 		err := e.client.Create(ctx, si)
 		invalidWith(err,
-			`taxonomy: spec.dataUse: unknown data_use "marketing.communications.emial" (did you mean marketing.communications.email`,
-			`taxonomy: spec.dataSubjects[0]: unknown data_subject "custmer" (did you mean customer`)
+			`taxonomy-keys: spec.dataUse: unknown data use "marketing.communications.emial", did you mean marketing.communications.email?`,
+			`taxonomy-keys: spec.dataSubjects[0]: unknown data subject "custmer", did you mean customer`)
 	})
 })
 
@@ -203,8 +203,8 @@ var _ = Describe("Vendor and PlatformStandard", func() {
 			},
 		}
 		invalidWith(e.client.Create(ctx, v),
-			`taxonomy: spec.allowedDataCategories[0]: unknown data_category "user.contact.emails" (did you mean user.contact.email`,
-			`taxonomy: spec.allowedDataUses[0]: unknown data_use "marketing.comunications" (did you mean marketing.communications`)
+			`taxonomy-keys: spec.allowedDataCategories[0]: unknown data category "user.contact.emails", did you mean user.contact.email`,
+			`taxonomy-keys: spec.allowedDataUses[0]: unknown data use "marketing.comunications", did you mean marketing.communications`)
 	})
 
 	It("rejects unknown sensitive data categories in a standard", func() {
@@ -212,7 +212,7 @@ var _ = Describe("Vendor and PlatformStandard", func() {
 			ObjectMeta: metav1.ObjectMeta{Name: "emea"},
 			Spec:       v1alpha1.PlatformStandardSpec{SensitiveDataCategories: []v1alpha1.TaxonomyKey{"user.financial", "user.helth"}},
 		}
-		invalidWith(e.client.Create(ctx, std), `taxonomy: spec.sensitiveDataCategories[1]: unknown data_category "user.helth"`)
+		invalidWith(e.client.Create(ctx, std), `taxonomy-keys: spec.sensitiveDataCategories[1]: unknown data category "user.helth"`)
 	})
 })
 

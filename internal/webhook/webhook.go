@@ -3,8 +3,8 @@
 // MarketingWorkloads, and the managed-namespace guard for raw Deployments,
 // Services and Ingresses. Every verdict comes from internal/policy, with the
 // request built by internal/resolve exactly as the reconcilers build it; this
-// package adds no rule of its own beyond the schema-like checks (taxonomy
-// keys, Rego that compiles) and the guard.
+// package adds no rule of its own beyond checking that a GuardrailPolicy
+// compiles (through the engine) and the guard.
 package webhook
 
 import (
@@ -16,23 +16,19 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-logr/logr"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policyset"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
-	"github.com/martech-guardrails/guardrails/internal/taxonomy"
 )
 
 // The webhook configurations `make manifests` generates into
@@ -71,9 +67,10 @@ type Options struct {
 	Reader client.Reader
 	// Clock gives input.now; the real clock when nil.
 	Clock clock.PassiveClock
-	// Taxonomy checks data categories, uses and subjects; the embedded
-	// fideslang taxonomy when nil.
-	Taxonomy *taxonomy.Taxonomy
+	// Policies keeps the engine's GuardrailPolicies in step with the
+	// cluster; the handlers wait for its first load. Pass the one the
+	// controllers use; when nil, SetupWithManager makes and adds one.
+	Policies *policyset.Loader
 	// ExemptUsernames are the operator's own identities (its service
 	// account): their requests are never judged, so the webhook never blocks
 	// the operator's own writes.
@@ -87,12 +84,9 @@ type Webhooks struct {
 	reader   client.Reader
 	resolver resolve.Resolver
 	clock    clock.PassiveClock
-	taxonomy *taxonomy.Taxonomy
+	policies *policyset.Loader
 	exempt   map[string]bool
 
-	// synced is closed once the engine holds the cluster's GuardrailPolicies
-	// and the caches the handlers read are warm.
-	synced chan struct{}
 	// started reports whether the webhook server accepts connections; nil
 	// until SetupWithManager.
 	started atomic.Pointer[healthz.Checker]
@@ -108,15 +102,16 @@ func New(opts Options) (*Webhooks, error) {
 		engine:   opts.Engine,
 		reader:   opts.Reader,
 		clock:    opts.Clock,
-		taxonomy: opts.Taxonomy,
+		policies: opts.Policies,
 		exempt:   map[string]bool{},
-		synced:   make(chan struct{}),
 	}
 	if w.clock == nil {
 		w.clock = clock.RealClock{}
 	}
-	if w.taxonomy == nil {
-		w.taxonomy = taxonomy.Default()
+	if w.policies == nil {
+		w.policies = policyset.New(opts.Engine)
+	} else if w.policies.Engine() != opts.Engine {
+		return nil, errors.New("webhook: Options.Policies loads another engine than Options.Engine")
 	}
 	for _, u := range opts.ExemptUsernames {
 		if u != "" {
@@ -141,8 +136,9 @@ func (w *Webhooks) setup(mgr ctrl.Manager) error {
 		w.reader = mgr.GetClient()
 	}
 	w.resolver = resolve.Resolver{Reader: w.reader}
-	if err := mgr.Add(&policySync{engine: w.engine, cache: mgr.GetCache(), synced: w.synced}); err != nil {
-		return fmt.Errorf("webhook: adding the policy sync: %w", err)
+	w.policies.Warm(warmed()...)
+	if err := w.policies.Add(mgr); err != nil {
+		return fmt.Errorf("webhook: %w", err)
 	}
 	scheme := mgr.GetScheme()
 	srv := mgr.GetWebhookServer()
@@ -174,21 +170,11 @@ func (w *Webhooks) ReadyChecker() healthz.Checker {
 			return errors.New("webhooks are not registered yet (waiting for the serving certificate)")
 		}
 		select {
-		case <-w.synced:
+		case <-w.policies.Synced():
 		default:
 			return errors.New(msgPoliciesNotSynced)
 		}
 		return (*started)(req)
-	}
-}
-
-// waitSynced blocks until the policies are loaded or ctx ends.
-func (w *Webhooks) waitSynced(ctx context.Context) error {
-	select {
-	case <-w.synced:
-		return nil
-	case <-ctx.Done():
-		return errors.New(msgPoliciesNotSynced)
 	}
 }
 
@@ -197,17 +183,9 @@ func (w *Webhooks) exempted(req admission.Request) bool {
 	return w.exempt[req.UserInfo.Username]
 }
 
-// policySync keeps the engine's custom policies equal to the
-// GuardrailPolicies in the cache. The GuardrailPolicy reconciler does the
-// same, but only on the leader; webhooks are served by every replica.
-type policySync struct {
-	engine *policy.Engine
-	cache  cache.Cache
-	synced chan struct{}
-}
-
 // warmed are the kinds the handlers read, so that their informers are
-// running and synced before the first request arrives.
+// running and synced before the policy loader reports synced and the first
+// request arrives.
 func warmed() []client.Object {
 	return []client.Object{
 		&v1alpha1.PlatformStandard{}, &v1alpha1.Vendor{}, &v1alpha1.PolicyException{},
@@ -223,67 +201,6 @@ func secretMetadata() *metav1.PartialObjectMetadata {
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	return m
-}
-
-// NeedLeaderElection is false: every replica serves webhooks.
-func (s *policySync) NeedLeaderElection() bool { return false }
-
-// Start loads the policies, closes synced, and reloads on every spec change.
-func (s *policySync) Start(ctx context.Context) error {
-	log := logf.FromContext(ctx).WithName("webhook-policy-sync")
-	kick := make(chan struct{}, 1)
-	poke := func() {
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
-	}
-	inf, err := s.cache.GetInformer(ctx, &v1alpha1.GuardrailPolicy{})
-	if err != nil {
-		return fmt.Errorf("webhook: watching GuardrailPolicies: %w", err)
-	}
-	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { poke() },
-		UpdateFunc: func(oldObj, newObj any) {
-			o, okO := oldObj.(client.Object)
-			n, okN := newObj.(client.Object)
-			if !okO || !okN || o.GetGeneration() != n.GetGeneration() {
-				poke()
-			}
-		},
-		DeleteFunc: func(any) { poke() },
-	})
-	if err != nil {
-		return fmt.Errorf("webhook: watching GuardrailPolicies: %w", err)
-	}
-	defer func() { _ = inf.RemoveEventHandler(reg) }()
-	for _, o := range warmed() {
-		if _, err := s.cache.GetInformer(ctx, o); err != nil {
-			return fmt.Errorf("webhook: warming the cache for %T: %w", o, err)
-		}
-	}
-	if !s.cache.WaitForCacheSync(ctx) {
-		return nil // ctx ended
-	}
-	s.load(ctx, log)
-	close(s.synced)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-kick:
-			s.load(ctx, log)
-		}
-	}
-}
-
-func (s *policySync) load(ctx context.Context, log logr.Logger) {
-	var list v1alpha1.GuardrailPolicyList
-	if err := s.cache.List(ctx, &list); err != nil {
-		log.Error(err, "listing GuardrailPolicies")
-		return
-	}
-	s.engine.SetPolicies(list.Items)
 }
 
 // SelfUsername asks the API server who c authenticates as (a

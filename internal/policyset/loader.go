@@ -1,0 +1,177 @@
+// Package policyset keeps the policy engine's custom policies equal to the
+// cluster's GuardrailPolicies. It is the one owner of Engine.SetPolicies in
+// the manager: the admission webhooks (served by every replica) wait for its
+// first load, and the GuardrailPolicy reconciler (leader only) reports what
+// it loaded instead of compiling again.
+package policyset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/go-logr/logr"
+	toolscache "k8s.io/client-go/tools/cache"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+// ErrNotSynced says the GuardrailPolicies are not loaded yet.
+var ErrNotSynced = errors.New("the GuardrailPolicies are not loaded yet; retry in a few seconds")
+
+// Loader loads every GuardrailPolicy into an engine at start and again on
+// every spec change. It runs on every replica (NeedLeaderElection is false).
+type Loader struct {
+	engine *policy.Engine
+	cache  cache.Cache
+	warm   []client.Object
+
+	synced chan struct{}
+	added  sync.Once
+	addErr error
+
+	mu     sync.Mutex
+	loaded map[string]int64 // generation of each policy in the last load
+	runCtx context.Context  // Start's, once it runs
+}
+
+// New returns a loader for engine; Add registers it with a manager.
+func New(engine *policy.Engine) *Loader {
+	return &Loader{engine: engine, synced: make(chan struct{}), loaded: map[string]int64{}}
+}
+
+// Warm asks the loader to start and sync the informers of objs before it
+// reports Synced, so that readers of the same cache (the webhooks) are warm
+// before their first request. Objects given once the loader runs are warmed
+// at once, in the background (a cached read would start their informers
+// anyway; this only saves the first request the wait).
+func (l *Loader) Warm(objs ...client.Object) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.runCtx == nil {
+		l.warm = append(l.warm, objs...)
+		return
+	}
+	ctx, c := l.runCtx, l.cache
+	go func() {
+		for _, o := range objs {
+			_, _ = c.GetInformer(ctx, o)
+		}
+	}()
+}
+
+// Add registers the loader with mgr, once however often it is called.
+func (l *Loader) Add(mgr ctrl.Manager) error {
+	l.added.Do(func() {
+		l.cache = mgr.GetCache()
+		if err := mgr.Add(l); err != nil {
+			l.addErr = fmt.Errorf("policyset: adding the loader: %w", err)
+		}
+	})
+	return l.addErr
+}
+
+// Engine is the engine the loader owns the policies of.
+func (l *Loader) Engine() *policy.Engine { return l.engine }
+
+// Synced is closed after the first load.
+func (l *Loader) Synced() <-chan struct{} { return l.synced }
+
+// WaitSynced blocks until the first load or until ctx ends.
+func (l *Loader) WaitSynced(ctx context.Context) error {
+	select {
+	case <-l.synced:
+		return nil
+	case <-ctx.Done():
+		return ErrNotSynced
+	}
+}
+
+// Loaded returns the generation of the named policy the engine was last
+// given (whether it compiled or not), and whether it was given at all.
+func (l *Loader) Loaded(name string) (int64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g, ok := l.loaded[name]
+	return g, ok
+}
+
+// NeedLeaderElection is false: every replica serves webhooks.
+func (l *Loader) NeedLeaderElection() bool { return false }
+
+// Start loads the policies, closes Synced, and reloads on every spec change
+// until ctx ends.
+func (l *Loader) Start(ctx context.Context) error {
+	log := logf.FromContext(ctx).WithName("policyset")
+	kick := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case kick <- struct{}{}:
+		default:
+		}
+	}
+	inf, err := l.cache.GetInformer(ctx, &v1alpha1.GuardrailPolicy{})
+	if err != nil {
+		return fmt.Errorf("policyset: watching GuardrailPolicies: %w", err)
+	}
+	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { poke() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, okO := oldObj.(client.Object)
+			n, okN := newObj.(client.Object)
+			if !okO || !okN || o.GetGeneration() != n.GetGeneration() {
+				poke()
+			}
+		},
+		DeleteFunc: func(any) { poke() },
+	})
+	if err != nil {
+		return fmt.Errorf("policyset: watching GuardrailPolicies: %w", err)
+	}
+	defer func() { _ = inf.RemoveEventHandler(reg) }()
+	l.mu.Lock()
+	l.runCtx = ctx
+	warm := l.warm
+	l.mu.Unlock()
+	for _, o := range warm {
+		if _, err := l.cache.GetInformer(ctx, o); err != nil {
+			return fmt.Errorf("policyset: warming the cache for %T: %w", o, err)
+		}
+	}
+	if !l.cache.WaitForCacheSync(ctx) {
+		return nil // ctx ended
+	}
+	l.load(ctx, log)
+	close(l.synced)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-kick:
+			l.load(ctx, log)
+		}
+	}
+}
+
+func (l *Loader) load(ctx context.Context, log logr.Logger) {
+	var list v1alpha1.GuardrailPolicyList
+	if err := l.cache.List(ctx, &list); err != nil {
+		log.Error(err, "listing GuardrailPolicies")
+		return
+	}
+	errs := l.engine.SetPolicies(list.Items)
+	loaded := make(map[string]int64, len(list.Items))
+	for i := range list.Items {
+		loaded[list.Items[i].Name] = list.Items[i].Generation
+	}
+	l.mu.Lock()
+	l.loaded = loaded
+	l.mu.Unlock()
+	log.V(1).Info("loaded GuardrailPolicies", "policies", len(list.Items), "withErrors", len(errs))
+}
