@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 

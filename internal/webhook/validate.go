@@ -29,20 +29,20 @@ type kind[T client.Object] struct {
 
 var (
 	workloadKind = kind[*v1alpha1.MarketingWorkload]{
-		name:  v1alpha1.KindMarketingWorkload,
-		spec:  func(o *v1alpha1.MarketingWorkload) any { return &o.Spec },
+		name: v1alpha1.KindMarketingWorkload,
+		spec: func(o *v1alpha1.MarketingWorkload) any { return &o.Spec },
 	}
 	integrationKind = kind[*v1alpha1.SaaSIntegration]{
-		name:  v1alpha1.KindSaaSIntegration,
-		spec:  func(o *v1alpha1.SaaSIntegration) any { return &o.Spec },
+		name: v1alpha1.KindSaaSIntegration,
+		spec: func(o *v1alpha1.SaaSIntegration) any { return &o.Spec },
 	}
 	vendorKind = kind[*v1alpha1.Vendor]{
-		name:  v1alpha1.KindVendor,
-		spec:  func(o *v1alpha1.Vendor) any { return &o.Spec },
+		name: v1alpha1.KindVendor,
+		spec: func(o *v1alpha1.Vendor) any { return &o.Spec },
 	}
 	standardKind = kind[*v1alpha1.PlatformStandard]{
-		name:  v1alpha1.KindPlatformStandard,
-		spec:  func(o *v1alpha1.PlatformStandard) any { return &o.Spec },
+		name: v1alpha1.KindPlatformStandard,
+		spec: func(o *v1alpha1.PlatformStandard) any { return &o.Spec },
 	}
 	policyKind = kind[*v1alpha1.GuardrailPolicy]{
 		name:  v1alpha1.KindGuardrailPolicy,
@@ -50,8 +50,8 @@ var (
 		check: (*Webhooks).checkPolicy,
 	}
 	exceptionKind = kind[*v1alpha1.PolicyException]{
-		name:  v1alpha1.KindPolicyException,
-		spec:  func(o *v1alpha1.PolicyException) any { return &o.Spec },
+		name: v1alpha1.KindPolicyException,
+		spec: func(o *v1alpha1.PolicyException) any { return &o.Spec },
 	}
 )
 
