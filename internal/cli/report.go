@@ -396,14 +396,8 @@ func rules(ctx context.Context, eng *policy.Engine, w *World) []rule {
 	std := w.standardFor(ctx, "")
 	var out []rule
 	for _, p := range eng.Policies() {
-		r := rule{info: p, level: p.Enforcement}
-		if std != nil {
-			if e, ok := std.Spec.Policies.Enforcement[p.Name]; ok {
-				r.level = string(e)
-			}
-			r.disabled = slices.Contains(std.Spec.Policies.Disabled, p.Name)
-		}
-		out = append(out, r)
+		set := policy.SettingFor(std, p)
+		out = append(out, rule{info: p, level: set.Enforcement, disabled: set.Disabled})
 	}
 	return out
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
-	"github.com/martech-guardrails/guardrails/internal/taxonomy"
 )
 
 // Input is what the map is drawn from.
@@ -188,7 +187,7 @@ func Build(in Input) *Graph {
 			i.Compliant = len(i.Violations) == 0
 		}
 		if in.Sensitive != nil {
-			i.Sensitive = sensitive(i.Categories, in.Sensitive(i.Namespace))
+			i.Sensitive = policy.SensitiveCategories(i.Categories, in.Sensitive(i.Namespace))
 		}
 		integrations[i.Key()] = i
 	}
@@ -346,20 +345,6 @@ func keys(ks []v1alpha1.TaxonomyKey) []string {
 	out := make([]string, len(ks))
 	for i, k := range ks {
 		out[i] = string(k)
-	}
-	return out
-}
-
-// sensitive returns the categories within, or containing, a sensitive one.
-func sensitive(categories, sensitiveKeys []string) []string {
-	var out []string
-	for _, c := range categories {
-		for _, s := range sensitiveKeys {
-			if taxonomy.Within(c, s) || taxonomy.Within(s, c) {
-				out = append(out, c)
-				break
-			}
-		}
 	}
 	return out
 }

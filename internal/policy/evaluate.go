@@ -234,7 +234,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 			return nil, nil, ev.ctx.Err()
 		}
 		for i, p := range kq.policies {
-			if slices.Contains(ev.disabled, p.info.Name) {
+			if settingOf(ev.disabled, ev.overrides, p.info).Disabled {
 				d.Disabled = append(d.Disabled, p.info.Name)
 				continue
 			}
@@ -251,7 +251,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		}
 	}
 	for _, p := range ev.set.byKind[subject.kind] {
-		if slices.Contains(ev.disabled, p.info.Name) {
+		if settingOf(ev.disabled, ev.overrides, p.info).Disabled {
 			d.Disabled = append(d.Disabled, p.info.Name)
 			continue
 		}
@@ -363,7 +363,7 @@ func (ev *evaluation) results(out []Result, info *PolicyInfo, subject *object, n
 	if len(elems) == 0 {
 		return out
 	}
-	override, overridden := ev.overrides[info.Name]
+	setting := settingOf(ev.disabled, ev.overrides, *info)
 	waiver := ev.waivers.find(info.Name, subject.kind, namespace, subject.name)
 	for _, el := range elems {
 		r := Result{
@@ -390,8 +390,8 @@ func (ev *evaluation) results(out []Result, info *PolicyInfo, subject *object, n
 		default:
 			r.Message = v.String()
 		}
-		if overridden && validEnforcement(string(override)) {
-			r.Enforcement = string(override)
+		if setting.Overridden {
+			r.Enforcement = setting.Enforcement
 		}
 		out = append(out, r)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policyset"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
 
@@ -125,8 +126,10 @@ func startEnv(opts envOptions) (*env, error) {
 	if e.engine, err = policy.New(policy.Options{Timeout: 10 * time.Second}); err != nil { // generous: a loaded machine must not turn a verdict into a time-out
 		return e, err
 	}
+	// One loader owns the engine's GuardrailPolicies, as in the manager.
+	policies := policyset.New(e.engine)
 	if opts.controllers {
-		if err := controllers.SetupAll(mgr, controllers.Options{Engine: e.engine, Clock: opts.clock}); err != nil {
+		if err := controllers.SetupAll(mgr, controllers.Options{Engine: e.engine, Policies: policies, Clock: opts.clock}); err != nil {
 			return e, err
 		}
 	}
@@ -137,7 +140,7 @@ func startEnv(opts envOptions) (*env, error) {
 	if self != managerUser {
 		return e, fmt.Errorf("SelfUsername = %q, want %q", self, managerUser)
 	}
-	e.hooks, err = webhook.New(webhook.Options{Engine: e.engine, Clock: opts.clock, ExemptUsernames: []string{self}})
+	e.hooks, err = webhook.New(webhook.Options{Engine: e.engine, Policies: policies, Clock: opts.clock, ExemptUsernames: []string{self}})
 	if err != nil {
 		return e, err
 	}
