@@ -129,7 +129,7 @@ func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, o
 	if err != nil {
 		return false, "", "", err
 	}
-	status.Violations = violations(d)
+	setViolations(status, d)
 	if d.Denied() {
 		return false, ReasonPolicyDenied, summary(d), nil
 	}

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"fmt"
+	"math"
+	"strings"
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -31,8 +33,18 @@ func setReady(conds *[]metav1.Condition, gen int64, ready bool, reason, msg stri
 	meta.SetStatusCondition(conds, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: status(stalled), Reason: stalledReason, Message: msg, ObservedGeneration: gen})
 }
 
-// violations turns a decision into the bounded list kept on status: results
-// in force first (deny, warn, error, audit), then waived ones.
+// setViolations records a decision in status: the bounded list (results in
+// force first: deny, error, warn, audit; then waived ones) and the count of
+// all results.
+func setViolations(status *v1alpha1.CommonStatus, d *policy.Decision) {
+	status.Violations = violations(d)
+	status.ViolationCount = 0
+	if d != nil {
+		status.ViolationCount = int32(min(len(d.Results), math.MaxInt32))
+	}
+}
+
+// violations turns a decision into the bounded list kept on status.
 func violations(d *policy.Decision) []v1alpha1.Violation {
 	if d == nil {
 		return nil
@@ -46,6 +58,7 @@ func violations(d *policy.Decision) []v1alpha1.Violation {
 			v := rs[i].Violation()
 			v.Message = bound(v.Message, maxViolationText)
 			v.Remediation = bound(v.Remediation, maxViolationText)
+			v.Field = bound(v.Field, maxViolationText)
 			out = append(out, v)
 		}
 	}
@@ -63,8 +76,9 @@ func boolPtr(b bool) *bool { return &b }
 // 32 KiB and a whole object 1.5 MB in etcd, and a custom policy's message
 // is as long as its author makes it. Cut text ends with how much was cut.
 const (
-	maxConditionMessage = 4096
+	maxConditionMessage = 1024
 	maxViolationText    = 1024
+	maxEventMessage     = 1024
 )
 
 // boundMessage bounds a condition message.
@@ -82,3 +96,29 @@ func bound(s string, n int) string {
 	}
 	return s[:cut] + suffix
 }
+
+// summary is a condition message naming the deny results, whole entries
+// while they fit in maxConditionMessage, then "… and N more".
+func summary(d *policy.Decision) string {
+	if d == nil {
+		return ""
+	}
+	denies := d.Denies()
+	var b strings.Builder
+	for i, res := range denies {
+		entry := bound(res.Policy+": "+res.Message, maxConditionMessage/2)
+		more := fmt.Sprintf("; … and %d more", len(denies)-i)
+		if i > 0 && b.Len()+2+len(entry)+len(more) > maxConditionMessage {
+			b.WriteString(more)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(entry)
+	}
+	return b.String()
+}
+
+// eventMessage bounds an event's message.
+func eventMessage(s string) string { return bound(s, maxEventMessage) }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
-	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/render"
 )
 
@@ -198,18 +196,7 @@ func metaTime(t *time.Time) *metav1.Time {
 	return &mt
 }
 
-// summary is one line naming each deny result, for conditions and events.
-func summary(d *policy.Decision) string {
-	if d == nil {
-		return ""
-	}
-	var parts []string
-	for _, res := range d.Denies() {
-		parts = append(parts, fmt.Sprintf("%s: %s", res.Policy, res.Message))
-	}
-	return strings.Join(parts, "; ")
-}
-
+// readyMessage is the Ready condition's message.
 func readyMessage(conds []metav1.Condition) string {
 	if c := meta.FindStatusCondition(conds, v1alpha1.ConditionReady); c != nil {
 		return c.Message

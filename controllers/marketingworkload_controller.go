@@ -81,7 +81,7 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	if err != nil {
 		return ctrl.Result{}, &stepError{ReasonEvalFailed, err}
 	}
-	mw.Status.Violations = violations(decision)
+	setViolations(&mw.Status.CommonStatus, decision)
 	mw.Status.Compliant = boolPtr(!decision.Denied())
 
 	if decision.Denied() {
@@ -118,7 +118,7 @@ func (r *MarketingWorkloadReconciler) block(mw *v1alpha1.MarketingWorkload, d *p
 	mw.Status.Phase = v1alpha1.PhaseBlocked
 	msg := summary(d)
 	setReady(&mw.Status.Conditions, mw.Generation, false, ReasonPolicyDenied, msg, true)
-	r.Recorder.Event(mw, corev1.EventTypeWarning, EventPolicyViolation, msg)
+	r.Recorder.Event(mw, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(msg))
 	return ctrl.Result{}, nil
 }
 
@@ -128,7 +128,7 @@ func (r *MarketingWorkloadReconciler) recordPhaseChange(mw *v1alpha1.MarketingWo
 	}
 	switch mw.Status.Phase {
 	case v1alpha1.PhaseBlocked:
-		r.Recorder.Eventf(mw, corev1.EventTypeWarning, EventBlocked, "blocked by policy; running children left as they were: %s", readyMessage(mw.Status.Conditions))
+		r.Recorder.Eventf(mw, corev1.EventTypeWarning, EventBlocked, "%s", eventMessage("blocked by policy; running children left as they were: "+readyMessage(mw.Status.Conditions)))
 	case v1alpha1.PhaseEnded:
 		r.Recorder.Event(mw, corev1.EventTypeNormal, EventCampaignEnded, "campaign ended: scaled to zero, ingress removed")
 	case v1alpha1.PhaseScheduled, v1alpha1.PhaseActive:

@@ -102,17 +102,17 @@ func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.
 	if err != nil {
 		return &stepError{ReasonEvalFailed, err}
 	}
-	si.Status.Violations = violations(decision)
+	setViolations(&si.Status.CommonStatus, decision)
 	si.Status.Compliant = boolPtr(!decision.Denied())
 	for _, w := range decision.Warnings() {
 		if w.Policy == "credential-age" {
-			r.Recorder.Event(si, corev1.EventTypeWarning, EventCredentialStale, w.Message)
+			r.Recorder.Event(si, corev1.EventTypeWarning, EventCredentialStale, eventMessage(w.Message))
 		}
 	}
 	if decision.Denied() {
 		msg := summary(decision)
 		setReady(&si.Status.Conditions, si.Generation, false, ReasonPolicyDenied, msg, true)
-		r.Recorder.Event(si, corev1.EventTypeWarning, EventPolicyViolation, msg)
+		r.Recorder.Event(si, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(msg))
 		return nil
 	}
 	setReady(&si.Status.Conditions, si.Generation, true, ReasonCompliant, fmt.Sprintf("vendor %s is %s", si.Spec.Vendor, si.Status.VendorStatus), false)

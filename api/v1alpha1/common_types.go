@@ -130,4 +130,8 @@ type CommonStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	Violations []Violation `json:"violations,omitempty"`
+	// ViolationCount is how many results the object has in all; violations
+	// holds at most 20 of them.
+	// +optional
+	ViolationCount int32 `json:"violationCount,omitempty"`
 }
