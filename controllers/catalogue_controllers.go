@@ -7,12 +7,17 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
@@ -26,6 +31,8 @@ type VendorReconciler struct {
 	client.Client
 	Engine *policy.Engine
 	Clock  clock.PassiveClock
+	// PolicyChanges fires after the engine's GuardrailPolicies changed.
+	PolicyChanges <-chan event.GenericEvent
 }
 
 // Reconcile evaluates the vendor and writes its status.
@@ -70,6 +77,8 @@ func (r *VendorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: si.Spec.Vendor}}}
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(exceptionTargets(v1alpha1.KindVendor))).
+		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.VendorList](r.Client)))).
 		Named("vendor").
 		Complete(r)
 }
@@ -80,6 +89,9 @@ type PlatformStandardReconciler struct {
 	client.Client
 	Engine *policy.Engine
 	Clock  clock.PassiveClock
+	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
+	// name in spec.policies may have come to exist, or gone).
+	PolicyChanges <-chan event.GenericEvent
 }
 
 // Reconcile evaluates the standard and writes its status.
@@ -113,6 +125,8 @@ func (r *PlatformStandardReconciler) Reconcile(ctx context.Context, req ctrl.Req
 func (r *PlatformStandardReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.PlatformStandard{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(exceptionTargets(v1alpha1.KindPlatformStandard))).
+		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.PlatformStandardList](r.Client)))).
 		Named("platformstandard").
 		Complete(r)
 }
@@ -148,4 +162,44 @@ func vendorNotes(v *v1alpha1.Vendor, now time.Time) []string {
 		notes = append(notes, "security review expired "+d.ReviewExpires.UTC().Format(time.DateOnly))
 	}
 	return notes
+}
+
+// exceptionTargets maps a PolicyException to its targets of one
+// cluster-scoped kind.
+func exceptionTargets(kind string) handler.MapFunc {
+	return func(_ context.Context, o client.Object) []ctrl.Request {
+		pex, ok := o.(*v1alpha1.PolicyException)
+		if !ok {
+			return nil
+		}
+		var out []ctrl.Request
+		for _, t := range pex.Spec.Targets {
+			if string(t.Kind) == kind {
+				out = append(out, ctrl.Request{NamespacedName: client.ObjectKey{Name: t.Name}})
+			}
+		}
+		return out
+	}
+}
+
+// listAll maps any event to every object of a kind, read from the cache.
+func listAll[L any, PL interface {
+	*L
+	client.ObjectList
+}](c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []ctrl.Request {
+		list := PL(new(L))
+		if err := c.List(ctx, list); err != nil {
+			logf.FromContext(ctx).Error(err, "listing for a policy change")
+			return nil
+		}
+		var out []ctrl.Request
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			if obj, ok := o.(client.Object); ok {
+				out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+			}
+			return nil
+		})
+		return out
+	}
 }

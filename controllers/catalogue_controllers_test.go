@@ -42,6 +42,33 @@ var _ = Describe("standards and vendors judged by the engine's own checks", func
 		}).WithTimeout(20 * time.Second).Should(Succeed())
 	})
 
+	It("judges a standard again once the GuardrailPolicy it names is loaded", func() {
+		std := &v1alpha1.PlatformStandard{
+			ObjectMeta: metav1.ObjectMeta{Name: "names-a-late-policy"},
+			Spec:       v1alpha1.PlatformStandardSpec{Policies: v1alpha1.PolicySettings{Disabled: []string{"late-policy"}}},
+		}
+		Expect(k8sClient.Create(ctx, std)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, std))).To(Succeed()) })
+		readyReason := func(g Gomega) string {
+			var got v1alpha1.PlatformStandard
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(std), &got)).To(Succeed())
+			ready := findCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			return ready.Reason
+		}
+		Eventually(readyReason).WithTimeout(20 * time.Second).Should(Equal(controllers.ReasonUnknownPolicy))
+		gp := &v1alpha1.GuardrailPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "late-policy"},
+			Spec: v1alpha1.GuardrailPolicySpec{
+				Targets: []v1alpha1.TargetKind{v1alpha1.KindVendor}, Enforcement: v1alpha1.EnforcementWarn, Severity: v1alpha1.SeverityLow,
+				Rego: "package acme.late\n\nviolation contains \"never\" if {\n\tinput.object.spec.displayName == \"no vendor is called this\"\n}\n",
+			},
+		}
+		Expect(k8sClient.Create(ctx, gp)).To(Succeed())
+		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, gp))).To(Succeed()) })
+		Eventually(readyReason).WithTimeout(20 * time.Second).Should(Equal(controllers.ReasonValid))
+	})
+
 	It("records an unknown data category on a vendor as a taxonomy-keys deny", func() {
 		v := &v1alpha1.Vendor{
 			ObjectMeta: metav1.ObjectMeta{Name: "typo-vendor"},

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
@@ -42,6 +44,9 @@ type MarketingWorkloadReconciler struct {
 	Clock    clock.PassiveClock
 	Recorder record.EventRecorder
 	Metrics  *Metrics
+	// PolicyChanges fires after the policy loader changed the engine's
+	// GuardrailPolicies: every object is judged again, by the new set.
+	PolicyChanges <-chan event.GenericEvent
 	// Concurrency is MaxConcurrentReconciles (1 when zero).
 	Concurrency int
 }
@@ -90,6 +95,14 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	children, life, err := render.Render(render.Inputs{
 		Workload: mw, Standard: preq.Standard, Integrations: preq.Integrations, Vendors: preq.Vendors, Now: now,
 	})
+	if errors.Is(err, render.ErrNotFound) {
+		// A referenced integration does not exist (yet), and the policies
+		// in force let that pass (integration-references lowered to warn):
+		// wait for it, observed and not an error; the integrations watch
+		// reconciles again when it appears. Nothing running is touched.
+		setReady(&mw.Status.Conditions, mw.Generation, false, ReasonWaitingForIntegration, err.Error(), false)
+		return ctrl.Result{}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
 	}
@@ -148,7 +161,7 @@ func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.SaaSIntegration{}, handler.EnqueueRequestsFromMapFunc(r.forIntegration)).
 		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(r.all), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.GuardrailPolicy{}, handler.EnqueueRequestsFromMapFunc(r.all)).
+		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(r.all))).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("marketingworkload").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).

@@ -11,7 +11,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
@@ -78,6 +81,9 @@ type PolicyExceptionReconciler struct {
 	client.Client
 	Engine *policy.Engine
 	Clock  clock.PassiveClock
+	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
+	// policy the exception names may have come to exist, or gone).
+	PolicyChanges <-chan event.GenericEvent
 }
 
 // Reconcile writes Active or Expired and requeues at expiry.
@@ -118,6 +124,7 @@ func (r *PolicyExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 func (r *PolicyExceptionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.PolicyException{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.PolicyExceptionList](r.Client)))).
 		Named("policyexception").
 		Complete(r)
 }

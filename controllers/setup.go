@@ -63,12 +63,12 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		name  string
 		setup func() error
 	}{
-		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics, Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
-		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
-		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
-		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
+		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder, Metrics: metrics, Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
+		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
+		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
+		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
 		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Policies: opts.Policies}).setup(mgr)},
-		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, Clock: opts.Clock}).setup(mgr)},
+		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
 	}
 	for _, s := range steps {
 		if err := s.setup(); err != nil {

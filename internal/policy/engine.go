@@ -23,11 +23,21 @@ import (
 // DefaultTimeout is the time budget of one policy evaluating one object.
 const DefaultTimeout = 100 * time.Millisecond
 
+// DefaultRequestBudget is the time budget of one Evaluate call: the object
+// and every SaaSIntegration it references, all policies together. It stays
+// below the admission webhooks' 5 s timeout, so a slow policy gives error
+// results rather than a webhook call that times out.
+const DefaultRequestBudget = 2 * time.Second
+
 // Options configure an Engine.
 type Options struct {
 	// Timeout is the time budget of each policy evaluating one object (the
 	// built-ins targeting a kind share one budget); DefaultTimeout when zero.
 	Timeout time.Duration
+	// RequestBudget is the time budget of one Evaluate call across every
+	// policy, the object's and its integrations' (DefaultRequestBudget when
+	// zero): once spent, the policies not yet run give error results.
+	RequestBudget time.Duration
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
 	// ConversionCacheSize bounds how many stored objects (Vendors,
@@ -44,6 +54,7 @@ type Options struct {
 // policies in force are an immutable set swapped atomically by SetPolicies.
 type Engine struct {
 	timeout  time.Duration
+	budget   time.Duration // per Evaluate
 	comp     *compiler
 	builtins *builtinSet
 	metrics  *metrics
@@ -80,9 +91,13 @@ func New(opts Options) (*Engine, error) {
 
 // newEngine is New with the built-in modules given (file name → source).
 func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) {
-	e := &Engine{timeout: opts.Timeout, cache: newConvCache(opts.ConversionCacheSize)}
+	installGuards()
+	e := &Engine{timeout: opts.Timeout, budget: opts.RequestBudget, cache: newConvCache(opts.ConversionCacheSize)}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
+	}
+	if e.budget <= 0 {
+		e.budget = DefaultRequestBudget
 	}
 	if opts.Registerer != nil {
 		m, err := newMetrics(opts.Registerer)

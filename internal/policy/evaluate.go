@@ -64,6 +64,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 		engine:   e,
 		set:      set,
 		ctx:      ctx,
+		deadline: start.Add(e.budget),
 		now:      now,
 		memo:     req.Memo,
 		shared:   sh,
@@ -120,6 +121,7 @@ type evaluation struct {
 	engine    *Engine
 	set       *policySet
 	ctx       context.Context
+	deadline  time.Time // of the request budget
 	now       time.Time
 	memo      *Memo
 	standard  string // name of the PlatformStandard in force, for memoKey
@@ -277,6 +279,14 @@ func (e errBudget) Error() string {
 	return fmt.Sprintf("evaluation exceeded the time budget of %s", time.Duration(e))
 }
 
+// errRequestBudget says the request's budget was spent before or while a
+// policy ran.
+type errRequestBudget time.Duration
+
+func (e errRequestBudget) Error() string {
+	return fmt.Sprintf("the request's time budget of %s (all policies, the object's and its integrations') was spent", time.Duration(e))
+}
+
 // keepAST hands query results back as AST terms, saving a conversion.
 func keepAST(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }
 
@@ -301,8 +311,15 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.
 			err = fmt.Errorf("evaluation panicked: %v", r)
 		}
 	}()
+	timeout, budgetErr := ev.engine.timeout, error(errBudget(ev.engine.timeout))
+	if remaining := time.Until(ev.deadline); remaining < timeout {
+		if remaining <= 0 {
+			return values, errRequestBudget(ev.engine.budget)
+		}
+		timeout, budgetErr = remaining, errRequestBudget(ev.engine.budget)
+	}
 	cancel := topdown.NewCancel()
-	timer := time.AfterFunc(ev.engine.timeout, cancel.Cancel)
+	timer := time.AfterFunc(timeout, cancel.Cancel)
 	defer timer.Stop()
 	if ev.ctx.Done() != nil {
 		defer context.AfterFunc(ev.ctx, cancel.Cancel)()
@@ -316,7 +333,7 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.
 	)
 	if err != nil {
 		if ev.ctx.Err() == nil && cancel.Cancelled() {
-			return values, errBudget(ev.engine.timeout)
+			return values, budgetErr
 		}
 		return values, err
 	}

@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -37,6 +38,7 @@ type Loader struct {
 	addErr error
 
 	mu     sync.Mutex
+	subs   []chan event.GenericEvent
 	loaded map[string]int64 // generation of each policy in the last load
 	runCtx context.Context  // Start's, once it runs
 }
@@ -100,6 +102,19 @@ func (l *Loader) Loaded(name string) (int64, bool) {
 	defer l.mu.Unlock()
 	g, ok := l.loaded[name]
 	return g, ok
+}
+
+// Changes returns a channel that receives an event after each load that
+// follows the call (a source.Channel for a controller whose objects the
+// policy set judges: it reconciles once the engine holds the new set, never
+// before). Events coalesce: one waiting event stands for any number of
+// loads. Call it before the manager starts.
+func (l *Loader) Changes() <-chan event.GenericEvent {
+	ch := make(chan event.GenericEvent, 1)
+	l.mu.Lock()
+	l.subs = append(l.subs, ch)
+	l.mu.Unlock()
+	return ch
 }
 
 // NeedLeaderElection is false: every replica serves webhooks.
@@ -172,6 +187,13 @@ func (l *Loader) load(ctx context.Context, log logr.Logger) {
 	}
 	l.mu.Lock()
 	l.loaded = loaded
+	subs := l.subs
 	l.mu.Unlock()
+	for _, ch := range subs {
+		select {
+		case ch <- event.GenericEvent{Object: &v1alpha1.GuardrailPolicy{}}:
+		default: // one is already waiting
+		}
+	}
 	log.V(1).Info("loaded GuardrailPolicies", "policies", len(list.Items), "withErrors", len(errs))
 }
