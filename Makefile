@@ -74,6 +74,18 @@ test: verify-generated vet envtest-bins ## Check generated files, vet, then run 
 test-e2e: k8s-bins build ## End-to-end suite on a local kwok cluster with the real kubectl.
 	KUBECTL=$(KUBECTL) K8S_BIN=$(K8S_BIN) go test -tags e2e -count=1 -timeout 20m ./test/e2e/...
 
+# Fuzz targets, as package:FuzzName; FUZZTIME is each one's budget.
+FUZZ_TARGETS ?= ./internal/policy:FuzzEvaluate ./internal/webhook:FuzzAdmissionDecode
+FUZZTIME     ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run each Go fuzz target for FUZZTIME (default 30s); a crash fails and is written to the package's testdata/fuzz/ (commit it as a seed).
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== fuzz $$name ($$pkg, $(FUZZTIME))"; \
+	  go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) 2>&1 | tail -3 || exit 1; \
+	done
+
 .PHONY: bench
 bench: envtest-bins ## Run the Go benchmarks and print ns/op, B/op, allocs/op (and the webhook's p50/p99 create latencies).
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...

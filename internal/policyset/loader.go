@@ -48,6 +48,15 @@ func New(engine *policy.Engine) *Loader {
 	return &Loader{engine: engine, synced: make(chan struct{}), loaded: map[string]int64{}}
 }
 
+// Static returns a loader that never loads: it reports Synced at once and
+// leaves the engine's policies to whoever calls SetPolicies (tools and
+// tests that run the webhooks' handlers without a manager).
+func Static(engine *policy.Engine) *Loader {
+	l := New(engine)
+	close(l.synced)
+	return l
+}
+
 // Warm asks the loader to start and sync the informers of objs before it
 // reports Synced, so that readers of the same cache (the webhooks) are warm
 // before their first request. Objects given once the loader runs are warmed
