@@ -80,9 +80,14 @@ func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.
 	}
 	si.Status.CredentialsFound, si.Status.CredentialRotatedAt, si.Status.CredentialAge = nil, nil, ""
 	if si.Spec.Credentials != nil && si.Spec.Credentials.SecretName != "" {
-		info := preq.Secrets[si.Spec.Credentials.SecretName]
-		si.Status.CredentialsFound = boolPtr(info.Exists)
-		if info.Exists {
+		info, known := preq.Secrets[si.Spec.Credentials.SecretName]
+		if !known {
+			// The operator may not read Secrets in this namespace.
+			si.Status.CredentialAge = "unknown"
+		} else {
+			si.Status.CredentialsFound = boolPtr(info.Exists)
+		}
+		if known && info.Exists {
 			at := info.CreatedAt
 			if !info.RotatedAt.IsZero() {
 				at = info.RotatedAt

@@ -27,7 +27,12 @@ export KWOK_WORKDIR="$LOCAL/kwok"
 PROBE_ADDR="${PROBE_ADDR:-127.0.0.1:18081}"
 WEBHOOK_PORT="${WEBHOOK_PORT:-9443}"
 CERTS="$LOCAL/webhook-certs"
-MANAGER_ARGS=(--metrics-bind-address="${METRICS_ADDR:-127.0.0.1:18080}" --health-probe-bind-address="$PROBE_ADDR")
+# Metrics: plain HTTP on a loopback address (--metrics-secure=false), so that
+# curl http://127.0.0.1:18080/metrics works; the install serves HTTPS with
+# authentication (docs/security.md). Credential age: the samples' namespace is
+# the one whose Secret metadata the manager reads (its local identity may).
+MANAGER_ARGS=(--metrics-bind-address="${METRICS_ADDR:-127.0.0.1:18080}" --metrics-secure=false
+  --credential-namespaces="${CREDENTIAL_NAMESPACES:-growth-marketing}" --health-probe-bind-address="$PROBE_ADDR")
 # The webhook configurations registered for the local manager.
 LOCAL_WEBHOOKS=(validatingwebhookconfiguration/guardrails-local-validating-webhook-configuration
   mutatingwebhookconfiguration/guardrails-local-mutating-webhook-configuration)

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"flag"
 	"fmt"
 	"os"
@@ -14,10 +13,10 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	martechv1alpha1 "github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -39,7 +38,6 @@ type webhookFlags struct {
 	service             string
 	validatingConfig    string
 	mutatingConfig      string
-	enableHTTP2         bool
 }
 
 func (f *webhookFlags) bind(fs *flag.FlagSet) {
@@ -47,32 +45,41 @@ func (f *webhookFlags) bind(fs *flag.FlagSet) {
 	fs.IntVar(&f.port, "webhook-port", crwebhook.DefaultPort, "Port the webhook server listens on.")
 	fs.StringVar(&f.certDir, "webhook-cert-dir", "/tmp/k8s-webhook-server/serving-certs", "Directory holding the webhook serving certificate (tls.crt, tls.key).")
 	fs.BoolVar(&f.disableCertRotation, "disable-cert-rotation", false, "Do not create, rotate and inject the serving certificate (cert-manager or another tool provides it in --webhook-cert-dir).")
-	fs.StringVar(&f.namespace, "namespace", envOr("POD_NAMESPACE", "guardrails-system"), "Namespace of the webhook Service and certificate Secret; $POD_NAMESPACE when set.")
+	fs.StringVar(&f.namespace, "namespace", envOr("POD_NAMESPACE", "guardrails-system"), "The manager's namespace: of the webhook Service and certificate Secret, and always among the namespaces it reads Secret metadata in; $POD_NAMESPACE when set.")
 	fs.StringVar(&f.certSecret, "webhook-cert-secret", "guardrails-webhook-server-cert", "Secret the certificate rotator writes the CA and serving certificate to.")
 	fs.StringVar(&f.service, "webhook-service", "guardrails-webhook-service", "Service the API server calls the webhooks through; the serving certificate is issued for it.")
 	fs.StringVar(&f.validatingConfig, "validating-webhook-configuration", "guardrails-validating-webhook-configuration", "ValidatingWebhookConfiguration whose caBundle the rotator keeps current.")
 	fs.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "guardrails-mutating-webhook-configuration", "MutatingWebhookConfiguration whose caBundle the rotator keeps current.")
-	fs.BoolVar(&f.enableHTTP2, "enable-http2", false, "Serve webhooks over HTTP/2 too (off: HTTP/2 rapid reset, CVE-2023-44487).")
 }
 
 func main() {
 	var (
-		metricsAddr   string
-		probeAddr     string
-		leaderElect   bool
-		leaderElectNS string
-		showVersion   bool
-		policyTimeout time.Duration
-		concurrency   int
-		qps           float64
-		burst         int
-		wh            webhookFlags
+		metricsAddr    string
+		metricsSecure  bool
+		metricsCertDir string
+		enableHTTP2    bool
+		credentialNS   namespaceList
+		probeAddr      string
+		leaderElect    bool
+		leaderElectNS  string
+		showVersion    bool
+		policyTimeout  time.Duration
+		requestBudget  time.Duration
+		concurrency    int
+		qps            float64
+		burst          int
+		wh             webhookFlags
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address the metrics endpoint binds to; \"0\" disables it.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; \"0\" disables it.")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics (the metrics-reader ClusterRole). false: plain HTTP to anyone, for local runs on a loopback address only.")
+	flag.StringVar(&metricsCertDir, "metrics-cert-dir", "", "Directory holding the metrics serving certificate (tls.crt, tls.key), reloaded when it changes; empty: a self-signed certificate made at start.")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve the webhooks and metrics over HTTP/2 too (off: HTTP/2 rapid reset, CVE-2023-44487).")
+	flag.Var(&credentialNS, "credential-namespaces", "Comma-separated namespaces whose Secrets' metadata the manager reads for credential age (each needs config/rbac/credential-reader applied); the manager's own namespace is always read. Elsewhere credential age is unknown. Default: none.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Enable leader election so only one manager is active.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the manager's namespace).")
 	flag.DurationVar(&policyTimeout, "policy-timeout", policy.DefaultTimeout, "Time budget of one policy evaluating one object.")
+	flag.DurationVar(&requestBudget, "request-budget", policy.DefaultRequestBudget, "Time budget of one evaluation request: the object and every SaaSIntegration it references, all policies together (keep it below the webhooks' 5s timeout).")
 	flag.IntVar(&concurrency, "workload-concurrency", controllers.DefaultWorkloadConcurrency, "MarketingWorkloads reconciled at once.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Client-side limit of requests per second to the API server (client-go's default of 20 would throttle the workload reconciles).")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Client-side burst of requests to the API server.")
@@ -93,9 +100,9 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(martechv1alpha1.AddToScheme(scheme))
 
-	var tlsOpts []func(*tls.Config)
-	if !wh.enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	tlsOpts := tlsOptions(enableHTTP2)
+	if !metricsSecure {
+		log.Info("metrics are served over plain HTTP without authentication (--metrics-secure=false): for local runs only", "address", metricsAddr)
 	}
 	webhookPort := wh.port
 	if !wh.enable {
@@ -103,20 +110,28 @@ func main() {
 	}
 	restCfg := ctrl.GetConfigOrDie()
 	restCfg.QPS, restCfg.Burst = float32(qps), burst
+	secretNamespaces, err := credentialNamespaces(restCfg, scheme, withNamespace(credentialNS, wh.namespace))
+	if err != nil {
+		log.Error(err, "unable to tell which namespaces' Secrets the manager may read")
+		os.Exit(1)
+	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metricsOptions(metricsAddr, metricsSecure, metricsCertDir, tlsOpts),
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "guardrails.martech.guardrails.dev",
 		LeaderElectionNamespace: leaderElectNS,
 		WebhookServer:           crwebhook.NewServer(crwebhook.Options{Port: webhookPort, CertDir: wh.certDir, TLSOpts: tlsOpts}),
+		// Secrets: metadata only, in secretNamespaces only (credentials.go).
+		Cache:     cache.Options{ByObject: credentialCache(secretNamespaces)},
+		NewClient: credentialClient(secretNamespaces),
 	})
 	if err != nil {
 		log.Error(err, "unable to create manager")
 		os.Exit(1)
 	}
-	engine, err := policy.New(policy.Options{Timeout: policyTimeout, Registerer: crmetrics.Registry})
+	engine, err := policy.New(policy.Options{Timeout: policyTimeout, RequestBudget: requestBudget, Registerer: crmetrics.Registry})
 	if err != nil {
 		log.Error(err, "the built-in policies do not compile")
 		os.Exit(1)

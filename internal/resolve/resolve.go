@@ -7,6 +7,7 @@ package resolve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -25,6 +26,11 @@ import (
 // RotatedAtAnnotation on a credentials Secret records when it was last
 // rotated (RFC 3339); without it the Secret's creation time counts.
 const RotatedAtAnnotation = "martech.guardrails.dev/rotated-at"
+
+// ErrSecretUnreadable says the operator may not read a Secret's metadata
+// (no credential-reader Role in its namespace): its credential age is
+// unknown, as offline, and credential-age says nothing of it.
+var ErrSecretUnreadable = errors.New("the operator may not read Secrets here")
 
 // Resolver reads the cluster through Reader (a cached client in the manager).
 type Resolver struct {
@@ -107,13 +113,18 @@ func (r Resolver) Integrations(ctx context.Context, mw *v1alpha1.MarketingWorklo
 }
 
 // Secret returns what policies may know of a Secret: whether it exists and
-// its age. Only metadata is read; values never leave the API server.
+// its age. Only metadata is read; values never leave the API server. Where
+// the operator may not read Secrets, the error wraps ErrSecretUnreadable
+// and Request leaves the Secret out (unknown).
 func (r Resolver) Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error) {
 	var meta metav1.PartialObjectMetadata
 	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &meta)
 	if apierrors.IsNotFound(err) {
 		return policy.SecretInfo{Exists: false}, nil
+	}
+	if apierrors.IsForbidden(err) {
+		return policy.SecretInfo{}, fmt.Errorf("%w: Secret %s/%s: %v", ErrSecretUnreadable, namespace, name, err)
 	}
 	if err != nil {
 		return policy.SecretInfo{}, fmt.Errorf("reading Secret metadata %s/%s: %w", namespace, name, err)
@@ -189,6 +200,9 @@ func (r Resolver) addSecret(ctx context.Context, into map[string]policy.SecretIn
 		return nil
 	}
 	info, err := r.Secret(ctx, si.Namespace, si.Spec.Credentials.SecretName)
+	if errors.Is(err, ErrSecretUnreadable) {
+		return nil // unknown: left out of the request
+	}
 	if err != nil {
 		return err
 	}

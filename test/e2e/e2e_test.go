@@ -108,7 +108,7 @@ func TestEndToEnd(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr := exec.CommandContext(ctx, filepath.Join(c.root, "bin", "manager"), "--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0",
-		"--enable-webhooks=false")
+		"--enable-webhooks=false", "--credential-namespaces=growth-marketing")
 	mgr.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig)
 	var mgrLog bytes.Buffer
 	mgr.Stdout, mgr.Stderr = &mgrLog, &mgrLog

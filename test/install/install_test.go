@@ -47,6 +47,10 @@ const (
 	mutatingConfig   = "guardrails-mutating-webhook-configuration"
 	serviceAccount   = "guardrails-controller-manager"
 	webhookCertDir   = "/tmp/k8s-webhook-server/serving-certs"
+	metricsService   = "guardrails-controller-manager-metrics"
+	metricsReader    = "guardrails-metrics-reader"
+	// The sample namespace, where config/rbac/credential-reader is applied.
+	credentialNS = "growth-marketing"
 )
 
 var (
@@ -226,8 +230,77 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 			Expect(r.Verbs).NotTo(ContainElement(ContainSubstring("*")), "%+v", r)
 			Expect(r.Resources).NotTo(ContainElement(ContainSubstring("*")), "%+v", r)
 			Expect(r.APIGroups).NotTo(ContainElement(ContainSubstring("*")), "%+v", r)
-			Expect(r.NonResourceURLs).To(BeEmpty(), "%+v", r)
+			Expect(r.NonResourceURLs).NotTo(ContainElement(ContainSubstring("*")), "%+v", r)
 		}
+		// The one non-resource rule: reading /metrics, for scrapers.
+		for _, cr := range find[rbacv1.ClusterRole]("ClusterRole") {
+			for _, r := range cr.Rules {
+				if len(r.NonResourceURLs) > 0 {
+					Expect(cr.Name).To(Equal(metricsReader), "%+v", r)
+					Expect(r.NonResourceURLs).To(Equal([]string{"/metrics"}))
+					Expect(r.Verbs).To(Equal([]string{"get"}))
+				}
+			}
+		}
+	})
+
+	It("gives the manager no Secret access outside its own namespace: no secrets rule in any ClusterRole", func() {
+		for _, cr := range find[rbacv1.ClusterRole]("ClusterRole") {
+			for _, r := range cr.Rules {
+				Expect(r.Resources).NotTo(ContainElement("secrets"), "ClusterRole %s grants %v on secrets cluster-wide", cr.Name, r.Verbs)
+			}
+		}
+		for _, role := range find[rbacv1.Role]("Role") {
+			for _, r := range role.Rules {
+				if slices.Contains(r.Resources, "secrets") {
+					Expect(role.Namespace).To(Equal(namespace), "Role %s", role.Name)
+				}
+			}
+		}
+		// Its own namespace: the certificate rotator's cache lists and
+		// watches the serving certificate's Secret there.
+		own := named[rbacv1.Role]("Role", "guardrails-manager-secrets-role")
+		Expect(own.Namespace).To(Equal(namespace))
+		Expect(own.Rules).To(ConsistOf(And(
+			HaveField("APIGroups", Equal([]string{""})),
+			HaveField("Resources", Equal([]string{"secrets"})),
+			HaveField("Verbs", ConsistOf("get", "list", "watch")),
+		)))
+		Expect(bound(own.Name, "RoleBinding")).To(BeTrue())
+		dep := named[appsv1.Deployment]("Deployment", deploymentName)
+		for _, arg := range dep.Spec.Template.Spec.Containers[0].Args {
+			Expect(arg).NotTo(HavePrefix("--credential-namespaces"), "the install names no managed namespaces; platform teams add them")
+		}
+	})
+
+	It("serves metrics over HTTPS on 8443 to callers the API server authenticates and authorizes", func() {
+		dep := named[appsv1.Deployment]("Deployment", deploymentName)
+		ctr := dep.Spec.Template.Spec.Containers[0]
+		Expect(ctr.Args).To(ContainElement("--metrics-bind-address=:8443"))
+		Expect(ctr.Args).NotTo(ContainElement(HavePrefix("--metrics-secure")), "secure is the default")
+		Expect(ctr.Args).NotTo(ContainElement("--enable-http2"))
+		Expect(ctr.Ports).To(ContainElement(And(HaveField("Name", "metrics"), HaveField("ContainerPort", int32(8443)))))
+
+		svc := named[corev1.Service]("Service", metricsService)
+		Expect(svc.Spec.Selector).To(Equal(dep.Spec.Selector.MatchLabels))
+		Expect(svc.Spec.Ports).To(ConsistOf(And(
+			HaveField("Name", "https"),
+			HaveField("Port", int32(8443)),
+			HaveField("TargetPort.StrVal", "metrics"),
+			HaveField("AppProtocol", HaveValue(Equal("https"))),
+		)))
+
+		// The filter's TokenReviews and SubjectAccessReviews.
+		auth := named[rbacv1.ClusterRole]("ClusterRole", "guardrails-metrics-auth-role")
+		Expect(auth.Rules).To(ConsistOf(
+			And(HaveField("APIGroups", Equal([]string{"authentication.k8s.io"})), HaveField("Resources", Equal([]string{"tokenreviews"})), HaveField("Verbs", Equal([]string{"create"}))),
+			And(HaveField("APIGroups", Equal([]string{"authorization.k8s.io"})), HaveField("Resources", Equal([]string{"subjectaccessreviews"})), HaveField("Verbs", Equal([]string{"create"}))),
+		))
+		Expect(bound(auth.Name, "ClusterRoleBinding")).To(BeTrue())
+		// For scrapers to bind; the install binds it to no one.
+		reader := named[rbacv1.ClusterRole]("ClusterRole", metricsReader)
+		Expect(reader.Rules).To(ConsistOf(And(HaveField("NonResourceURLs", Equal([]string{"/metrics"})), HaveField("Verbs", Equal([]string{"get"})))))
+		Expect(bound(reader.Name, "ClusterRoleBinding")).To(BeFalse())
 	})
 
 	It("lets the manager rotate its certificate and patch only its own webhook configurations", func() {
@@ -283,7 +356,7 @@ var _ = Describe("dist/install.yaml", Ordered, func() {
 		svc := named[corev1.Service]("Service", webhookService)
 		Expect(svc.Spec.Selector).To(Equal(dep.Spec.Selector.MatchLabels))
 		Expect(svc.Spec.Ports).To(ConsistOf(And(HaveField("Port", int32(443)), HaveField("TargetPort.StrVal", "webhook-server"))))
-		Expect(named[corev1.Service]("Service", "guardrails-controller-manager-metrics").Spec.Selector).To(Equal(dep.Spec.Selector.MatchLabels))
+		Expect(named[corev1.Service]("Service", metricsService).Spec.Selector).To(Equal(dep.Spec.Selector.MatchLabels))
 	})
 
 	It("registers every webhook on our Service: our kinds fail closed in 5 s, the guard fails open and sees managed namespaces only", func() {
@@ -352,6 +425,74 @@ var _ = Describe("config/certmanager", func() {
 		Expect(secretName).To(Equal(certSecret))
 		dnsNames, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
 		Expect(dnsNames).To(ContainElement(webhookService + "." + namespace + ".svc"))
+	})
+})
+
+var _ = Describe("config/rbac/credential-reader", func() {
+	It("lets the manager read Secrets in the one namespace it is applied to, and is accepted there", func() {
+		objs := render("config/rbac/credential-reader")
+		Expect(objs).To(HaveLen(2))
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: credentialNS}}
+		Expect(client.IgnoreAlreadyExists(c.Create(ctx, ns))).To(Succeed())
+		for _, u := range objs {
+			Expect(u.GetNamespace()).To(BeEmpty(), "%s %s: a template, applied with -n or an overlay's namespace", u.GetKind(), u.GetName())
+			obj := u.DeepCopy()
+			obj.SetNamespace(credentialNS)
+			Expect(c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
+				client.FieldOwner("install-test"), client.ForceOwnership, client.DryRunAll)).To(Succeed(), "%s %s", u.GetKind(), u.GetName())
+		}
+		var role rbacv1.Role
+		var binding rbacv1.RoleBinding
+		for _, u := range objs {
+			switch u.GetKind() {
+			case "Role":
+				Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &role)).To(Succeed())
+			case "RoleBinding":
+				Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &binding)).To(Succeed())
+			default:
+				Fail("unexpected " + u.GetKind())
+			}
+		}
+		Expect(role.Rules).To(ConsistOf(And(
+			HaveField("APIGroups", Equal([]string{""})),
+			HaveField("Resources", Equal([]string{"secrets"})),
+			HaveField("ResourceNames", BeEmpty()),
+			HaveField("Verbs", ConsistOf("get", "list", "watch")),
+		)))
+		Expect(binding.RoleRef).To(Equal(rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name}))
+		Expect(binding.Subjects).To(ConsistOf(rbacv1.Subject{Kind: "ServiceAccount", Name: serviceAccount, Namespace: namespace}))
+	})
+})
+
+var _ = Describe("config/prometheus", func() {
+	It("scrapes the metrics Service over HTTPS with the scraper's bearer token", func() {
+		objs := render("config/prometheus")
+		Expect(objs).To(HaveLen(1))
+		sm := objs[0]
+		Expect(sm.GetKind()).To(Equal("ServiceMonitor"))
+		Expect(sm.GetAPIVersion()).To(Equal("monitoring.coreos.com/v1"))
+		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		Expect(endpoints).To(HaveLen(1))
+		ep := endpoints[0].(map[string]any)
+		Expect(ep).To(HaveKeyWithValue("scheme", "https"))
+		Expect(ep).To(HaveKeyWithValue("port", "https"))
+		Expect(ep).To(HaveKeyWithValue("path", "/metrics"))
+		Expect(ep).To(HaveKeyWithValue("bearerTokenFile", "/var/run/secrets/kubernetes.io/serviceaccount/token"))
+		// The selector picks the metrics Service, whose port is named https.
+		svc := named[corev1.Service]("Service", metricsService)
+		sel, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+		Expect(sel).NotTo(BeEmpty())
+		for k, v := range sel {
+			Expect(svc.Labels).To(HaveKeyWithValue(k, v))
+		}
+		webhookSvc := named[corev1.Service]("Service", webhookService)
+		matchesWebhook := true
+		for k, v := range sel {
+			if webhookSvc.Labels[k] != v {
+				matchesWebhook = false
+			}
+		}
+		Expect(matchesWebhook).To(BeFalse(), "the ServiceMonitor must not select the webhook Service")
 	})
 })
 
