@@ -110,7 +110,12 @@ func TestMetricsServer(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	defer func() { cancel(); _ = <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Logf("server: %v", err)
+		}
+	}()
 	addr := ""
 	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		addr = srv.(interface{ GetBindAddr() string }).GetBindAddr()
@@ -245,7 +250,12 @@ func TestWebhookServerTLS(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Start(ctx) }()
-	defer func() { cancel(); _ = <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Logf("server: %v", err)
+		}
+	}()
 	started := srv.StartedChecker()
 	for deadline := time.Now().Add(10 * time.Second); started(nil) != nil; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {

@@ -166,7 +166,7 @@ items:
 		"x.yaml:1: Vendor: unknown version \"v1beta1\"",
 		"x.yaml:5: Vendor w: spec.colour: unknown field",
 		"x.yaml:10: Vendor: apiVersion is missing",
-		"x.yaml:12: Vendor listed: spec.status: Unsupported value: \"maybe\"",
+		"x.yaml:15: Vendor listed: spec.status: Unsupported value: \"maybe\"",
 	)
 }
 

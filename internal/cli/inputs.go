@@ -27,6 +27,7 @@ type inputFlags struct {
 	policies  stringList
 	namespace string
 	now       timeFlag
+	limits    inputLimits
 }
 
 func (in *inputFlags) register(f *cmdFlags, withNow bool) {
@@ -38,6 +39,7 @@ func (in *inputFlags) register(f *cmdFlags, withNow bool) {
 	if withNow {
 		f.Var(&in.now, "now", "evaluate at `TIME` (RFC 3339, input.now) instead of the current time")
 	}
+	in.limits.register(f)
 }
 
 // loadWorld reads, validates and defaults the inputs. Documents from -f are
@@ -49,7 +51,7 @@ func (in *inputFlags) register(f *cmdFlags, withNow bool) {
 // are lazy items, read again when needed (see checkEarly and fileCache),
 // so that a check of many files holds a bounded number of objects.
 func loadWorld(ctx context.Context, e *env, in *inputFlags, hold int) (*World, []error) {
-	r := &reader{fsys: e.fsys, stdin: e.stdin, check: checkEarly(ctx, in.namespace, hold)}
+	r := &reader{fsys: e.fsys, stdin: e.stdin, limits: in.limits, check: checkEarly(ctx, in.namespace, hold)}
 	w := newWorld()
 	if hold >= 0 {
 		w.files = newFileCache(e.fsys, in.namespace, fileCacheObjects)
@@ -139,7 +141,7 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 				errs = append(errs, docError(d, "%s items[%d] is not an object", kind, i))
 				continue
 			}
-			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.Line, Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
+			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.itemLine(i), Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
 		}
 		return errs
 	}
