@@ -52,7 +52,7 @@ func TestBuiltinLimits(t *testing.T) {
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
-			e := newTestEngine(t, Options{Timeout: 10 * time.Second})
+			e := newTestEngine(t, Options{Timeout: time.Minute, RequestBudget: time.Minute}) // a loaded machine must not turn the limit into a time-out
 			setPolicies(t, e, guardrailPolicy("greedy", "package acme.greedy\n\nviolation contains \"never\" if {\n\t"+body+"\n\tcount(x) == 0\n}\n"))
 			d := evaluate(t, e, request(workload()))
 			rs := resultsOf(d, "greedy")
