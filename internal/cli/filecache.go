@@ -63,9 +63,12 @@ func (c *fileCache) object(w *World, it *item) (client.Object, error) {
 	}
 	c.mu.Unlock()
 	f.once.Do(func() {
-		f.docs, f.err = c.read(file)
+		docs, err := c.read(file)
 		c.mu.Lock()
 		defer c.mu.Unlock()
+		// Set under c.mu: evict reads len(f.docs) of other files' entries
+		// while this one is read.
+		f.docs, f.err = docs, err
 		if c.files[file] != f {
 			return // dropped while it was read; the caller still gets it
 		}
