@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local cluster binaries from the Go module proxy (no other network
 # is needed): kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-# etcd, kwok and kwokctl. See ../shared/LOCAL-CLUSTER.md for why it is done
-# through throwaway modules.
+# etcd, kwok and kwokctl. See docs/local-cluster.md for the versions and why
+# it is done through throwaway modules.
 #
 # Binaries are built once into a cache folder keyed by version
 # (${GUARDRAILS_CACHE_DIR:-~/.cache/martech-guardrails}/k8s-<versions>) and
