@@ -74,6 +74,9 @@ type policySet struct {
 	byKind   map[string][]*customPolicy
 	errors   map[string][]CompileError // last compile errors by custom policy name
 	infos    []PolicyInfo              // every policy in force, by name
+	// inForce and inForceNames are the names of infos, for policy-names.
+	inForce      map[string]bool
+	inForceNames []string
 	// validation are the engine's own checks (validation.go), in infos too.
 	validation []PolicyInfo
 	names      *ast.Term // input.policies
@@ -164,6 +167,11 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 		names = append(names, p.info.Name)
 	}
 	slices.SortFunc(s.infos, func(a, b PolicyInfo) int { return strings.Compare(a.Name, b.Name) })
+	s.inForce = make(map[string]bool, len(s.infos))
+	for _, p := range s.infos {
+		s.inForce[p.Name] = true
+		s.inForceNames = append(s.inForceNames, p.Name)
+	}
 	slices.Sort(names)
 	names = slices.Compact(names)
 	terms := make([]*ast.Term, len(names))

@@ -123,24 +123,9 @@ var guards = map[string]func([]*ast.Term) error{
 		s := str(ops[0])
 		return stringLimit(ast.Replace.Name, int64(len(s))+growth(s, str(ops[1]), str(ops[2])))
 	},
-	ast.RenderTemplate.Name: func(ops []*ast.Term) error {
-		if len(ops) < 1 {
-			return nil
-		}
-		return stringLimit(ast.RenderTemplate.Name, int64(len(str(ops[0]))))
-	},
-	ast.JSONUnmarshal.Name: func(ops []*ast.Term) error {
-		if len(ops) < 1 {
-			return nil
-		}
-		return stringLimit(ast.JSONUnmarshal.Name, int64(len(str(ops[0]))))
-	},
-	ast.YAMLUnmarshal.Name: func(ops []*ast.Term) error {
-		if len(ops) < 1 {
-			return nil
-		}
-		return stringLimit(ast.YAMLUnmarshal.Name, int64(len(str(ops[0]))))
-	},
+	ast.RenderTemplate.Name: firstStringLimit(ast.RenderTemplate.Name),
+	ast.JSONUnmarshal.Name:  firstStringLimit(ast.JSONUnmarshal.Name),
+	ast.YAMLUnmarshal.Name:  firstStringLimit(ast.YAMLUnmarshal.Name),
 	ast.NumbersRange.Name: func(ops []*ast.Term) error {
 		if len(ops) < 2 {
 			return nil
@@ -169,6 +154,17 @@ var guards = map[string]func([]*ast.Term) error{
 		}
 		return elementLimit(ast.ArrayConcat.Name, n)
 	},
+}
+
+// firstStringLimit guards a built-in by the length of its first operand
+// (its input, which bounds what it builds).
+func firstStringLimit(builtin string) func([]*ast.Term) error {
+	return func(ops []*ast.Term) error {
+		if len(ops) < 1 {
+			return nil
+		}
+		return stringLimit(builtin, int64(len(str(ops[0]))))
+	}
 }
 
 // widthPattern finds the width and precision of each verb of a format.

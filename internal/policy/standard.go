@@ -25,9 +25,8 @@ type Setting struct {
 // enforcement; the engine's own checks (taxonomy-keys, policy-names) can be
 // neither disabled nor overridden. std may be nil.
 func SettingFor(std *v1alpha1.PlatformStandard, info PolicyInfo) Setting {
-	s := Setting{Enforcement: info.Enforcement}
-	if std == nil || validationPolicy(info.Name) {
-		return s
+	if std == nil {
+		return Setting{Enforcement: info.Enforcement}
 	}
 	return settingOf(std.Spec.Policies.Disabled, std.Spec.Policies.Enforcement, info)
 }

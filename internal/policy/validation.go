@@ -170,20 +170,14 @@ var exampleKey = map[taxonomy.Kind]string{
 // policyNames reports names in a standard's spec.policies that no policy
 // in force has.
 func (ev *evaluation) policyNames(subject *object) []Result {
-	known := make(map[string]bool, len(ev.set.infos))
-	var names []string
-	for _, p := range ev.set.infos {
-		known[p.Name] = true
-		names = append(names, p.Name)
-	}
 	var out []Result
 	report := func(field, name string) {
-		if known[name] {
+		if ev.set.inForce[name] {
 			return
 		}
 		msg := fmt.Sprintf("no policy named %q is in force", name)
 		rem := "Name a built-in policy (guardrails policies lists them) or a GuardrailPolicy that exists."
-		if near := nearestNames(name, names); len(near) > 0 {
+		if near := taxonomy.Suggest(name, ev.set.inForceNames); len(near) > 0 {
 			msg += " (did you mean " + strings.Join(near, ", ") + "?)"
 			rem = "Use " + strings.Join(near, " or ") + ", or remove the entry."
 		}
@@ -209,18 +203,15 @@ func (ev *evaluation) policyNames(subject *object) []Result {
 // UnknownPolicyNames returns the names a standard's spec.policies gives that
 // no policy in force has, as the policy-names check reports them.
 func (e *Engine) UnknownPolicyNames(std *v1alpha1.PlatformStandard) []string {
-	known := make(map[string]bool)
-	for _, p := range e.cur.Load().infos {
-		known[p.Name] = true
-	}
+	inForce := e.cur.Load().inForce
 	var out []string
 	for _, n := range std.Spec.Policies.Disabled {
-		if !known[n] {
+		if !inForce[n] {
 			out = append(out, n)
 		}
 	}
 	for _, n := range slices.Sorted(maps.Keys(std.Spec.Policies.Enforcement)) {
-		if !known[n] {
+		if !inForce[n] {
 			out = append(out, n)
 		}
 	}
@@ -239,26 +230,6 @@ func (ev *evaluation) validationResult(policy, field, msg, remediation string) R
 		Field:       field,
 		Remediation: remediation,
 	}
-}
-
-// nearestNames are the policy names within a small edit distance of name.
-func nearestNames(name string, names []string) []string {
-	limit := max(2, len(name)/4)
-	best := limit + 1
-	var out []string
-	for _, n := range names {
-		d := taxonomy.Distance(name, n)
-		switch {
-		case d < best:
-			best, out = d, []string{n}
-		case d == best:
-			out = append(out, n)
-		}
-	}
-	if best > limit {
-		return nil
-	}
-	return out
 }
 
 // lookup returns the value at path in m.

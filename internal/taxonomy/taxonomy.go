@@ -196,7 +196,7 @@ func (t *Taxonomy) Nearest(kind Kind, key string, n int) []string {
 	if n <= 0 || len(entries) == 0 {
 		return nil
 	}
-	cands := rank(entries, key)
+	cands := rank(entries, func(e Entry) string { return e.Key }, key)
 	n = min(n, len(cands))
 	out := make([]string, n)
 	for i := range out {
@@ -211,17 +211,18 @@ type candidate struct {
 	shared int // leading dotted segments in common with the query
 }
 
-// rank scores every entry against key and sorts best first.
-func rank(entries []Entry, key string) []candidate {
+// rank scores every item's key against key and sorts best first.
+func rank[T any](items []T, keyOf func(T) string, key string) []candidate {
 	q := []rune(key)
 	qSegs := strings.Split(key, ".")
-	cands := make([]candidate, len(entries))
+	cands := make([]candidate, len(items))
 	row := make([]int, len(q)+1)
-	for i, e := range entries {
+	for i, it := range items {
+		k := keyOf(it)
 		cands[i] = candidate{
-			key:    e.Key,
-			dist:   levenshtein(q, []rune(e.Key), row),
-			shared: sharedSegments(qSegs, e.Key),
+			key:    k,
+			dist:   levenshtein(q, []rune(k), row),
+			shared: sharedSegments(qSegs, k),
 		}
 	}
 	slices.SortStableFunc(cands, func(a, b candidate) int {
@@ -252,13 +253,6 @@ func sharedSegments(qSegs []string, key string) int {
 		key = rest
 	}
 	return n
-}
-
-// Distance returns the edit distance (Levenshtein, over runes) between a
-// and b; the engine uses it to suggest policy names.
-func Distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	return levenshtein(ra, rb, make([]int, len(ra)+1))
 }
 
 // levenshtein returns the edit distance between a and b. row is scratch space
@@ -341,19 +335,33 @@ func (t *Taxonomy) Validate(kind Kind, keys []string) error {
 			continue
 		}
 		seen[key] = true
-		var sugg []string
-		if cands := rank(t.sorted[kind], key); len(cands) > 0 {
-			// Within the absolute limit, and at most one edit worse than
-			// the best match, so a clear typo gets a single suggestion.
-			limit := min(suggestionDistance(key), cands[0].dist+1)
-			for _, c := range cands {
-				if c.dist > limit || len(sugg) == maxSuggestions {
-					break
-				}
-				sugg = append(sugg, c.key)
-			}
-		}
+		sugg := suggestions(rank(t.sorted[kind], func(e Entry) string { return e.Key }, key), key)
 		errs = append(errs, &UnknownKeyError{Kind: kind, Key: key, Suggestions: sugg})
 	}
 	return errors.Join(errs...)
+}
+
+// Suggest returns the names of known nearest to name by the rule Validate
+// uses for taxonomy keys (at most three, within a small edit distance, at
+// most one edit worse than the best); the engine uses it for policy names.
+func Suggest(name string, known []string) []string {
+	return suggestions(rank(known, func(k string) string { return k }, name), name)
+}
+
+// suggestions keeps the ranked candidates within the absolute limit and at
+// most one edit worse than the best match, so a clear typo gets a single
+// suggestion.
+func suggestions(cands []candidate, key string) []string {
+	if len(cands) == 0 {
+		return nil
+	}
+	var out []string
+	limit := min(suggestionDistance(key), cands[0].dist+1)
+	for _, c := range cands {
+		if c.dist > limit || len(out) == maxSuggestions {
+			break
+		}
+		out = append(out, c.key)
+	}
+	return out
 }
