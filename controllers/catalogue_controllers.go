@@ -182,7 +182,8 @@ func exceptionTargets(kind string) handler.MapFunc {
 	}
 }
 
-// listAll maps any event to every object of a kind, read from the cache.
+// listAll maps any event to every object of a kind, read from the cache:
+// a change a standard or the policy set makes reaches every object it judges.
 func listAll[L any, PL interface {
 	*L
 	client.ObjectList
@@ -190,7 +191,7 @@ func listAll[L any, PL interface {
 	return func(ctx context.Context, _ client.Object) []ctrl.Request {
 		list := PL(new(L))
 		if err := c.List(ctx, list); err != nil {
-			logf.FromContext(ctx).Error(err, "listing for a policy change")
+			logf.FromContext(ctx).Error(err, "listing the objects a change may affect")
 			return nil
 		}
 		var out []ctrl.Request

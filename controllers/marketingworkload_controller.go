@@ -160,8 +160,8 @@ func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.MarketingWorkload{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&v1alpha1.SaaSIntegration{}, handler.EnqueueRequestsFromMapFunc(r.forIntegration)).
 		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(r.all), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(r.all))).
+		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.MarketingWorkloadList](r.Client)), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.MarketingWorkloadList](r.Client)))).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("marketingworkload").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
@@ -225,15 +225,6 @@ func (r *MarketingWorkloadReconciler) forException(ctx context.Context, o client
 		}
 	}
 	return out
-}
-
-func (r *MarketingWorkloadReconciler) all(ctx context.Context, _ client.Object) []ctrl.Request {
-	var list v1alpha1.MarketingWorkloadList
-	if err := r.List(ctx, &list); err != nil {
-		logf.FromContext(ctx).Error(err, "listing workloads")
-		return nil
-	}
-	return requestsOf(list.Items)
 }
 
 // requestsOf turns listed items into reconcile requests.

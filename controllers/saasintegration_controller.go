@@ -135,8 +135,8 @@ func (r *SaaSIntegrationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.SaaSIntegration{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.MarketingWorkload{}, handler.EnqueueRequestsFromMapFunc(r.forWorkload), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(r.all), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(r.all))).
+		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.SaaSIntegrationList](r.Client)), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.SaaSIntegrationList](r.Client)))).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("saasintegration").
 		Complete(r)
@@ -175,13 +175,4 @@ func (r *SaaSIntegrationReconciler) forException(_ context.Context, o client.Obj
 		}
 	}
 	return out
-}
-
-func (r *SaaSIntegrationReconciler) all(ctx context.Context, _ client.Object) []ctrl.Request {
-	var list v1alpha1.SaaSIntegrationList
-	if err := r.List(ctx, &list); err != nil {
-		logf.FromContext(ctx).Error(err, "listing integrations")
-		return nil
-	}
-	return requestsOf(list.Items)
 }
