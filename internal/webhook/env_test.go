@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -32,6 +31,7 @@ import (
 	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/testenv"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
 
@@ -54,8 +54,7 @@ type env struct {
 	engine        *policy.Engine
 	hooks         *webhook.Webhooks
 	server        crwebhook.Server // the manager's, serving hooks
-	cancel        context.CancelFunc
-	done          chan error
+	stopMgr       func() error     // stops the manager (testenv.Run)
 }
 
 type envOptions struct {
@@ -83,7 +82,7 @@ func startEnv(opts envOptions) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &env{scheme: runtime.NewScheme(), done: make(chan error, 1)}
+	e := &env{scheme: runtime.NewScheme()}
 	utilruntime.Must(clientgoscheme.AddToScheme(e.scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(e.scheme))
 	e.testEnv = &envtest.Environment{
@@ -147,26 +146,8 @@ func startEnv(opts envOptions) (*env, error) {
 	if err := e.hooks.SetupWithManager(mgr); err != nil {
 		return e, err
 	}
-	var ctx context.Context
-	ctx, e.cancel = context.WithCancel(context.Background())
-	go func() { e.done <- mgr.Start(ctx) }()
-	ready := e.hooks.ReadyChecker()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := ready(&http.Request{})
-		if err == nil {
-			return e, nil
-		}
-		select {
-		case err := <-e.done:
-			return e, fmt.Errorf("manager stopped: %w", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return e, fmt.Errorf("webhooks not ready: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	e.stopMgr, err = testenv.Run(mgr, e.hooks.ReadyChecker(), 60*time.Second)
+	return e, err
 }
 
 func (e *env) stop() error {
@@ -174,9 +155,8 @@ func (e *env) stop() error {
 		return nil
 	}
 	var mgrErr error
-	if e.cancel != nil {
-		e.cancel()
-		mgrErr = <-e.done
+	if e.stopMgr != nil {
+		mgrErr = e.stopMgr()
 	}
 	if e.testEnv != nil {
 		return errors.Join(mgrErr, e.testEnv.Stop())

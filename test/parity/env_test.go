@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,6 +27,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/testenv"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
 
@@ -69,9 +69,8 @@ type cluster struct {
 	exempt client.Client
 	// cache is the manager's cached client, which the webhooks and the
 	// reconcilers read the world through.
-	cache  client.Reader
-	cancel context.CancelFunc
-	done   chan error
+	cache   client.Reader
+	stopMgr func() error // stops the manager (testenv.Run)
 }
 
 // logSink is where the manager logs: nowhere, unless PARITY_LOG names a file.
@@ -92,7 +91,7 @@ func startCluster(clk clock.PassiveClock) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{scheme: runtime.NewScheme(), done: make(chan error, 1)}
+	c := &cluster{scheme: runtime.NewScheme()}
 	utilruntime.Must(clientgoscheme.AddToScheme(c.scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(c.scheme))
 	c.testEnv = &envtest.Environment{
@@ -153,27 +152,8 @@ func startCluster(clk clock.PassiveClock) (*cluster, error) {
 	if err := hooks.SetupWithManager(mgr); err != nil {
 		return c, err
 	}
-	var ctx context.Context
-	ctx, c.cancel = context.WithCancel(context.Background())
-	go func() { c.done <- mgr.Start(ctx) }()
-	ready := hooks.ReadyChecker()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := ready(&http.Request{})
-		if err == nil {
-			return c, nil
-		}
-		select {
-		case err := <-c.done:
-			c.cancel = nil
-			return c, fmt.Errorf("manager stopped: %w", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return c, fmt.Errorf("webhooks not ready: %w", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	c.stopMgr, err = testenv.Run(mgr, hooks.ReadyChecker(), 60*time.Second)
+	return c, err
 }
 
 func (c *cluster) stop() error {
@@ -181,9 +161,8 @@ func (c *cluster) stop() error {
 		return nil
 	}
 	var mgrErr error
-	if c.cancel != nil {
-		c.cancel()
-		mgrErr = <-c.done
+	if c.stopMgr != nil {
+		mgrErr = c.stopMgr()
 	}
 	if c.testEnv != nil {
 		return errors.Join(mgrErr, c.testEnv.Stop())
