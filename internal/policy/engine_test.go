@@ -253,8 +253,9 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("second engine: %v", err)
 	}
 	tomorrow := testNow.Add(day)
-	evaluate(t, e, request(workload(withImage("nginx:1.27"), withoutOwner())))
-	evaluate(t, e, request(workload(withImage("nginx:1.27")),
+	create := func(r *Request) { r.Operation = OperationCreate }
+	evaluate(t, e, request(workload(withImage("nginx:1.27"), withoutOwner()), create))
+	evaluate(t, e, request(workload(withImage("nginx:1.27")), create,
 		withExceptions(exception("ok", tomorrow, []string{"allowed-registries"}, target(v1alpha1.KindMarketingWorkload, "spring-sale")))))
 
 	counts := map[[2]string]float64{
@@ -269,11 +270,20 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("evaluations_total%v = %v, want %v", labels, got, want)
 		}
 	}
-	if got := testutil.ToFloat64(e.metrics.violations.WithLabelValues("ownership", "deny")); got != 2 {
-		t.Errorf("violations{ownership,deny} = %v, want 2 (team and contact)", got)
+	if got := testutil.ToFloat64(e.metrics.denials.WithLabelValues("ownership", "deny")); got != 2 {
+		t.Errorf("admission_denials_total{ownership,deny} = %v, want 2 (team and contact)", got)
 	}
-	if got := testutil.ToFloat64(e.metrics.violations.WithLabelValues("allowed-registries", "deny")); got != 1 {
-		t.Errorf("violations{allowed-registries,deny} = %v, want 1 (the waived one is not counted)", got)
+	if got := testutil.ToFloat64(e.metrics.denials.WithLabelValues("allowed-registries", "deny")); got != 1 {
+		t.Errorf("admission_denials_total{allowed-registries,deny} = %v, want 1 (the waived one is not counted)", got)
+	}
+	// The reconciler's and the audit's evaluations are not admission
+	// denials: the counter does not move for them.
+	evaluate(t, e, request(workload(withImage("nginx:1.27"))))
+	if got := testutil.ToFloat64(e.metrics.denials.WithLabelValues("allowed-registries", "deny")); got != 1 {
+		t.Errorf("admission_denials_total{allowed-registries,deny} = %v after an AUDIT evaluation, want still 1", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "guardrails_violations"); err != nil || n != 0 {
+		t.Errorf("the engine registers guardrails_violations (%d series, %v): that name is the audit's gauge", n, err)
 	}
 	if n, err := testutil.GatherAndCount(reg, "guardrails_policy_evaluation_duration_seconds"); err != nil || n != 1 {
 		t.Errorf("duration series = %d, %v", n, err)

@@ -112,7 +112,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.metrics.observe(subject.kind, time.Since(start), outcomes, d.Results)
+	e.metrics.observe(subject.kind, op, time.Since(start), outcomes, d.Results)
 	return d, nil
 }
 

@@ -20,7 +20,7 @@ const (
 type metrics struct {
 	evaluations *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
-	violations  *prometheus.CounterVec
+	denials     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,9 +34,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to evaluate every policy targeting one object, by kind.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"kind"}),
-		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "guardrails_violations",
-			Help: "Violations found (not waived), by policy and enforcement.",
+		// A counter of admission requests' results, not a count of what
+		// violates now: the audit's gauge guardrails_violations is that.
+		denials: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "guardrails_admission_denials_total",
+			Help: "Violations (not waived) found in admission requests (CREATE, UPDATE, DELETE, dry runs included), by policy and enforcement.",
 		}, []string{"policy", "enforcement"}),
 	}
 	var err error
@@ -48,7 +50,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.violations, err = register(reg, m.violations)
+	m.denials, err = register(reg, m.denials)
 	if err != nil {
 		return nil, err
 	}
@@ -70,11 +72,12 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	return c, nil
 }
 
-// observe records the evaluation of one object.
-func (m *metrics) observe(kind string, took time.Duration, outcomes []outcome, results []Result) {
+// observe records the evaluation of one object for operation op.
+func (m *metrics) observe(kind string, op Operation, took time.Duration, outcomes []outcome, results []Result) {
 	if m == nil {
 		return
 	}
+	admission := op == OperationCreate || op == OperationUpdate || op == OperationDelete
 	m.duration.WithLabelValues(kind).Observe(took.Seconds())
 	type tally struct{ open, waived int }
 	counts := make(map[string]tally, len(outcomes))
@@ -88,7 +91,9 @@ func (m *metrics) observe(kind string, took time.Duration, outcomes []outcome, r
 			t.waived++
 		} else {
 			t.open++
-			m.violations.WithLabelValues(r.Policy, r.Enforcement).Inc()
+			if admission {
+				m.denials.WithLabelValues(r.Policy, r.Enforcement).Inc()
+			}
 		}
 		counts[r.Policy] = t
 	}
