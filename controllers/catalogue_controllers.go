@@ -53,7 +53,7 @@ func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	if ok {
-		msg = fmt.Sprintf("%s vendor used by %d integrations", v.Spec.Status, v.Status.Integrations)
+		msg = fmt.Sprintf("%s vendor used by %s", v.Spec.Status, plural(int(v.Status.Integrations), "integration"))
 		if notes := vendorNotes(&v, now); len(notes) > 0 {
 			msg += "; " + strings.Join(notes, "; ")
 		}
@@ -80,7 +80,7 @@ func (r *VendorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(exceptionTargets(v1alpha1.KindVendor))).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.VendorList](r.Client)))).
 		Named("vendor").
-		Complete(r)
+		Complete(requeueConflicts(r))
 }
 
 // PlatformStandardReconciler records a standard's validity. Workloads and
@@ -128,7 +128,7 @@ func (r *PlatformStandardReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(exceptionTargets(v1alpha1.KindPlatformStandard))).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.PlatformStandardList](r.Client)))).
 		Named("platformstandard").
-		Complete(r)
+		Complete(requeueConflicts(r))
 }
 
 // evaluateForStatus asks the engine about obj, records the results in
@@ -203,4 +203,13 @@ func listAll[L any, PL interface {
 		})
 		return out
 	}
+}
+
+// plural writes n and noun, with an s unless n is 1: "1 integration",
+// "0 integrations".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
@@ -70,6 +71,7 @@ func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		if uerr := r.Status().Update(ctx, &mw); uerr != nil && err == nil {
 			return ctrl.Result{}, uerr
 		}
+		r.recordVerdictChange(&mw, before)
 		r.recordPhaseChange(&mw, before.Phase)
 	}
 	r.Metrics.observeWorkloads(ctx, r.Client)
@@ -113,6 +115,7 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	mw.Status.URL = render.URL(mw, life)
 	mw.Status.NextTransition = metaTime(life.NextTransition)
 	mw.Status.Resources = children.Refs()
+	mw.Status.ArchivedAt = archivedAt(mw.Status.ArchivedAt, life.Phase, now)
 	msg := fmt.Sprintf("%s: %d child objects applied", life.Phase, len(mw.Status.Resources))
 	reason := ReasonProvisioned
 	if life.Phase == v1alpha1.PhaseArchived {
@@ -125,14 +128,40 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	return ctrl.Result{}, nil
 }
 
+// archivedAt is status.archivedAt after a reconcile that found phase: kept
+// while Archived, the first such reconcile's instant, cleared otherwise (new
+// campaign dates brought the workload back).
+func archivedAt(was *metav1.Time, phase v1alpha1.WorkloadPhase, now time.Time) *metav1.Time {
+	switch {
+	case phase != v1alpha1.PhaseArchived:
+		return nil
+	case was != nil:
+		return was
+	default:
+		return &metav1.Time{Time: now}
+	}
+}
+
 // block marks the workload Blocked. Nothing is applied and nothing running is
 // touched: a policy change never tears a live campaign down.
 func (r *MarketingWorkloadReconciler) block(mw *v1alpha1.MarketingWorkload, d *policy.Decision) (ctrl.Result, error) {
 	mw.Status.Phase = v1alpha1.PhaseBlocked
 	msg := summary(d)
 	setReady(&mw.Status.Conditions, mw.Generation, false, ReasonPolicyDenied, msg, true)
-	r.Recorder.Event(mw, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(msg))
 	return ctrl.Result{}, nil
+}
+
+// recordVerdictChange records PolicyViolation when the workload is Blocked by
+// a verdict other than the one status held before: once per new verdict,
+// not once per reconcile of the same one.
+func (r *MarketingWorkloadReconciler) recordVerdictChange(mw *v1alpha1.MarketingWorkload, before *v1alpha1.MarketingWorkloadStatus) {
+	if mw.Status.Phase != v1alpha1.PhaseBlocked {
+		return
+	}
+	if !newVerdict(&before.CommonStatus, &mw.Status.CommonStatus, before.Phase == v1alpha1.PhaseBlocked) {
+		return
+	}
+	r.Recorder.Event(mw, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(readyMessage(mw.Status.Conditions)))
 }
 
 func (r *MarketingWorkloadReconciler) recordPhaseChange(mw *v1alpha1.MarketingWorkload, old v1alpha1.WorkloadPhase) {
@@ -165,7 +194,7 @@ func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("marketingworkload").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
-		Complete(r)
+		Complete(requeueConflicts(r))
 }
 
 // childChanged lets through the child events that may call for an apply:

@@ -71,7 +71,7 @@ func (r *GuardrailPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.GuardrailPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("guardrailpolicy").
-		Complete(r)
+		Complete(requeueConflicts(r))
 }
 
 // PolicyExceptionReconciler records whether an exception is in force and
@@ -126,5 +126,5 @@ func (r *PolicyExceptionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.PolicyException{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.PolicyExceptionList](r.Client)))).
 		Named("policyexception").
-		Complete(r)
+		Complete(requeueConflicts(r))
 }

@@ -60,6 +60,10 @@ func (r *SaaSIntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if uerr := r.Status().Update(ctx, &si); uerr != nil && err == nil {
 			return ctrl.Result{}, uerr
 		}
+		denied := func(s *v1alpha1.SaaSIntegrationStatus) bool { return s.Compliant != nil && !*s.Compliant }
+		if denied(&si.Status) && newVerdict(&before.CommonStatus, &si.Status.CommonStatus, denied(before)) {
+			r.Recorder.Event(&si, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(readyMessage(si.Status.Conditions)))
+		}
 	}
 	r.Metrics.observeIntegrations(ctx, r.Client)
 	if err != nil {
@@ -122,7 +126,6 @@ func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.
 	if decision.Denied() {
 		msg := summary(decision)
 		setReady(&si.Status.Conditions, si.Generation, false, ReasonPolicyDenied, msg, true)
-		r.Recorder.Event(si, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(msg))
 		return nil
 	}
 	setReady(&si.Status.Conditions, si.Generation, true, ReasonCompliant, fmt.Sprintf("vendor %s is %s", si.Spec.Vendor, si.Status.VendorStatus), false)
@@ -139,7 +142,7 @@ func (r *SaaSIntegrationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.SaaSIntegrationList](r.Client)))).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("saasintegration").
-		Complete(r)
+		Complete(requeueConflicts(r))
 }
 
 func (r *SaaSIntegrationReconciler) forVendor(ctx context.Context, o client.Object) []ctrl.Request {

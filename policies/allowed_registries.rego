@@ -67,17 +67,41 @@ describe(image, full) := sprintf("%q", [image]) if image == full
 describe(image, full) := sprintf("%q (read as %s)", [image, full]) if image != full
 
 # example rewrites the image under the first allowed registry, keeping the
-# repository's last path segment and its tag.
-example(full) := concat("", [prefix, name]) if {
+# repository's last path segment and its tag or digest. An image with no tag
+# or :latest gets the placeholder :<version>, so that the suggestion is not one
+# a tag-pinning policy denies in turn.
+example(full) := concat("", [prefix, pinned(last_segment(full))]) if {
 	prefix := allowed[0]
 	endswith(prefix, "/")
-	parts := split(full, "/")
-	name := parts[count(parts) - 1]
 }
 
-example(full) := concat("", [prefix, "/", name]) if {
+example(full) := concat("", [prefix, "/", pinned(last_segment(full))]) if {
 	prefix := allowed[0]
 	not endswith(prefix, "/")
-	parts := split(full, "/")
-	name := parts[count(parts) - 1]
+}
+
+last_segment(full) := parts[count(parts) - 1] if parts := split(full, "/")
+
+# pinned keeps a digest or a version tag, and puts :<version> in place of
+# none or :latest.
+pinned(name) := name if contains(name, "@")
+
+pinned(name) := name if {
+	not contains(name, "@")
+	parts := split(name, ":")
+	count(parts) == 2
+	parts[1] != "latest"
+}
+
+pinned(name) := concat("", [split(name, ":")[0], ":<version>"]) if {
+	not contains(name, "@")
+	parts := split(name, ":")
+	count(parts) == 1
+}
+
+pinned(name) := concat("", [split(name, ":")[0], ":<version>"]) if {
+	not contains(name, "@")
+	parts := split(name, ":")
+	count(parts) == 2
+	parts[1] == "latest"
 }

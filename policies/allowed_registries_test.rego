@@ -69,3 +69,17 @@ test_no_allowed_registries_means_no_limit if {
 test_other_kinds_ignored if {
 	count(allowed_registries.violation) == 0 with input as object.union(review("docker.io/library/nginx:1.27"), {"kind": "SaaSIntegration"})
 }
+
+test_remediation_keeps_the_digest if {
+	some v in allowed_registries.violation with input as review("quay.io/acme/pixel@sha256:0f3c")
+	endswith(v.remediation, "e.g. ghcr.io/acme/pixel@sha256:0f3c.")
+}
+
+# A suggestion must not be one that a tag-pinning policy then denies: :latest
+# and untagged images get a placeholder tag, never :latest.
+test_remediation_never_suggests_latest if {
+	some v in allowed_registries.violation with input as review("docker.io/library/nginx:latest")
+	endswith(v.remediation, "e.g. ghcr.io/acme/nginx:<version>.")
+	some w in allowed_registries.violation with input as review("nginx")
+	endswith(w.remediation, "e.g. ghcr.io/acme/nginx:<version>.")
+}

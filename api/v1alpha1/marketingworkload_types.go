@@ -177,6 +177,12 @@ type MarketingWorkloadStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
 	Resources []ResourceRef `json:"resources,omitempty"`
+	// ArchivedAt is when the campaign was archived. Archived is final for
+	// that campaign: only an endsAt after this instant (new dates) makes
+	// the workload run again; a change of the standard's archiveAfter
+	// does not.
+	// +optional
+	ArchivedAt *metav1.Time `json:"archivedAt,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -29,7 +29,9 @@ type Lifecycle struct {
 // Active, at exactly endsAt it is Ended, at exactly endsAt+archiveAfter it is
 // Archived. archiveAfter comes from the standard (spec.campaign.archiveAfter),
 // default DefaultArchiveAfter; a negative value counts as zero. A workload
-// without a campaign is Active for ever. Replicas are not capped at the
+// without a campaign is Active for ever. A workload archived once
+// (status.archivedAt) stays Archived while its endsAt is not after that
+// instant, whatever the standard says now. Replicas are not capped at the
 // standard's maxReplicas: the workload-limits policy decides that, and a
 // workload it denies is Blocked and never rendered.
 func PhaseAt(w *v1alpha1.MarketingWorkload, std *v1alpha1.PlatformStandard, now time.Time) Lifecycle {
@@ -46,6 +48,12 @@ func PhaseAt(w *v1alpha1.MarketingWorkload, std *v1alpha1.PlatformStandard, now 
 		return active
 	}
 	start, end := c.StartsAt.Time, c.EndsAt.Time
+	if a := w.Status.ArchivedAt; a != nil && !end.After(a.Time) {
+		// Archived is final for this campaign: a later change of the
+		// standard's archiveAfter does not bring it back; new dates (an
+		// endsAt after the archiving) do.
+		return Lifecycle{Phase: v1alpha1.PhaseArchived}
+	}
 	archive := end.Add(archiveAfter(std))
 	switch {
 	case now.Before(start):

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	v1alpha1 "github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/render"
 )
@@ -43,6 +45,10 @@ func TestPhaseAt(t *testing.T) {
 			phase: v1alpha1.PhaseEnded, next: &archive48h},
 		{name: "archived per the standard", w: newWorkload(campaign), std: std48h, now: "2027-04-03T00:00:00Z",
 			phase: v1alpha1.PhaseArchived},
+		{name: "archived once stays archived when archiveAfter grows", w: archivedAt(newWorkload(campaign), "2027-04-03T00:00:00Z"), now: "2027-04-05T00:00:00Z",
+			phase: v1alpha1.PhaseArchived},
+		{name: "archived once, new dates bring it back", w: archivedAt(newWorkload(withCampaign("2027-04-04T00:00:00Z", "2027-05-01T00:00:00Z")), "2027-04-03T00:00:00Z"), now: "2027-04-05T00:00:00Z",
+			phase: v1alpha1.PhaseActive, replicas: 1, next: ptrTime("2027-05-01T00:00:00Z")},
 		{name: "no campaign is active for ever", w: newWorkload(withReplicas(2), withExposure("a.acme.example")), now: "2099-01-01T00:00:00Z",
 			phase: v1alpha1.PhaseActive, replicas: 2, exposed: true},
 		{name: "no campaign, no replicas asked", w: newWorkload(), now: "2000-01-01T00:00:00Z",
@@ -91,4 +97,10 @@ func TestRenderLifecycleAndURL(t *testing.T) {
 func ptrTime(s string) *time.Time {
 	t := mustTime(s)
 	return &t
+}
+
+// archivedAt records in status that w was archived at ts.
+func archivedAt(w *v1alpha1.MarketingWorkload, ts string) *v1alpha1.MarketingWorkload {
+	w.Status.ArchivedAt = &metav1.Time{Time: mustTime(ts)}
+	return w
 }
