@@ -16,7 +16,29 @@
 #
 # USE_EXISTING_CLUSTER=true runs against the current kubeconfig instead
 # (webhooks off unless WEBHOOKS=true: the API server must reach 127.0.0.1).
+#
+# --no-manager prepares everything the manager needs (cluster, CRDs, its
+# identity, certificates, webhook registration), writes its command line to
+# .local/manager-args (one argument a line; its kubeconfig is
+# .local/manager.kubeconfig), prints it and exits, leaving the cluster
+# running: run the manager yourself, under a debugger or as the e2e suite
+# does. `bin/k8s/kwokctl stop cluster --name guardrails` (with
+# KWOK_WORKDIR=.local/kwok) stops the cluster.
+#
+# kwokctl runs with bin/k8s first on its PATH, so the kubectl it calls is our
+# bin/k8s/kubectl, never an older one on your PATH nor a download.
+#
+# Ctrl-C at any point, cluster start-up included, stops what was started
+# (manager, webhooks, cluster) and exits 130.
 set -euo pipefail
+
+NO_MANAGER=false
+for arg in "$@"; do
+  case "$arg" in
+    --no-manager) NO_MANAGER=true ;;
+    *) echo "run-local.sh: unknown argument '$arg' (known: --no-manager)" >&2; exit 2 ;;
+  esac
+done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 K8S="$ROOT/bin/k8s"
@@ -39,7 +61,27 @@ LOCAL_WEBHOOKS=(validatingwebhookconfiguration/guardrails-local-validating-webho
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-kwokctl() { "$K8S/kwokctl" "$@"; }
+kwokctl() { PATH="$K8S:$PATH" KWOK_KUBECTL_BINARY="$KUBECTL" "$K8S/kwokctl" "$@"; }
+
+# stop runs on every exit: it stops the manager, unregisters the webhooks and
+# stops the cluster this script started (STOP_CLUSTER, set before the start,
+# so an interrupted start-up is stopped too).
+STOP_CLUSTER=false
+stop() {
+  trap - EXIT INT TERM
+  if [ -n "${MANAGER_PID:-}" ]; then kill "$MANAGER_PID" 2>/dev/null || true; wait "$MANAGER_PID" 2>/dev/null || true; fi
+  if [ "${WEBHOOKS_REGISTERED:-false}" = true ]; then unregister_webhooks; fi
+  if [ "$STOP_CLUSTER" = true ]; then
+    say "stopping simulated cluster '$CLUSTER' (make run starts it again)"
+    kwokctl stop cluster --name "$CLUSTER" >/dev/null 2>&1 || true
+  fi
+}
+# Bash runs the INT trap once the command in the foreground (kwokctl, which
+# also sees the Ctrl-C) has returned; exiting there means nothing after it
+# runs.
+interrupted() { say "interrupted"; exit 130; }
+trap stop EXIT
+trap interrupted INT TERM
 
 create_cluster() {
   say "creating simulated cluster '$CLUSTER' under .local/ (kwok, binary runtime)"
@@ -61,6 +103,7 @@ if [ "${USE_EXISTING_CLUSTER:-}" = "true" ]; then
   WEBHOOKS="${WEBHOOKS:-false}"
 else
   mkdir -p "$LOCAL"
+  STOP_CLUSTER=true
   if [ -f "$cluster_kubeconfig" ]; then
     say "starting existing simulated cluster '$CLUSTER'"
     if ! kwokctl start cluster --name "$CLUSTER" --wait 120s; then
@@ -74,7 +117,6 @@ else
   kwokctl --name "$CLUSTER" scale node --replicas 2
   cp "$cluster_kubeconfig" "$LOCAL/kubeconfig"
   KUBECONFIG_FILE="$LOCAL/kubeconfig"
-  STOP_CLUSTER=true
 fi
 export KUBECONFIG="$KUBECONFIG_FILE"
 
@@ -83,17 +125,6 @@ export KUBECONFIG="$KUBECONFIG_FILE"
 unregister_webhooks() {
   "$KUBECTL" delete --ignore-not-found --wait=false "${LOCAL_WEBHOOKS[@]}" >/dev/null 2>&1 || true
 }
-
-stop() {
-  trap - EXIT INT TERM
-  if [ -n "${MANAGER_PID:-}" ]; then kill "$MANAGER_PID" 2>/dev/null || true; wait "$MANAGER_PID" 2>/dev/null || true; fi
-  if [ "${WEBHOOKS_REGISTERED:-false}" = true ]; then unregister_webhooks; fi
-  if [ "$STOP_CLUSTER" = true ]; then
-    say "stopping simulated cluster '$CLUSTER' (make run starts it again)"
-    kwokctl stop cluster --name "$CLUSTER" >/dev/null 2>&1 || true
-  fi
-}
-trap stop EXIT INT TERM
 
 say "installing CRDs"
 "$KUBECTL" apply --server-side --force-conflicts -f "$ROOT/config/crd/bases" >/dev/null
@@ -175,7 +206,7 @@ manager_identity() {
 }
 
 MANAGER_KUBECONFIG="$KUBECONFIG_FILE"
-if [ "$STOP_CLUSTER" = true ]; then
+if [ "${USE_EXISTING_CLUSTER:-}" != "true" ]; then
   if kc="$(manager_identity)"; then
     MANAGER_KUBECONFIG="$kc"
   else
@@ -189,6 +220,18 @@ if [ "${WEBHOOKS:-true}" = true ] && register_webhooks; then
 else
   unregister_webhooks
   MANAGER_ARGS+=(--enable-webhooks=false)
+fi
+
+if [ "$NO_MANAGER" = true ]; then
+  # shellcheck disable=SC2206 # MANAGER_EXTRA_ARGS is a word list by design
+  args=("${MANAGER_ARGS[@]}" ${MANAGER_EXTRA_ARGS:-})
+  printf '%s\n' "${args[@]}" > "$LOCAL/manager-args"
+  [ "$MANAGER_KUBECONFIG" = "$LOCAL/manager.kubeconfig" ] || cp "$MANAGER_KUBECONFIG" "$LOCAL/manager.kubeconfig"
+  say "ready for a manager you run yourself (arguments in ${LOCAL#"$ROOT/"}/manager-args):"
+  printf '    KUBECONFIG=%s bin/manager %s\n' "${LOCAL#"$ROOT/"}/manager.kubeconfig" "${args[*]}"
+  # Leave the cluster and the webhook registration in place.
+  STOP_CLUSTER=false WEBHOOKS_REGISTERED=false
+  exit 0
 fi
 
 say "starting the manager"

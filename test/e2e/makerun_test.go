@@ -3,185 +3,189 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// localRun is one `make run` (or hack/run-local.sh, what it runs after
+// building) in its own process group, as in a terminal.
+type localRun struct {
+	t   *testing.T
+	cmd *exec.Cmd
+	out *syncBuffer
+	end chan error
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// TestMakeRun runs hack/run-local.sh, which is what `make run` runs after
-// building: a kwok cluster, the CRDs, the manager with its admission webhooks
-// served to that cluster, and the samples. It then uses the real kubectl as
-// the README says, checks that the webhooks answer, and stops it with Ctrl-C
-// (SIGINT).
-func TestMakeRun(t *testing.T) {
-	root := repoRoot(t)
-	local := t.TempDir()
-	cluster := "e2e-run"
-	cmd := exec.Command(filepath.Join(root, "hack", "run-local.sh"))
-	cmd.Env = append(os.Environ(),
-		"GUARDRAILS_LOCAL_DIR="+local,
-		"KWOK_CLUSTER_NAME="+cluster,
-		"METRICS_ADDR=127.0.0.1:18180",
-		"PROBE_ADDR=127.0.0.1:18181",
-		"WEBHOOK_PORT=19443",
-	)
+func startLocalRun(t *testing.T, root string, environ []string, name string, args ...string) *localRun {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = root
+	cmd.Env = environ
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	r := &localRun{t: t, cmd: cmd, out: &syncBuffer{}, end: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = r.out, r.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	kwokctl := filepath.Join(root, "bin", "k8s", "kwokctl")
-	stopped := false
+	go func() { r.end <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if !stopped {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-			_ = cmd.Wait()
+		if r.cmd.ProcessState == nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		}
-		del := exec.Command(kwokctl, "delete", "cluster", "--name", cluster)
-		del.Env = append(os.Environ(), "KWOK_WORKDIR="+filepath.Join(local, "kwok"))
+	})
+	return r
+}
+
+// waitFor waits until the output contains s.
+func (r *localRun) waitFor(s string, timeout time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(r.out.String(), s) {
+		select {
+		case err := <-r.end:
+			r.end <- err
+			r.t.Fatalf("exited (%v) before printing %q:\n%s", err, s, r.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("did not print %q within %s:\n%s", s, timeout, r.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ctrlC sends SIGINT to the process group, as Ctrl-C in a terminal does, and
+// waits for the run to end.
+func (r *localRun) ctrlC() {
+	r.t.Helper()
+	if err := syscall.Kill(-r.cmd.Process.Pid, syscall.SIGINT); err != nil {
+		r.t.Fatal(err)
+	}
+	select {
+	case err := <-r.end:
+		r.t.Logf("exited after Ctrl-C: %v", err)
+	case <-time.After(90 * time.Second):
+		r.t.Fatalf("did not stop within 90s of Ctrl-C:\n%s", r.out.String())
+	}
+}
+
+// processesUnder lists the processes whose command line names dir: the
+// cluster's components run from bin/k8s/ but with their configuration,
+// data and logs under the local folder.
+func processesUnder(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		cmdline := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmdline, dir) {
+			out = append(out, filepath.Base(filepath.Dir(p))+": "+cmdline)
+		}
+	}
+	return out
+}
+
+func noProcessesLeft(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left := processesUnder(dir + "/")
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d processes of the cluster left running after Ctrl-C:\n%s", len(left), strings.Join(left, "\n"))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TestMakeRun is journey 10: `make run` with no kubectl on PATH reaches a
+// ready manager on a first start and on a reuse start; Ctrl-C stops it;
+// Ctrl-C during the cluster's start-up stops everything too, and nothing
+// after it runs.
+func TestMakeRun(t *testing.T) {
+	root := repoRoot(t)
+	local := t.TempDir()
+	name := fmt.Sprintf("e2e-run-%d-%d", os.Getpid(), time.Now().UnixNano()%1_000_000)
+	kwokDir := filepath.Join(local, "kwok")
+	port := func() string { _, p, _ := net.SplitHostPort(freeAddr(t)); return p }
+	environ := env(pathWithoutKubectl(t), kwokDir,
+		"GUARDRAILS_LOCAL_DIR="+local, "KWOK_CLUSTER_NAME="+name,
+		"METRICS_ADDR=127.0.0.1:"+port(), "PROBE_ADDR=127.0.0.1:"+port(), "WEBHOOK_PORT="+port())
+	t.Cleanup(func() {
+		del := exec.Command(filepath.Join(root, "bin", "k8s", "kwokctl"), "delete", "cluster", "--name", name)
+		del.Env = environ
 		if b, err := del.CombinedOutput(); err != nil {
 			t.Logf("kwokctl delete cluster: %v\n%s", err, b)
 		}
-		if t.Failed() {
-			t.Logf("run-local.sh output:\n%s", out.String())
+	})
+	kubectl := func(args ...string) result {
+		return run(t, root, environ, "", time.Minute, filepath.Join(root, "bin", "kubectl"), append([]string{"--kubeconfig", filepath.Join(local, "kubeconfig")}, args...)...)
+	}
+
+	t.Run("first start", func(t *testing.T) {
+		start := time.Now()
+		r := startLocalRun(t, root, environ, "make", "run")
+		r.waitFor("creating simulated cluster", 5*time.Minute)
+		r.waitFor("the manager is ready", 4*time.Minute)
+		r.waitFor("get martech -A", 2*time.Minute)
+		t.Logf("first start: the manager ready and the samples applied in %s", time.Since(start).Round(time.Second))
+		out := r.out.String()
+		// Problem 1: kwokctl uses bin/k8s/kubectl, never a download.
+		if strings.Contains(out, "Download") || strings.Contains(out, "Retry after") {
+			t.Errorf("kwokctl tried to download something:\n%s", out)
 		}
+		wantAll(t, "make run", out, "registered the admission webhooks", "bin/kubectl --kubeconfig")
+		if g := kubectl("get", "martech", "-A"); g.code != 0 || !strings.Contains(g.out, "winter-sale-microsite") {
+			t.Errorf("bin/kubectl get martech -A exited %d:\n%s", g.code, g.out)
+		}
+		r.ctrlC()
+		wantAll(t, "make run after Ctrl-C", r.out.String(), "stopping simulated cluster")
+		noProcessesLeft(t, local)
+	})
+	if t.Failed() {
+		return
+	}
+
+	script := filepath.Join(root, "hack", "run-local.sh")
+	t.Run("reuse start", func(t *testing.T) {
+		start := time.Now()
+		r := startLocalRun(t, root, environ, script)
+		r.waitFor("starting existing simulated cluster", time.Minute)
+		r.waitFor("the manager is ready", 3*time.Minute)
+		t.Logf("reuse start: the manager ready in %s", time.Since(start).Round(time.Second))
+		if strings.Contains(r.out.String(), "recreating") {
+			t.Errorf("the existing cluster was recreated, not reused:\n%s", r.out.String())
+		}
+		r.ctrlC()
+		noProcessesLeft(t, local)
 	})
 
-	deadline := time.Now().Add(4 * time.Minute)
-	for !strings.Contains(out.String(), "get martech -A") {
-		if time.Now().After(deadline) {
-			t.Fatalf("run-local.sh did not print the next step within 4m")
+	// Problem 2: Ctrl-C 0.3 s into the cluster's start-up.
+	t.Run("Ctrl-C during start-up", func(t *testing.T) {
+		r := startLocalRun(t, root, environ, script)
+		r.waitFor("starting existing simulated cluster", time.Minute)
+		time.Sleep(300 * time.Millisecond)
+		r.ctrlC()
+		out := r.out.String()
+		_, after, _ := strings.Cut(out, "starting existing simulated cluster")
+		for _, never := range []string{"installing CRDs", "starting the manager", "applying config/samples/"} {
+			if strings.Contains(after, never) {
+				t.Errorf("after Ctrl-C the script went on to %q:\n%s", never, out)
+			}
 		}
-		if cmd.ProcessState != nil {
-			t.Fatalf("run-local.sh exited early")
-		}
-		time.Sleep(time.Second)
-	}
-	if !strings.Contains(out.String(), "registered the admission webhooks") {
-		t.Errorf("webhooks were not registered")
-	}
-
-	kubeconfig := filepath.Join(local, "kubeconfig")
-	kubectl := func(stdin string, args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		c := exec.CommandContext(ctx, filepath.Join(root, "bin", "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
-		c.Stdin = strings.NewReader(stdin)
-		b, err := c.CombinedOutput()
-		return string(b), err
-	}
-
-	var listing string
-	for i := 0; i < 60; i++ {
-		listing, _ = kubectl("", "get", "martech", "-A")
-		if strings.Count(listing, "Active") >= 2 {
-			break
-		}
-		time.Sleep(time.Second)
-	}
-	for _, want := range []string{"winter-sale-microsite", "server-side-tags", "Active", "hubspot-email", "pinned-image-tags", "retargeting-pilot-q4"} {
-		if !strings.Contains(listing, want) {
-			t.Errorf("bin/kubectl get martech -A lacks %q:\n%s", want, listing)
-		}
-	}
-	t.Logf("bin/kubectl --kubeconfig .local/kubeconfig get martech -A:\n%s", listing)
-	if msg, err := kubectl("", "wait", "-n", "growth-marketing", "--for", "condition=Available", "--timeout=90s", "deploy/winter-sale-microsite", "deploy/server-side-tags"); err != nil {
-		t.Errorf("the sample workloads' Deployments did not become Available on the simulated nodes: %v\n%s", err, msg)
-	} else {
-		deploys, _ := kubectl("", "get", "deploy", "-n", "growth-marketing")
-		t.Logf("bin/kubectl get deploy -n growth-marketing:\n%s", deploys)
-	}
-
-	bad := `apiVersion: martech.guardrails.dev/v1alpha1
-kind: MarketingWorkload
-metadata:
-  name: bad-promo
-  namespace: growth-marketing
-spec:
-  owner: {team: growth, contact: growth-team@acme.example}
-  costCenter: MKT-4100
-  image: docker.io/library/nginx:1.27
-`
-	msg, err := kubectl(bad, "apply", "--dry-run=server", "-f", "-")
-	if err == nil {
-		t.Errorf("the webhook admitted an image from docker.io:\n%s", msg)
-	}
-	for _, want := range []string{"allowed-registries", "spec.image"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("denial does not name %q:\n%s", want, msg)
-		}
-	}
-
-	typo := strings.Replace(bad, "image: docker.io/library/nginx:1.27", "image: ghcr.io/acme-marketing/promo:1.0.0\n  dataCategories: [user.contact.emial]", 1)
-	msg, err = kubectl(typo, "apply", "--dry-run=server", "-f", "-")
-	if err == nil || !strings.Contains(msg, "user.contact.email") {
-		t.Errorf("an unknown data category was not rejected with a suggestion (err=%v):\n%s", err, msg)
-	}
-
-	// The README's examples: a bad workload is denied naming policy and
-	// field; a restricted vendor's integration applies with a warning.
-	msg, err = kubectl("", "apply", "-f", filepath.Join(root, "docs", "examples", "bad-workload.yaml"))
-	if err == nil {
-		t.Errorf("docs/examples/bad-workload.yaml was admitted:\n%s", msg)
-	}
-	for _, want := range []string{"allowed-registries: spec.image:", "pinned-image-tags: spec.image:", "exposure-host: spec.exposure.host:", "ownership: spec.owner.contact:"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("the denial lacks %q:\n%s", want, msg)
-		}
-	}
-	msg, err = kubectl("", "apply", "-f", filepath.Join(root, "docs", "examples", "restricted-vendor-integration.yaml"))
-	if err != nil {
-		t.Errorf("docs/examples/restricted-vendor-integration.yaml was rejected: %v\n%s", err, msg)
-	}
-	if !strings.Contains(msg, "Warning: vendor-approved: spec.vendor:") || !strings.Contains(msg, "created") {
-		t.Errorf("the restricted vendor's integration did not apply with a warning:\n%s", msg)
-	}
-
-	// Ctrl-C stops the manager and the cluster.
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		stopped = true
-		// Interrupted, run-local.sh exits with the manager's status;
-		// what matters is that it stopped and took the cluster down.
-		t.Logf("run-local.sh exited after Ctrl-C: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatalf("run-local.sh did not stop within a minute of Ctrl-C")
-	}
-	if !strings.Contains(out.String(), "stopping simulated cluster") {
-		t.Errorf("the cluster was not stopped on Ctrl-C")
-	}
-	if _, err := kubectl("", "get", "ns", "--request-timeout=3s"); err == nil {
-		t.Errorf("the cluster still answers after Ctrl-C")
-	}
+		wantAll(t, "run-local.sh after Ctrl-C", out, "interrupted")
+		noProcessesLeft(t, local)
+	})
 }
