@@ -72,7 +72,7 @@ test: verify-generated vet envtest-bins ## Check generated files, vet, then run 
 
 .PHONY: test-e2e
 test-e2e: k8s-bins build ## End-to-end suite on a local kwok cluster with the real kubectl.
-	KUBECTL=$(KUBECTL) K8S_BIN=$(K8S_BIN) go test -tags e2e -count=1 -timeout 20m ./test/e2e/...
+	KUBECTL=$(KUBECTL) K8S_BIN=$(K8S_BIN) go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/...
 
 # Fuzz targets, as package:FuzzName; FUZZTIME is each one's budget.
 FUZZ_TARGETS ?= ./internal/policy:FuzzEvaluate ./internal/webhook:FuzzAdmissionDecode ./internal/cli:FuzzSplitDocuments
