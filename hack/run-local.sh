@@ -106,7 +106,10 @@ else
   STOP_CLUSTER=true
   if [ -f "$cluster_kubeconfig" ]; then
     say "starting existing simulated cluster '$CLUSTER'"
-    if ! kwokctl start cluster --name "$CLUSTER" --wait 120s; then
+    # A start can come up without its API server (its port, picked when
+    # the cluster was created, taken meanwhile): check it answers.
+    if ! kwokctl start cluster --name "$CLUSTER" --timeout 60s --wait 60s ||
+      ! "$KUBECTL" --kubeconfig "$cluster_kubeconfig" get --raw /readyz >/dev/null 2>&1; then
       say "could not start it; recreating"
       kwokctl delete cluster --name "$CLUSTER" || true
       create_cluster
