@@ -388,7 +388,9 @@ spec:
 	// apply is refused while no webhook answers (failurePolicy Fail), so
 	// the user applies again once it is back, as a pipeline retries.
 	applied := make(chan result, 1)
-	go func() { applied <- run(t, s.root, s.env(), b.String(), 3*time.Minute, s.root+"/bin/kubectl", "--kubeconfig", s.kubeconfig, "apply", "-f", "-") }()
+	go func() {
+		applied <- run(t, s.root, s.env(), b.String(), 3*time.Minute, s.root+"/bin/kubectl", "--kubeconfig", s.kubeconfig, "apply", "-f", "-")
+	}()
 	deadline := time.Now().Add(90 * time.Second)
 	for count(s.jsonpath(scaleNS, "deploy", "{.items[*].metadata.name}")) < 5 {
 		if time.Now().After(deadline) {
