@@ -123,6 +123,16 @@ type result struct {
 // are typed, and returns what a user would see.
 func run(t *testing.T, root string, environ []string, stdin string, timeout time.Duration, name string, args ...string) result {
 	t.Helper()
+	r, err := runE(root, environ, stdin, timeout, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runE is run for a goroutine: an error instead of t.Fatal when the
+// command cannot be run at all.
+func runE(root string, environ []string, stdin string, timeout time.Duration, name string, args ...string) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -138,11 +148,11 @@ func run(t *testing.T, root string, environ []string, stdin string, timeout time
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
-			t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
+			return result{}, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 		}
 		code = ee.ExitCode()
 	}
-	return result{out: out.String(), code: code}
+	return result{out: out.String(), code: code}, nil
 }
 
 // suite is one simulated cluster prepared by `hack/run-local.sh

@@ -389,7 +389,11 @@ spec:
 	// the user applies again once it is back, as a pipeline retries.
 	applied := make(chan result, 1)
 	go func() {
-		applied <- run(t, s.root, s.env(), b.String(), 3*time.Minute, s.root+"/bin/kubectl", "--kubeconfig", s.kubeconfig, "apply", "-f", "-")
+		r, err := runE(s.root, s.env(), b.String(), 3*time.Minute, s.root+"/bin/kubectl", "--kubeconfig", s.kubeconfig, "apply", "-f", "-")
+		if err != nil {
+			r = result{out: err.Error(), code: -1}
+		}
+		applied <- r
 	}()
 	deadline := time.Now().Add(90 * time.Second)
 	for count(s.jsonpath(scaleNS, "deploy", "{.items[*].metadata.name}")) < 5 {
