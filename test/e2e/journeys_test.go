@@ -501,7 +501,7 @@ func scrape(s *suite) string {
 	if err != nil {
 		s.t.Fatalf("GET /metrics: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
