@@ -87,15 +87,22 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if namespaced(subject.kind) {
 		namespace = cmpOr(req.Namespace.Name, subject.namespace)
 	}
-	integrations := emptyObject()
+	integrations, effective := emptyObject(), (*ast.Term)(nil)
 	if subject.kind == v1alpha1.KindMarketingWorkload && obj != nil {
 		integrations, err = ev.integrations(&req, obj, op, namespace)
 		if err != nil {
 			return nil, err
 		}
+		if effective, err = effectiveTerm(req.Object, req.Standard); err != nil {
+			return nil, err
+		}
 	}
 	judge := func() (*Decision, []outcome, error) {
-		return ev.object(subject, namespace, newInput(sh, op, obj, old, subject, namespace, integrations))
+		in := newInput(sh, op, obj, old, subject, namespace, integrations)
+		if effective != nil {
+			in.add(keyEffective, effective)
+		}
+		return ev.object(subject, namespace, in)
 	}
 	var d *Decision
 	var outcomes []outcome

@@ -378,6 +378,12 @@ func newInput(s *shared, op Operation, obj, old, subject *object, namespace stri
 	return in
 }
 
+// add sets one more key of the input document (before input.parameters).
+func (in *input) add(key, value *ast.Term) {
+	in.pairs = slices.Insert(in.pairs, in.params, ast.Item(key, value))
+	in.params++
+}
+
 // value returns the input document with the given input.parameters.
 func (in *input) value(params *ast.Term) ast.Value {
 	pairs := slices.Clone(in.pairs)
