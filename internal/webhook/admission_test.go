@@ -121,7 +121,7 @@ var _ = Describe("No mutation: the standard's defaults at render time", func() {
 		std.Spec.WorkloadDefaults.Resources.Limits[corev1.ResourceCPU] = resource.MustParse("750m")
 		Expect(e.client.Update(ctx, &std)).To(Succeed())
 
-		Eventually(cpuLimit).WithTimeout(30 * time.Second).Should(Equal("750m"), "the Deployment follows the standard")
+		Eventually(cpuLimit).WithTimeout(30*time.Second).Should(Equal("750m"), "the Deployment follows the standard")
 		Eventually(func(g Gomega) string {
 			var got v1alpha1.MarketingWorkload
 			g.Expect(e.client.Get(ctx, key, &got)).To(Succeed())
@@ -201,8 +201,8 @@ var _ = Describe("the generated webhook configuration", func() {
 		}
 		var sa corev1.ServiceAccount
 		for path, into := range map[string]any{
-			repoPath("config", "default", "kustomization.yaml"):  &kust,
-			repoPath("config", "rbac", "service_account.yaml"): &sa,
+			repoPath("config", "default", "kustomization.yaml"): &kust,
+			repoPath("config", "rbac", "service_account.yaml"):  &sa,
 		} {
 			data, err := os.ReadFile(path)
 			Expect(err).NotTo(HaveOccurred())
