@@ -34,9 +34,6 @@ kinds := {
 	"requests": "request",
 }
 
-# Each ceiling parsed once, not once per value compared with it.
-ceiling_quantity[resource] := quantity(resource, ceilings[resource]) if some resource, _ in labels
-
 violation contains {
 	"msg": sprintf("replicas %v is more than the %v the platform standard allows", [replicas, max_replicas]),
 	"field": "spec.replicas",
@@ -61,7 +58,7 @@ violation contains {
 	some resource, value in values
 	ceiling := ceilings[resource]
 	value != ceiling
-	quantity(resource, value) > ceiling_quantity[resource]
+	quantity(resource, value) > quantity(resource, ceiling)
 }
 
 # Said when the value judged is the standard's own default.

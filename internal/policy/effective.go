@@ -26,14 +26,15 @@ var (
 // effectiveTerm is input.effective of a MarketingWorkload: the values it
 // runs with under the standard, from render.Effective (the renderer's own
 // rule, so policies judge what the Deployment gets): resources (absent when
-// neither the spec nor the standard sets any), replicas and the labels of
-// its children. Nothing is written back into the object.
+// neither the spec nor the standard sets any) and replicas. The children's
+// labels are derived from the spec alone (status.effective.labels), which
+// policies read directly. Nothing is written back into the object.
 func effectiveTerm(x any, std *v1alpha1.PlatformStandard) (*ast.Term, error) {
 	w, err := typedWorkload(x)
 	if err != nil || w == nil {
 		return emptyObject(), err
 	}
-	eff := render.Effective(w, std)
+	eff := v1alpha1.EffectiveValues{Resources: render.EffectiveResources(w, std), Replicas: render.EffectiveReplicas(w)}
 	pairs := make([][2]*ast.Term, 0, 3)
 	if r := eff.Resources; r != nil {
 		t, err := resourcesTerm(r)
@@ -45,11 +46,6 @@ func effectiveTerm(x any, std *v1alpha1.PlatformStandard) (*ast.Term, error) {
 	if eff.Replicas != nil {
 		pairs = append(pairs, ast.Item(keyReplicas, ast.InternedTerm(int(*eff.Replicas))))
 	}
-	labels := make([][2]*ast.Term, 0, len(eff.Labels))
-	for _, k := range slices.Sorted(maps.Keys(eff.Labels)) {
-		labels = append(labels, ast.Item(ast.InternedTerm(k), ast.StringTerm(eff.Labels[k])))
-	}
-	pairs = append(pairs, ast.Item(keyLabels, ast.ObjectTerm(labels...)))
 	return ast.ObjectTerm(pairs...), nil
 }
 

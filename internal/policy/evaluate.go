@@ -153,7 +153,7 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 	}
 	var pairs [][2]*ast.Term
 	done := make(map[string]bool)
-	for _, name := range referencedIntegrations(wl.m) {
+	for _, name := range referencedIntegrations(wl.value) {
 		si := req.Integrations[name]
 		if done[name] || si == nil {
 			continue
@@ -197,14 +197,22 @@ func (ev *evaluation) memoKey(op Operation, namespace, name string) memoKey {
 }
 
 // referencedIntegrations returns spec.integrations[*].name of a workload.
-func referencedIntegrations(m map[string]any) []string {
-	spec, _ := m["spec"].(map[string]any)
-	refs, _ := spec["integrations"].([]any)
-	names := make([]string, 0, len(refs))
-	for _, r := range refs {
-		ref, _ := r.(map[string]any)
-		if name, _ := ref["name"].(string); name != "" {
-			names = append(names, name)
+func referencedIntegrations(v ast.Value) []string {
+	refs, _ := lookup(v, []string{"spec", "integrations"})
+	list, _ := refs.(*ast.Array)
+	if list == nil {
+		return nil
+	}
+	names := make([]string, 0, list.Len())
+	for i := range list.Len() {
+		ref, _ := list.Elem(i).Value.(ast.Object)
+		if ref == nil {
+			continue
+		}
+		if t := ref.Get(keyName); t != nil {
+			if name, _ := t.Value.(ast.String); name != "" {
+				names = append(names, string(name))
+			}
 		}
 	}
 	return names

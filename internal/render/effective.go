@@ -17,9 +17,14 @@ import (
 func Effective(w *v1alpha1.MarketingWorkload, std *v1alpha1.PlatformStandard) v1alpha1.EffectiveValues {
 	return v1alpha1.EffectiveValues{
 		Resources: EffectiveResources(w, std),
-		Replicas:  ptr.To(specReplicas(w)),
+		Replicas:  EffectiveReplicas(w),
 		Labels:    Labels(w),
 	}
+}
+
+// EffectiveReplicas are the replicas while Active: spec.replicas, else 1.
+func EffectiveReplicas(w *v1alpha1.MarketingWorkload) *int32 {
+	return ptr.To(specReplicas(w))
 }
 
 // EffectiveResources are spec.resources when they ask for anything, else the
