@@ -1,7 +1,7 @@
 // Package webhook holds the admission webhooks of martech-guardrails: a
-// validating webhook for each of the six kinds, a defaulting webhook for
-// MarketingWorkloads, and the managed-namespace guard for raw Deployments,
-// Services and Ingresses. Every verdict comes from internal/policy, with the
+// validating webhook for each of the six kinds and the managed-namespace
+// guard for raw Deployments, Services and Ingresses. Nothing is mutated: the
+// standard's defaults are applied at render time (internal/render). Every verdict comes from internal/policy, with the
 // request built by internal/resolve exactly as the reconcilers build it; this
 // package adds no rule of its own beyond checking that a GuardrailPolicy
 // compiles (through the engine) and the guard.
@@ -37,6 +37,12 @@ import (
 // (the operator's) and deletes (cleanup must always work, also while the
 // operator is down) never reach the webhook. The guard fails open and only
 // sees namespaces labelled martech.guardrails.dev/managed=true.
+//
+// matchConditions (CEL in the API server) keep calls that cannot change the
+// answer off the webhooks: the operator's own service account (as
+// config/default installs it; the handlers also exempt the identity the
+// manager finds it has, see SelfUsername) and, for our kinds, updates that
+// change neither the spec nor the labels.
 //
 // +kubebuilder:webhookconfiguration:mutating=false,name=validating-webhook-configuration
 //
