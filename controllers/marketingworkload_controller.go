@@ -90,6 +90,8 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	}
 	setViolations(&mw.Status.CommonStatus, decision)
 	mw.Status.Compliant = boolPtr(!decision.Denied())
+	effective := render.Effective(mw, preq.Standard)
+	mw.Status.Effective = &effective
 
 	if decision.Denied() {
 		return r.block(mw, decision)

@@ -56,8 +56,7 @@ CERTS="$LOCAL/webhook-certs"
 MANAGER_ARGS=(--metrics-bind-address="${METRICS_ADDR:-127.0.0.1:18080}" --metrics-secure=false
   --credential-namespaces="${CREDENTIAL_NAMESPACES:-growth-marketing}" --health-probe-bind-address="$PROBE_ADDR")
 # The webhook configurations registered for the local manager.
-LOCAL_WEBHOOKS=(validatingwebhookconfiguration/guardrails-local-validating-webhook-configuration
-  mutatingwebhookconfiguration/guardrails-local-mutating-webhook-configuration)
+LOCAL_WEBHOOKS=(validatingwebhookconfiguration/guardrails-local-validating-webhook-configuration)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -78,4 +78,7 @@ related(category, s) if within(s, category)
 # within: key equals ancestor or lies below it in the dotted hierarchy.
 within(key, ancestor) if key == ancestor
 
-within(key, ancestor) if startswith(key, concat("", [ancestor, "."]))
+within(key, ancestor) if {
+	startswith(key, ancestor)
+	substring(key, count(ancestor), 1) == "."
+}

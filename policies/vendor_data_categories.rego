@@ -46,7 +46,10 @@ allowed_category(category) if {
 # within: key equals ancestor or lies below it in the dotted hierarchy.
 within(key, ancestor) if key == ancestor
 
-within(key, ancestor) if startswith(key, concat("", [ancestor, "."]))
+within(key, ancestor) if {
+	startswith(key, ancestor)
+	substring(key, count(ancestor), 1) == "."
+}
 
 # unknown is only decided when the taxonomy is loaded. An unknown key is
 # the engine's taxonomy-keys check's to report (with the nearest known keys),

@@ -95,3 +95,32 @@ test_other_kinds_ignored if {
 	inp := object.union(review([{"op": "replace", "path": "/spec/replicas", "value": 50}]), {"kind": "SaaSIntegration"})
 	count(workload_limits.violation) == 0 with input as inp
 }
+
+# input.effective (set by the engine: what the Deployment is rendered with)
+# is judged instead of the spec.
+
+test_effective_defaults_judged_when_spec_has_no_resources if {
+	inp := object.union(review([{"op": "remove", "path": "/spec/resources"}]), {"effective": {
+		"resources": {"limits": {"cpu": "2", "memory": "512Mi"}},
+		"replicas": 3,
+	}})
+	vs := workload_limits.violation with input as inp
+	vs == {{
+		"msg": "CPU limit 2 is above the platform maximum of 1 (the platform standard's default: spec.resources is empty)",
+		"field": "spec.resources.limits.cpu",
+		"remediation": "Lower spec.resources.limits.cpu to 1 or less, or ask IT for a PolicyException.",
+	}}
+}
+
+test_effective_replicas_judged if {
+	inp := object.union(review([{"op": "remove", "path": "/spec/replicas"}]), {"effective": {"replicas": 7}})
+	fields(workload_limits.violation) == {"spec.replicas"} with input as inp
+}
+
+test_effective_within_limits_allowed if {
+	inp := object.union(review([{"op": "remove", "path": "/spec/resources"}]), {"effective": {
+		"resources": standard.workloadDefaults.resources,
+		"replicas": 1,
+	}})
+	count(workload_limits.violation) == 0 with input as inp
+}

@@ -55,9 +55,9 @@ type Exposure struct {
 	// Host is the public hostname; it must lie under one of the standard's
 	// allowed host suffixes.
 	Host FQDN `json:"host"`
-	// Path served on the host.
+	// Path served on the host; "/" when empty (applied when the Ingress is
+	// rendered, never written into the object).
 	// +optional
-	// +kubebuilder:default="/"
 	// +kubebuilder:validation:Pattern=`^/[-A-Za-z0-9_./~%]*$`
 	// +kubebuilder:validation:MaxLength=256
 	Path string `json:"path,omitempty"`
@@ -98,15 +98,14 @@ type MarketingWorkloadSpec struct {
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$`
 	Image string `json:"image"`
-	// Replicas while the campaign is active.
+	// Replicas while the campaign is active; 1 when unset (applied when the
+	// Deployment is rendered, never written into the object).
 	// +optional
-	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	Replicas *int32 `json:"replicas,omitempty"`
-	// Port the container listens on.
+	// Port the container listens on; 8080 when unset (applied at render time).
 	// +optional
-	// +kubebuilder:default=8080
 	// +kubebuilder:validation:Minimum=1024
 	// +kubebuilder:validation:Maximum=65535
 	Port int32 `json:"port,omitempty"`
@@ -116,7 +115,9 @@ type MarketingWorkloadSpec struct {
 	// +listType=map
 	// +listMapKey=name
 	Env []EnvVar `json:"env,omitempty"`
-	// Resources for the container; the standard's defaults apply when empty.
+	// Resources for the container; when empty, the PlatformStandard's
+	// workloadDefaults.resources apply at render time (status.effective shows
+	// them), so a change of the standard's defaults reaches the workload.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 	// Exposure publishes the workload on a TLS ingress; omit for internal services.
@@ -158,6 +159,22 @@ type ResourceRef struct {
 	Name string `json:"name"`
 }
 
+// EffectiveValues are what a workload runs with once the PlatformStandard's
+// defaults are applied: computed on every reconcile, never stored in spec.
+type EffectiveValues struct {
+	// Resources of the container: spec.resources, else the standard's
+	// workloadDefaults.resources; absent when neither says anything.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// Replicas while Active: spec.replicas, else 1.
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+	// Labels are the standard labels every child carries, derived from the
+	// spec (name, team, cost centre, campaign).
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
 // MarketingWorkloadStatus is what the operator observed and did.
 type MarketingWorkloadStatus struct {
 	CommonStatus `json:",inline"`
@@ -183,6 +200,11 @@ type MarketingWorkloadStatus struct {
 	// does not.
 	// +optional
 	ArchivedAt *metav1.Time `json:"archivedAt,omitempty"`
+
+	// Effective are the values the workload runs with, the standard's
+	// defaults applied (spec keeps only what was applied).
+	// +optional
+	Effective *EffectiveValues `json:"effective,omitempty"`
 }
 
 // +kubebuilder:object:root=true
@@ -192,6 +214,9 @@ type MarketingWorkloadStatus struct {
 // +kubebuilder:printcolumn:name="Compliant",type=boolean,JSONPath=`.status.compliant`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Ends",type=string,JSONPath=`.spec.campaign.endsAt`,description="When the campaign stops serving (RFC 3339); a string column because a date column renders future times as <invalid>"
+// +kubebuilder:printcolumn:name="CPU",type=string,JSONPath=`.status.effective.resources.limits.cpu`,priority=1,description="Effective CPU limit (spec.resources, else the standard's default)"
+// +kubebuilder:printcolumn:name="Memory",type=string,JSONPath=`.status.effective.resources.limits.memory`,priority=1,description="Effective memory limit (spec.resources, else the standard's default)"
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.effective.replicas`,priority=1,description="Effective replicas while Active"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // MarketingWorkload is a container workload for a campaign, microsite, tag

@@ -310,7 +310,7 @@ var _ = Describe("printer columns", func() {
 
 	It("are declared on every CRD as served by the API server", func() {
 		want := map[string][]string{
-			"marketingworkloads": {"Phase", "Compliant", "URL", "Ends", "Age"},
+			"marketingworkloads": {"Phase", "Compliant", "URL", "Ends", "CPU", "Memory", "Replicas", "Age"},
 			"saasintegrations":   {"Vendor", "Vendor-Status", "Compliant", "Age"},
 			"vendors":            {"Status", "Category", "DPA", "Age"},
 			"platformstandards":  {"Ready", "Age"},
@@ -326,6 +326,11 @@ var _ = Describe("printer columns", func() {
 				names = append(names, c.Name)
 			}
 			Expect(names).To(Equal(cols), "printer columns of %s", plural)
+			for _, c := range crd.Spec.Versions[0].AdditionalPrinterColumns {
+				// The effective values are for `kubectl get mw -o wide` only.
+				wide := plural == "marketingworkloads" && (c.Name == "CPU" || c.Name == "Memory" || c.Name == "Replicas")
+				Expect(c.Priority == 1).To(Equal(wide), "priority of column %s of %s", c.Name, plural)
+			}
 			Expect(crd.Spec.Names.Categories).To(ContainElement("martech"), "%s is in the martech category", plural)
 		}
 	})

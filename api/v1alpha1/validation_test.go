@@ -98,7 +98,7 @@ var _ = Describe("config/samples", func() {
 })
 
 var _ = Describe("defaults", func() {
-	It("fills path, replicas, port, enforcement and severity", func() {
+	It("leaves a workload's path, replicas and port as applied (render time fills them) and fills a policy's enforcement and severity", func() {
 		ns := createNamespace("defaults")
 
 		mw := validObject(v1alpha1.KindMarketingWorkload, ns, uniqueName("mw"))
@@ -109,9 +109,9 @@ var _ = Describe("defaults", func() {
 		Expect(k8sClient.Create(ctx, mw)).To(Succeed())
 		var got v1alpha1.MarketingWorkload
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(mw), &got)).To(Succeed())
-		Expect(got.Spec.Replicas).To(HaveValue(BeEquivalentTo(1)))
-		Expect(got.Spec.Port).To(BeEquivalentTo(8080))
-		Expect(got.Spec.Exposure.Path).To(Equal("/"))
+		Expect(got.Spec.Replicas).To(BeNil())
+		Expect(got.Spec.Port).To(BeZero())
+		Expect(got.Spec.Exposure.Path).To(BeEmpty())
 
 		gp := validObject(v1alpha1.KindGuardrailPolicy, "", uniqueName("gp"))
 		delete(specOf(gp), "enforcement")

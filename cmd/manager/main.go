@@ -37,7 +37,6 @@ type webhookFlags struct {
 	certSecret          string
 	service             string
 	validatingConfig    string
-	mutatingConfig      string
 }
 
 func (f *webhookFlags) bind(fs *flag.FlagSet) {
@@ -49,7 +48,6 @@ func (f *webhookFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.certSecret, "webhook-cert-secret", "guardrails-webhook-server-cert", "Secret the certificate rotator writes the CA and serving certificate to.")
 	fs.StringVar(&f.service, "webhook-service", "guardrails-webhook-service", "Service the API server calls the webhooks through; the serving certificate is issued for it.")
 	fs.StringVar(&f.validatingConfig, "validating-webhook-configuration", "guardrails-validating-webhook-configuration", "ValidatingWebhookConfiguration whose caBundle the rotator keeps current.")
-	fs.StringVar(&f.mutatingConfig, "mutating-webhook-configuration", "guardrails-mutating-webhook-configuration", "MutatingWebhookConfiguration whose caBundle the rotator keeps current.")
 }
 
 func main() {
@@ -192,7 +190,6 @@ func setupWebhooks(mgr ctrl.Manager, policies *policyset.Loader, f webhookFlags)
 		ServiceName:             f.service,
 		CertDir:                 f.certDir,
 		ValidatingConfiguration: f.validatingConfig,
-		MutatingConfiguration:   f.mutatingConfig,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -247,7 +248,7 @@ func benchInputs(b *testing.B) (*evaluation, map[string]ast.Value, *object) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { e.store.Abort(ctx, txn) })
-	ev := &evaluation{engine: e, set: set, ctx: ctx, now: testNow, shared: sh, txn: txn}
+	ev := &evaluation{engine: e, set: set, ctx: ctx, deadline: time.Now().Add(time.Hour), now: testNow, shared: sh, txn: txn}
 	si, err := e.cache.object(req.Integrations["newsletter"])
 	if err != nil {
 		b.Fatal(err)

@@ -83,23 +83,14 @@ func (c *convCache) object(x storedObject) (*object, error) {
 	k, cacheable := cacheKey(x, "")
 	if cacheable {
 		if v, hit := c.get(k); hit {
-			gvk := x.GetObjectKind().GroupVersionKind()
-			obj := &object{
-				kind:       cmpOr(gvk.Kind, typedKind(x)),
-				apiVersion: gvk.GroupVersion().String(),
-				namespace:  x.GetNamespace(),
-				name:       x.GetName(),
-				value:      v,
-			}
-			if gvk.Version == "" {
-				obj.apiVersion = v1alpha1.GroupVersion.String()
-			}
+			obj, _ := typedObjectMeta(x)
+			obj.value = v
 			return obj, nil
 		}
 	}
-	obj, err := toObject(x)
-	if err != nil || obj == nil {
-		return obj, err
+	obj, err := typedObject(x)
+	if err != nil {
+		return nil, err
 	}
 	if cacheable {
 		c.put(k, obj.value)
@@ -115,11 +106,7 @@ func (c *convCache) standardSpec(s *v1alpha1.PlatformStandard) (ast.Value, error
 			return v, nil
 		}
 	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&s.Spec)
-	if err != nil {
-		return nil, fmt.Errorf("policy: converting standard %q: %w", s.Name, err)
-	}
-	v, err := ast.InterfaceToValue(m)
+	v, err := jsonValue(&s.Spec)
 	if err != nil {
 		return nil, fmt.Errorf("policy: converting standard %q: %w", s.Name, err)
 	}

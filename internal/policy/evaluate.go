@@ -87,15 +87,22 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if namespaced(subject.kind) {
 		namespace = cmpOr(req.Namespace.Name, subject.namespace)
 	}
-	integrations := emptyObject()
+	integrations, effective := emptyObject(), (*ast.Term)(nil)
 	if subject.kind == v1alpha1.KindMarketingWorkload && obj != nil {
 		integrations, err = ev.integrations(&req, obj, op, namespace)
 		if err != nil {
 			return nil, err
 		}
+		if effective, err = effectiveTerm(req.Object, req.Standard); err != nil {
+			return nil, err
+		}
 	}
 	judge := func() (*Decision, []outcome, error) {
-		return ev.object(subject, namespace, newInput(sh, op, obj, old, subject, namespace, integrations))
+		in := newInput(sh, op, obj, old, subject, namespace, integrations)
+		if effective != nil {
+			in.add(keyEffective, effective)
+		}
+		return ev.object(subject, namespace, in)
 	}
 	var d *Decision
 	var outcomes []outcome
@@ -146,7 +153,7 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 	}
 	var pairs [][2]*ast.Term
 	done := make(map[string]bool)
-	for _, name := range referencedIntegrations(wl.m) {
+	for _, name := range referencedIntegrations(wl.value) {
 		si := req.Integrations[name]
 		if done[name] || si == nil {
 			continue
@@ -190,14 +197,22 @@ func (ev *evaluation) memoKey(op Operation, namespace, name string) memoKey {
 }
 
 // referencedIntegrations returns spec.integrations[*].name of a workload.
-func referencedIntegrations(m map[string]any) []string {
-	spec, _ := m["spec"].(map[string]any)
-	refs, _ := spec["integrations"].([]any)
-	names := make([]string, 0, len(refs))
-	for _, r := range refs {
-		ref, _ := r.(map[string]any)
-		if name, _ := ref["name"].(string); name != "" {
-			names = append(names, name)
+func referencedIntegrations(v ast.Value) []string {
+	refs, _ := lookup(v, []string{"spec", "integrations"})
+	list, _ := refs.(*ast.Array)
+	if list == nil {
+		return nil
+	}
+	names := make([]string, 0, list.Len())
+	for i := range list.Len() {
+		ref, _ := list.Elem(i).Value.(ast.Object)
+		if ref == nil {
+			continue
+		}
+		if t := ref.Get(keyName); t != nil {
+			if name, _ := t.Value.(ast.String); name != "" {
+				names = append(names, string(name))
+			}
 		}
 	}
 	return names

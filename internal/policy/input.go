@@ -11,6 +11,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
@@ -82,7 +83,6 @@ var ErrNoObject = errors.New("policy: request has no object")
 type object struct {
 	kind, apiVersion, namespace, name string
 	value                             ast.Value
-	m                                 map[string]any
 }
 
 // typedKinds maps our typed objects to their kinds, for objects whose
@@ -119,28 +119,16 @@ func toObject(x any) (*object, error) {
 		m = o.Object
 	case map[string]any:
 		m = o
-	case runtime.Object:
+	case storedObject:
 		if isNilPointer(o) {
 			return nil, nil
 		}
-		var err error
-		m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			return nil, fmt.Errorf("policy: converting %T: %w", x, err)
-		}
-		if kind := typedKind(x); kind != "" {
-			// ToUnstructured leaves out an empty TypeMeta.
-			if s, _ := m["kind"].(string); s == "" {
-				m["kind"] = kind
-			}
-			if s, _ := m["apiVersion"].(string); s == "" {
-				m["apiVersion"] = v1alpha1.GroupVersion.String()
-			}
-		}
+		// A typed object: straight from its JSON (see jsonValue).
+		return typedObject(o)
 	default:
 		return nil, fmt.Errorf("policy: unsupported object type %T", x)
 	}
-	obj := &object{m: m}
+	obj := &object{}
 	obj.kind, _ = m["kind"].(string)
 	obj.apiVersion, _ = m["apiVersion"].(string)
 	if md, ok := m["metadata"].(map[string]any); ok {
@@ -150,6 +138,41 @@ func toObject(x any) (*object, error) {
 	v, err := ast.InterfaceToValue(m)
 	if err != nil {
 		return nil, fmt.Errorf("policy: converting %s %q: %w", obj.kind, obj.name, err)
+	}
+	obj.value = v
+	return obj, nil
+}
+
+// typedObjectMeta is a typed object's kind, apiVersion, namespace and name.
+func typedObjectMeta(x storedObject) (*object, schema.GroupVersionKind) {
+	gvk := x.GetObjectKind().GroupVersionKind()
+	obj := &object{
+		kind:       cmpOr(gvk.Kind, typedKind(x)),
+		apiVersion: gvk.GroupVersion().String(),
+		namespace:  x.GetNamespace(),
+		name:       x.GetName(),
+	}
+	if gvk.Version == "" && typedKind(x) != "" {
+		obj.apiVersion = v1alpha1.GroupVersion.String()
+	}
+	return obj, gvk
+}
+
+// typedObject converts a typed object; an empty TypeMeta (as typed objects
+// read through a client often have) is filled in for our kinds.
+func typedObject(x storedObject) (*object, error) {
+	obj, gvk := typedObjectMeta(x)
+	v, err := jsonValue(x)
+	if err != nil {
+		return nil, fmt.Errorf("policy: converting %s %q: %w", obj.kind, obj.name, err)
+	}
+	if o, ok := v.(ast.Object); ok && typedKind(x) != "" {
+		if gvk.Kind == "" {
+			o.Insert(keyKind, ast.StringTerm(obj.kind))
+		}
+		if gvk.Version == "" {
+			o.Insert(keyAPIVersion, ast.StringTerm(obj.apiVersion))
+		}
 	}
 	obj.value = v
 	return obj, nil
@@ -209,6 +232,7 @@ func with(obj ast.Object, key string, value *ast.Term) ast.Object {
 // Input keys.
 var (
 	keyKind         = ast.InternedTerm("kind")
+	keyAPIVersion   = ast.InternedTerm("apiVersion")
 	keyOperation    = ast.InternedTerm("operation")
 	keyObject       = ast.InternedTerm("object")
 	keyOldObject    = ast.InternedTerm("oldObject")
@@ -376,6 +400,12 @@ func newInput(s *shared, op Operation, obj, old, subject *object, namespace stri
 	in.params = len(in.pairs)
 	in.pairs = append(in.pairs, ast.Item(keyParameters, nil))
 	return in
+}
+
+// add sets one more key of the input document (before input.parameters).
+func (in *input) add(key, value *ast.Term) {
+	in.pairs = slices.Insert(in.pairs, in.params, ast.Item(key, value))
+	in.params++
 }
 
 // value returns the input document with the given input.parameters.

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"github.com/open-policy-agent/opa/v1/ast"
 	"maps"
 	"slices"
 	"strings"
@@ -118,7 +119,7 @@ func (ev *evaluation) info(name string) *PolicyInfo {
 // taxonomyKeys reports each unknown key of one field once, at its first
 // index, with the nearest known keys.
 func (ev *evaluation) taxonomyKeys(subject *object, f taxonomyField) []Result {
-	v, ok := lookup(subject.m, f.path)
+	v, ok := lookup(subject.value, f.path)
 	if !ok || v == nil {
 		return nil
 	}
@@ -126,17 +127,17 @@ func (ev *evaluation) taxonomyKeys(subject *object, f taxonomyField) []Result {
 	var keys []string
 	var at []string
 	switch x := v.(type) {
-	case []any:
-		for i, k := range x {
-			s, _ := k.(string)
-			keys = append(keys, s)
+	case *ast.Array:
+		for i := range x.Len() {
+			s, _ := x.Elem(i).Value.(ast.String)
+			keys = append(keys, string(s))
 			at = append(at, fmt.Sprintf("%s[%d]", field, i))
 		}
-	case string:
+	case ast.String:
 		if x == "" {
 			return nil
 		}
-		keys, at = []string{x}, []string{field}
+		keys, at = []string{string(x)}, []string{field}
 	default:
 		return nil
 	}
@@ -183,18 +184,27 @@ func (ev *evaluation) policyNames(subject *object) []Result {
 		}
 		out = append(out, ev.validationResult(PolicyNames, field, msg, rem))
 	}
-	if disabled, ok := lookup(subject.m, []string{"spec", "policies", "disabled"}); ok {
-		list, _ := disabled.([]any)
-		for i, n := range list {
-			if s, ok := n.(string); ok {
-				report(fmt.Sprintf("spec.policies.disabled[%d]", i), s)
+	if disabled, ok := lookup(subject.value, []string{"spec", "policies", "disabled"}); ok {
+		if list, ok := disabled.(*ast.Array); ok {
+			for i := range list.Len() {
+				if s, ok := list.Elem(i).Value.(ast.String); ok {
+					report(fmt.Sprintf("spec.policies.disabled[%d]", i), string(s))
+				}
 			}
 		}
 	}
-	if enf, ok := lookup(subject.m, []string{"spec", "policies", "enforcement"}); ok {
-		m, _ := enf.(map[string]any)
-		for _, name := range slices.Sorted(maps.Keys(m)) {
-			report("spec.policies.enforcement."+name, name)
+	if enf, ok := lookup(subject.value, []string{"spec", "policies", "enforcement"}); ok {
+		if m, ok := enf.(ast.Object); ok {
+			var names []string
+			for _, k := range m.Keys() {
+				if s, ok := k.Value.(ast.String); ok {
+					names = append(names, string(s))
+				}
+			}
+			slices.Sort(names)
+			for _, name := range names {
+				report("spec.policies.enforcement."+name, name)
+			}
 		}
 	}
 	return out
@@ -232,18 +242,22 @@ func (ev *evaluation) validationResult(policy, field, msg, remediation string) R
 	}
 }
 
-// lookup returns the value at path in m.
-func lookup(m map[string]any, path []string) (any, bool) {
-	var cur any = m
+// lookup returns the value at path in v (nil for JSON null).
+func lookup(v ast.Value, path []string) (ast.Value, bool) {
+	cur := v
 	for _, p := range path {
-		mm, ok := cur.(map[string]any)
+		o, ok := cur.(ast.Object)
 		if !ok {
 			return nil, false
 		}
-		cur, ok = mm[p]
-		if !ok {
+		t := o.Get(ast.InternedTerm(p))
+		if t == nil {
 			return nil, false
 		}
+		cur = t.Value
+	}
+	if _, null := cur.(ast.Null); null {
+		return nil, true
 	}
 	return cur, true
 }

@@ -47,7 +47,7 @@ func (r *renderer) deployment() (*appsv1.Deployment, error) {
 		VolumeMounts:    []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 		SecurityContext: r.containerSecurityContext(),
 	}
-	if res := r.resources(); res != nil {
+	if res := effectiveResources(r.w, r.std); res != nil {
 		container.Resources = *res
 	}
 	return &appsv1.Deployment{
@@ -97,18 +97,6 @@ func (r *renderer) containerSecurityContext() *corev1.SecurityContext {
 		}
 	}
 	return sc
-}
-
-// resources are the spec's, else the standard's defaults, else none. A copy:
-// children never share memory with the inputs.
-func (r *renderer) resources() *corev1.ResourceRequirements {
-	if r.w.Spec.Resources != nil {
-		return r.w.Spec.Resources.DeepCopy()
-	}
-	if d := r.std.WorkloadDefaults.Resources; d != nil {
-		return d.DeepCopy()
-	}
-	return nil
 }
 
 // env is, in order: the spec's plain variables; for each integration (spec

@@ -21,9 +21,9 @@ type CertOptions struct {
 	ServiceName string
 	// CertDir is where the Secret is mounted (tls.crt, tls.key).
 	CertDir string
-	// ValidatingConfiguration and MutatingConfiguration are the webhook
-	// configurations whose caBundle is kept equal to the CA.
-	ValidatingConfiguration, MutatingConfiguration string
+	// ValidatingConfiguration is the webhook configuration whose caBundle
+	// is kept equal to the CA (there is no mutating one).
+	ValidatingConfiguration string
 }
 
 // Names of the certificate authority the operator creates.
@@ -48,9 +48,6 @@ func AddCertRotation(mgr ctrl.Manager, o CertOptions) (<-chan struct{}, error) {
 	var hooks []rotator.WebhookInfo
 	if o.ValidatingConfiguration != "" {
 		hooks = append(hooks, rotator.WebhookInfo{Name: o.ValidatingConfiguration, Type: rotator.Validating})
-	}
-	if o.MutatingConfiguration != "" {
-		hooks = append(hooks, rotator.WebhookInfo{Name: o.MutatingConfiguration, Type: rotator.Mutating})
 	}
 	svc := fmt.Sprintf("%s.%s.svc", o.ServiceName, o.Namespace)
 	err := rotator.AddRotator(mgr, &rotator.CertRotator{

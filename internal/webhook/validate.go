@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -68,9 +69,12 @@ func (v *validator[T]) ValidateCreate(ctx context.Context, obj T) (admission.War
 	return v.validate(ctx, policy.OperationCreate, obj, none)
 }
 
-// ValidateUpdate judges a changed spec; metadata-only updates pass.
+// ValidateUpdate judges a change of the spec or the labels (which policies
+// may read); other metadata-only updates (annotations, finalizers) pass. The
+// matchConditions of the webhook configuration keep those off the webhook
+// in the API server already; this is the second line.
 func (v *validator[T]) ValidateUpdate(ctx context.Context, oldObj, newObj T) (admission.Warnings, error) {
-	if equality.Semantic.DeepEqual(v.kind.spec(oldObj), v.kind.spec(newObj)) {
+	if equality.Semantic.DeepEqual(v.kind.spec(oldObj), v.kind.spec(newObj)) && maps.Equal(oldObj.GetLabels(), newObj.GetLabels()) {
 		return nil, nil
 	}
 	return v.validate(ctx, policy.OperationUpdate, newObj, oldObj)

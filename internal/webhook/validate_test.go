@@ -68,18 +68,15 @@ var _ = Describe("MarketingWorkload", func() {
 		Expect(apierrors.IsNotFound(notFound(workload("bad-registry")))).To(BeTrue())
 	})
 
-	It("admits a compliant workload without warnings and fills in the standard's defaults", func() {
-		mw := workload("defaulted")
+	It("admits a compliant workload without warnings and stores it as sent: no defaults written into it", func() {
+		mw := workload("as-sent")
+		sent := mw.DeepCopy()
 		Expect(wc.Create(ctx, mw)).To(Succeed())
 		Expect(wc.take()).To(BeEmpty())
 		var got v1alpha1.MarketingWorkload
 		Expect(e.client.Get(ctx, client.ObjectKeyFromObject(mw), &got)).To(Succeed())
-		Expect(got.Spec.Resources).NotTo(BeNil())
-		Expect(got.Spec.Resources.Limits.Cpu().Equal(resource.MustParse("500m"))).To(BeTrue())
-		Expect(got.Spec.Resources.Limits.Memory().Equal(resource.MustParse("256Mi"))).To(BeTrue())
-		Expect(got.Spec.Resources.Requests.Cpu().Equal(resource.MustParse("50m"))).To(BeTrue())
-		Expect(got.Labels).To(HaveKeyWithValue("martech.guardrails.dev/team", "growth"))
-		Expect(got.Labels).To(HaveKeyWithValue("martech.guardrails.dev/cost-center", "MKT-4100"))
+		Expect(got.Spec).To(Equal(sent.Spec))
+		Expect(got.Labels).To(BeEmpty())
 	})
 
 	It("keeps resources the workload sets", func() {
@@ -100,7 +97,7 @@ var _ = Describe("MarketingWorkload", func() {
 
 		good := workload("dry-good")
 		Expect(e.client.Create(ctx, good, client.DryRunAll)).To(Succeed())
-		Expect(good.Spec.Resources).NotTo(BeNil(), "the dry run returns the defaulted object")
+		Expect(good.Spec.Resources).To(BeNil(), "the dry run returns the object as sent")
 		Expect(apierrors.IsNotFound(notFound(workload("dry-good")))).To(BeTrue())
 	})
 
@@ -131,12 +128,14 @@ var _ = Describe("MarketingWorkload", func() {
 		}).WithTimeout(2 * time.Second).Should(Equal(runningImage))
 	})
 
-	It("judges spec changes only: metadata updates of a non-compliant object pass, and the operator is never judged", func() {
+	It("judges spec and label changes only: other metadata updates of a non-compliant object pass, and the operator is never judged", func() {
 		bad := workload("legacy", withImage("docker.io/library/legacy:1.0.0"))
 		Expect(e.managerClient.Create(ctx, bad)).To(Succeed(), "the operator's own requests are not judged")
 
+		annotation := []byte(`{"metadata":{"annotations":{"reviewed":"yes"}}}`)
+		Expect(e.client.Patch(ctx, bad, client.RawPatch(types.MergePatchType, annotation))).To(Succeed(), "an annotation change does not re-judge the spec")
 		label := []byte(`{"metadata":{"labels":{"reviewed":"yes"}}}`)
-		Expect(e.client.Patch(ctx, bad, client.RawPatch(types.MergePatchType, label))).To(Succeed(), "a label change does not re-judge the spec")
+		rejectedWith(e.client.Patch(ctx, bad, client.RawPatch(types.MergePatchType, label)), "allowed-registries: spec.image: ")
 
 		image := []byte(`{"spec":{"image":"docker.io/library/legacy:1.0.1"}}`)
 		rejectedWith(e.client.Patch(ctx, bad, client.RawPatch(types.MergePatchType, image)), "allowed-registries: spec.image: ")
