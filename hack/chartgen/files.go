@@ -23,13 +23,9 @@ func (c *chart) write(dir string) error {
 			return err
 		}
 	}
-	values, err := c.values()
-	if err != nil {
-		return err
-	}
 	files := map[string]string{
 		"Chart.yaml":               c.chartYAML(),
-		"values.yaml":              values,
+		"values.yaml":              c.values(),
 		"templates/_helpers.tpl":   helpers,
 		"templates/NOTES.txt":      notes,
 		"files/argocd-health.yaml": c.argoHealth(),
@@ -44,7 +40,7 @@ func (c *chart) write(dir string) error {
 		files[name] = header + t.body
 	}
 	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil { //nolint:gosec // a chart is world-readable like every file in the repository
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return err
 		}
 	}
@@ -66,7 +62,7 @@ keywords: [policy, admission, operator, marketing, privacy]
 }
 
 // values are the chart's values, with the defaults config/manager sets.
-func (c *chart) values() (string, error) {
+func (c *chart) values() string {
 	d := c.deployment
 	pod, _, _ := unstructured.NestedMap(d.Object, "spec", "template", "spec")
 	ctrs, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
@@ -190,7 +186,7 @@ metrics:
 		g, _, _ := strings.Cut(o.value, ".")
 		fmt.Fprintf(&b, "\n# The optional component config/%s.\n%s:\n  enabled: false\n", o.dir, g)
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 func indent(s, prefix string) string {

@@ -185,24 +185,7 @@ func optionalComponents(kustomization string) ([]string, error) {
 }
 
 func copyTree(src, dst string) error {
-	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o750)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o600)
-	})
+	return os.CopyFS(dst, os.DirFS(src))
 }
 
 func key(u *unstructured.Unstructured) string {
@@ -371,10 +354,10 @@ func expand(line string, p *placeholders) string {
 		return line
 	}
 	indent, dash, keyPart, ph := m[1], m[2], m[3], m[4]
-	switch {
-	case ph == labelsPlaceholder:
+	switch ph {
+	case labelsPlaceholder:
 		return fmt.Sprintf("%s{{- include %q . | nindent %d }}\n", indent, chartName+".labels", len(indent))
-	case ph == extraArgsPlaceholder:
+	case extraArgsPlaceholder:
 		return fmt.Sprintf("%s{{- range .Values.extraArgs }}\n%s- {{ . | quote }}\n%s{{- end }}\n", indent, indent, indent)
 	}
 	if e, ok := p.scalar[ph]; ok {
