@@ -13,6 +13,9 @@ LDFLAGS    := -X github.com/martech-guardrails/guardrails/internal/version.Versi
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION    ?= v2.15.0
+HELM_VERSION             ?= v4.3.1
+HELM           := $(LOCALBIN)/helm
+CHART          := charts/martech-guardrails
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT  := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
@@ -42,6 +45,18 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 verify-generated: $(CONTROLLER_GEN) ## Fail if generated files are stale (regenerates into a temp copy, never in place).
 	hack/verify-generated.sh $(CONTROLLER_GEN)
 
+.PHONY: chart
+chart: envtest-bins ## Write the Helm chart charts/martech-guardrails from config/ (hack/chartgen; never edit the chart by hand).
+	go run ./hack/chartgen -kubectl $(KUBECTL) -out $(CHART)
+
+.PHONY: verify-chart
+verify-chart: envtest-bins ## Fail if charts/martech-guardrails differs from what `make chart` writes from config/.
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	  go run ./hack/chartgen -kubectl $(KUBECTL) -out "$$tmp/chart"; \
+	  if ! diff -r $(CHART) "$$tmp/chart" | head -40; then :; fi; \
+	  if ! diff -r -q $(CHART) "$$tmp/chart" >/dev/null; then echo "$(CHART) is stale: run 'make chart' and commit the result" >&2; exit 1; fi; \
+	  echo "$(CHART) is up to date with config/"
+
 .PHONY: fmt
 fmt: ## go fmt the code.
 	go fmt ./...
@@ -65,10 +80,18 @@ envtest-bins: ## Build only what envtest needs (kube-apiserver, etcd, kubectl).
 	hack/build-k8s-bins.sh kube-apiserver etcd kubectl
 
 .PHONY: test
-test: verify-generated vet envtest-bins ## Check generated files, vet, then run unit, Rego and envtest suites.
+test: verify-generated verify-chart vet envtest-bins helm cert-manager-crds ## Check generated files and the chart, vet, then run unit, Rego, chart and envtest suites.
 	@gofmt_out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*'))"; \
 	  if [ -n "$$gofmt_out" ]; then echo "gofmt needed on:"; echo "$$gofmt_out"; exit 1; fi
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./...
+	HELM=$(HELM) KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: helm
+helm: ## Build the pinned helm (helm.sh/helm/v4 $(HELM_VERSION)) into bin/helm from the Go module proxy (cached).
+	HELM_VERSION=$(HELM_VERSION) HELM_BIN=$(HELM) hack/build-helm.sh
+
+.PHONY: cert-manager-crds
+cert-manager-crds: ## Copy cert-manager's Certificate and Issuer CRDs (from its Go module) into bin/ for the chart test.
+	hack/cert-manager-crds.sh
 
 .PHONY: test-e2e
 test-e2e: k8s-bins build ## End-to-end suite on a local kwok cluster with the real kubectl.

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -47,7 +48,7 @@ func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.List(ctx, &users, client.MatchingFields{indexVendor: v.Name}); err != nil {
 		return ctrl.Result{}, err
 	}
-	v.Status.Integrations = int32(len(users.Items))
+	v.Status.Integrations = int32(min(len(users.Items), math.MaxInt32))
 	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &v, &v.Status.CommonStatus, now)
 	if err != nil {
 		return ctrl.Result{}, err

@@ -26,9 +26,9 @@ const kstatusNS = "kstatus-checks"
 // Each spec stands alone: no spec order, and the fake clock is never moved
 // here (the samples stay Active up to the Ordered container's last setting).
 //
-// kstatus has one blind spot these specs do not cover: a workload the
-// controller has not reconciled yet has no status.observedGeneration, and
-// kstatus says Current for it ("Resource is current").
+// A brand-new object reads InProgress too: every CRD defaults
+// status.observedGeneration to 0, below the object's generation, until the
+// controller writes (gitops_health_test.go checks the create's response).
 var _ = Describe("kstatus on what the controllers write", func() {
 	ctx := context.Background()
 

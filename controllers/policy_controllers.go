@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		var lines []string
 		for _, e := range ce {
 			if len(gp.Status.Errors) < 20 {
-				gp.Status.Errors = append(gp.Status.Errors, v1alpha1.PolicyError{Module: e.Module, Line: int32(e.Line), Column: int32(e.Column), Message: e.Message})
+				gp.Status.Errors = append(gp.Status.Errors, v1alpha1.PolicyError{Module: e.Module, Line: int32(min(e.Line, math.MaxInt32)), Column: int32(min(e.Column, math.MaxInt32)), Message: e.Message}) //nolint:gosec // min bounds both; compile errors have no negative positions
 			}
 			lines = append(lines, e.Error())
 		}

@@ -100,6 +100,7 @@ type GuardrailPolicy struct {
 	Spec GuardrailPolicySpec `json:"spec"`
 	// Status says whether it compiled.
 	// +optional
+	// +kubebuilder:default={observedGeneration:0}
 	Status GuardrailPolicyStatus `json:"status,omitempty"`
 }
 

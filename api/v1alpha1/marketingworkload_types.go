@@ -229,6 +229,7 @@ type MarketingWorkload struct {
 	Spec MarketingWorkloadSpec `json:"spec"`
 	// Status is what the operator observed.
 	// +optional
+	// +kubebuilder:default={observedGeneration:0}
 	Status MarketingWorkloadStatus `json:"status,omitempty"`
 }
 

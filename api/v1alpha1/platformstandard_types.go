@@ -162,6 +162,7 @@ type PlatformStandard struct {
 	Spec PlatformStandardSpec `json:"spec"`
 	// Status is what the operator observed.
 	// +optional
+	// +kubebuilder:default={observedGeneration:0}
 	Status PlatformStandardStatus `json:"status,omitempty"`
 }
 

@@ -64,6 +64,7 @@ type PolicyException struct {
 	Spec PolicyExceptionSpec `json:"spec"`
 	// Status says whether it is in force.
 	// +optional
+	// +kubebuilder:default={observedGeneration:0}
 	Status PolicyExceptionStatus `json:"status,omitempty"`
 }
 

@@ -104,6 +104,7 @@ type SaaSIntegration struct {
 	Spec SaaSIntegrationSpec `json:"spec"`
 	// Status is what the operator observed.
 	// +optional
+	// +kubebuilder:default={observedGeneration:0}
 	Status SaaSIntegrationStatus `json:"status,omitempty"`
 }
 

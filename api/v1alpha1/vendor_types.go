@@ -113,6 +113,7 @@ type Vendor struct {
 	Spec VendorSpec `json:"spec"`
 	// Status is what the operator observed.
 	// +optional
+	// +kubebuilder:default={observedGeneration:0}
 	Status VendorStatusObserved `json:"status,omitempty"`
 }
 

@@ -14,7 +14,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -67,6 +66,7 @@ func main() {
 		qps            float64
 		burst          int
 		wh             webhookFlags
+		life           lifecycle
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; \"0\" disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics (the metrics-reader ClusterRole). false: plain HTTP to anyone, for local runs on a loopback address only.")
@@ -83,6 +83,7 @@ func main() {
 	flag.IntVar(&burst, "kube-api-burst", 100, "Client-side burst of requests to the API server.")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	wh.bind(flag.CommandLine)
+	life.bind(flag.CommandLine)
 	opts := zap.Options{Development: true}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -120,7 +121,9 @@ func main() {
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "guardrails.martech.guardrails.dev",
 		LeaderElectionNamespace: leaderElectNS,
-		WebhookServer:           crwebhook.NewServer(crwebhook.Options{Port: webhookPort, CertDir: wh.certDir, TLSOpts: tlsOpts}),
+		// A stopping leader hands the controllers over at once (lifecycle.go).
+		LeaderElectionReleaseOnCancel: true,
+		WebhookServer:                 life.webhookServer(crwebhook.NewServer(crwebhook.Options{Port: webhookPort, CertDir: wh.certDir, TLSOpts: tlsOpts})),
 		// Secrets: metadata only, in secretNamespaces only (credentials.go).
 		Cache:     cache.Options{ByObject: credentialCache(secretNamespaces)},
 		NewClient: credentialClient(secretNamespaces),
@@ -141,12 +144,8 @@ func main() {
 		log.Error(err, "unable to set up controllers")
 		os.Exit(1)
 	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		log.Error(err, "unable to set up health check")
-		os.Exit(1)
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		log.Error(err, "unable to set up ready check")
+	if err := life.addChecks(mgr); err != nil {
+		log.Error(err, "unable to set up the health and readiness checks")
 		os.Exit(1)
 	}
 	if wh.enable {
@@ -157,7 +156,7 @@ func main() {
 	}
 
 	log.Info("manager started", "version", version.Version, "webhooks", wh.enable)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(life.signalContext()); err != nil {
 		log.Error(err, "manager exited with an error")
 		os.Exit(1)
 	}

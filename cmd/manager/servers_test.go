@@ -65,8 +65,8 @@ func TestMetricsOptions(t *testing.T) {
 // and returns the negotiated protocol.
 func handshake(addr string, maxVersion uint16, alpn ...string) (string, error) {
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{
-		InsecureSkipVerify: true,             //nolint:gosec // a self-signed test certificate
-		MinVersion:         tls.VersionTLS10, //nolint:gosec // offering old versions is the point
+		InsecureSkipVerify: true, //nolint:gosec // a self-signed test certificate
+		MinVersion:         tls.VersionTLS10,
 		MaxVersion:         maxVersion,
 		NextProtos:         alpn,
 	})

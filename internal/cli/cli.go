@@ -111,9 +111,9 @@ type cmdFlags struct {
 }
 
 func newFlags(name, usage, examples string) *cmdFlags {
-	fs := flag.NewFlagSet("guardrails "+name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return &cmdFlags{FlagSet: fs, usage: usage, examples: examples}
+	set := flag.NewFlagSet("guardrails "+name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	return &cmdFlags{FlagSet: set, usage: usage, examples: examples}
 }
 
 func (f *cmdFlags) printHelp(w io.Writer) {

@@ -99,7 +99,7 @@ cases:
 }
 
 func TestTestRegoOfGuardrailPolicies(t *testing.T) {
-	policy := readFile(t, samples+"/04_guardrailpolicy.yaml")
+	gp := readFile(t, samples+"/04_guardrailpolicy.yaml")
 	tests := `package acme.pinned_image_tags_test
 
 import data.acme.pinned_image_tags
@@ -116,7 +116,7 @@ test_wrong_on_purpose if {
 	count(pinned_image_tags.violation) == 0 with input as {"object": {"spec": {"image": "x/y"}}, "parameters": {}}
 }
 `
-	dir := writeFiles(t, map[string]string{"policy.yaml": policy, "pinned_test.rego": tests})
+	dir := writeFiles(t, map[string]string{"policy.yaml": gp, "pinned_test.rego": tests})
 	r := runCLI(t, nil, "test", dir)
 	if r.code != ExitDenied {
 		t.Fatalf("%s", r)

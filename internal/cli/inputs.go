@@ -59,16 +59,16 @@ func loadWorld(ctx context.Context, e *env, in *inputFlags, hold int) (*World, [
 	var errs []error
 	subjects, rerrs := r.readPaths(in.files)
 	errs = append(errs, rerrs...)
-	var context []*Document
+	var catalogue []*Document
 	for _, list := range []stringList{in.vendors, in.policies} {
 		docs, rerrs := r.readPaths(list)
-		context = append(context, docs...)
+		catalogue = append(catalogue, docs...)
 		errs = append(errs, rerrs...)
 	}
 	for _, d := range subjects {
 		errs = append(errs, admit(ctx, w, d, true, in.namespace)...)
 	}
-	for _, d := range context {
+	for _, d := range catalogue {
 		errs = append(errs, admit(ctx, w, d, false, in.namespace)...)
 	}
 	if in.standard != "" {

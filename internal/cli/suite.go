@@ -136,7 +136,7 @@ func readSuite(fsys fs.FS, file string) (*Suite, error) {
 }
 
 // runSuite checks a suite's inputs and compares each case.
-func runSuite(ctx context.Context, e *env, t *tally, ref suiteRef, re *regexp.Regexp) error {
+func runSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regexp) error {
 	s, err := readSuite(ref.fsys, ref.file)
 	if err != nil {
 		return err

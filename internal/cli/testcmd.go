@@ -86,7 +86,7 @@ func runTest(e *env, args []string) int {
 		return printErrors(e, "test", []error{err})
 	}
 	for _, s := range set.suites {
-		if err := runSuite(ctx, e, t, s, re); err != nil {
+		if err := runSuite(ctx, t, s, re); err != nil {
 			return printErrors(e, "test", []error{err})
 		}
 	}

@@ -40,23 +40,23 @@ func benchWorkloadWith(b *testing.B, opts Options) (*Engine, Request) {
 
 // wantOnly fails b unless d's results come from exactly the named policies,
 // in order: a benchmark must time the decision it claims to.
-func wantOnly(b *testing.B, d *Decision, policies ...string) {
+func wantOnly(b *testing.B, d *Decision, names ...string) {
 	b.Helper()
 	got := make([]string, len(d.Results))
 	for i, r := range d.Results {
 		got[i] = r.Policy
 	}
-	if !slices.Equal(got, policies) {
-		b.Fatalf("results from %v, want %v:%s", got, policies, describe(d))
+	if !slices.Equal(got, names) {
+		b.Fatalf("results from %v, want %v:%s", got, names, describe(d))
 	}
 }
 
 // timeEvaluate checks that req's decision has results from exactly the
 // policies named, then times Evaluate on it.
-func timeEvaluate(b *testing.B, e *Engine, req Request, policies ...string) {
+func timeEvaluate(b *testing.B, e *Engine, req Request, names ...string) {
 	b.Helper()
 	ctx := context.Background()
-	wantOnly(b, evaluate(b, e, req), policies...)
+	wantOnly(b, evaluate(b, e, req), names...)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := e.Evaluate(ctx, req); err != nil {

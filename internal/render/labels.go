@@ -78,7 +78,7 @@ func labelValue(s string) string {
 }
 
 func trimNonAlnum(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool { return r > 0x7f || !isAlnum(byte(r)) })
+	return strings.TrimFunc(s, func(r rune) bool { return r > 0x7f || !isAlnum(byte(r)) }) //nolint:gosec // r is ASCII here: r > 0x7f returned first
 }
 
 func isAlnum(c byte) bool {
