@@ -94,6 +94,6 @@
 // With Options.Registerer: guardrails_policy_evaluations_total{policy,result}
 // (pass, violation, waived, error; one per policy and evaluated object),
 // guardrails_policy_evaluation_duration_seconds{kind} (one per Evaluate) and
-// guardrails_violations{policy,enforcement} (results not waived). The
+// guardrails_admission_denials_total{policy,enforcement} (results not waived). The
 // integrations a workload references are not counted again.
 package policy

@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"kind"}),
 		violations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "guardrails_violations",
+			Name: "guardrails_admission_denials_total",
 			Help: "Violations found (not waived), by policy and enforcement.",
 		}, []string{"policy", "enforcement"}),
 	}
