@@ -30,7 +30,7 @@ func (f *auditFlags) bind(fs *flag.FlagSet) {
 }
 
 // addAuditScheme registers the report types the audit writes.
-func addAuditScheme(s *runtime.Scheme) error { return openreportsv1alpha1.AddToScheme(s) }
+func addAuditScheme(s *runtime.Scheme) error { return openreportsv1alpha1.Install(s) }
 
 // setupAudit adds the background audit to mgr (it runs in the leader).
 func setupAudit(mgr ctrl.Manager, engine *policy.Engine, policies *policyset.Loader, f auditFlags) error {

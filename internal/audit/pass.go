@@ -420,13 +420,17 @@ func statusOf(obj client.Object) (st *v1alpha1.CommonStatus, compliant **bool) {
 }
 
 // recordStatus patches status.violations, violationCount and compliant
-// when the verdict differs from what the object records (the reconcilers
-// write the same from the same engine; the audit catches what changed with
-// time or policy alone). The cached object is never written to: the patch
+// when the verdict differs from what the object records, once the object's
+// reconciler has judged its current generation (the reconcilers write the
+// same from the same engine; the audit catches what changed with time or
+// policy alone). The cached object is never written to: the patch
 // goes through a fresh one.
 func (a *Auditor) recordStatus(ctx context.Context, obj client.Object, d *policy.Decision) (bool, error) {
 	st, compliant := statusOf(obj)
-	if st == nil {
+	if st == nil || st.ObservedGeneration != obj.GetGeneration() {
+		// Not one of ours, or its reconciler has not judged this generation
+		// yet: it is about to record the same verdict, and a write now
+		// would only make its status update conflict.
 		return false, nil
 	}
 	vs, n := d.StatusViolations()

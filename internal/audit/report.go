@@ -72,7 +72,7 @@ type reportKinds struct {
 func kindsOf(api string) (reportKinds, error) {
 	switch api {
 	case ReportAPIOpenReports, "":
-		return reportKinds{openreportsv1alpha1.SchemeGroupVersion, "Report", "ClusterReport"}, nil
+		return reportKinds{schema.GroupVersion{Group: openreportsv1alpha1.GroupName, Version: openreportsv1alpha1.GroupVersion.Version}, "Report", "ClusterReport"}, nil
 	case ReportAPIWGPolicy:
 		return reportKinds{schema.GroupVersion{Group: "wgpolicyk8s.io", Version: "v1alpha2"}, "PolicyReport", "ClusterPolicyReport"}, nil
 	case ReportAPINone:

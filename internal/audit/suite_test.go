@@ -23,22 +23,25 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/audit"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
 )
 
-// The suite runs a real manager with the policy loader and two auditors
-// (no reconcilers, no webhooks: every status and report write is the
-// audit's) against a real kube-apiserver and etcd with both report APIs
+// The suite runs a real manager with the policy loader, every reconciler
+// and two auditors (no webhooks: a raw Deployment is created as the guard
+// being off would let it) against a real kube-apiserver and etcd with both report APIs
 // installed: the openreports.io auditor keeps up to 500 results per report,
 // the wgpolicyk8s.io one 3. Assertions read through k8sClient, uncached.
 var (
@@ -75,7 +78,7 @@ func newScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(v1alpha1.AddToScheme(s))
-	utilruntime.Must(openreportsv1alpha1.AddToScheme(s))
+	utilruntime.Must(openreportsv1alpha1.Install(s))
 	return s
 }
 
@@ -109,12 +112,14 @@ func startAuditors(cfg *rest.Config, api string, reg *prometheus.Registry) (*aud
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		// The second environment's manager runs the same controllers.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	engine, err := policy.New(policy.Options{Timeout: 10 * time.Second})
 	Expect(err).NotTo(HaveOccurred())
 	loader := policyset.New(engine)
-	Expect(loader.Add(mgr)).To(Succeed())
+	Expect(controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: loader, Clock: clk})).To(Succeed())
 	main, err := audit.New(audit.Options{Engine: engine, Policies: loader, Clock: clk, Interval: -1, ReportAPI: api, Registerer: reg, Debounce: 50 * time.Millisecond})
 	Expect(err).NotTo(HaveOccurred())
 	passes = main.Passes()

@@ -97,7 +97,7 @@ func startCluster(clk clock.WithTicker) (*cluster, error) {
 	c := &cluster{scheme: runtime.NewScheme()}
 	utilruntime.Must(clientgoscheme.AddToScheme(c.scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(c.scheme))
-	utilruntime.Must(openreportsv1alpha1.AddToScheme(c.scheme))
+	utilruntime.Must(openreportsv1alpha1.Install(c.scheme))
 	c.testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{repoPath("config", "crd", "bases"), repoPath("config", "reports", "openreports")},
 		ErrorIfCRDPathMissing: true,
