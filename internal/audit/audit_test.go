@@ -345,7 +345,7 @@ var _ = Describe("Without the report CRDs", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		reg = prometheus.NewRegistry()
 		keep, keepStop := passes, stopMgr
-		startAuditors(cfg, audit.ReportAPIOpenReports, reg)
+		startAuditors(cfg, audit.ReportAPIOpenReports, reg, 10*time.Minute)
 		passesNoCRD, stopNoCRD := passes, stopMgr
 		passes, stopMgr = keep, keepStop
 		stop = stopNoCRD
@@ -375,6 +375,21 @@ var _ = Describe("Without the report CRDs", Ordered, func() {
 		Expect(s.ReportWrites).To(BeZero())
 		Expect(counter(reg, "guardrails_audit_reports_enabled")).To(Equal(0.0))
 		Eventually(func() float64 { return counter(reg, "guardrails_violations") }).WithTimeout(within).Should(BeNumerically(">", 0))
+	})
+
+	It("passes over everything again every --audit-interval", func() {
+		Eventually(func() bool { // quiet: no pass for 2 s
+			select {
+			case <-noCRDPasses:
+				return false
+			case <-time.After(2 * time.Second):
+				return true
+			}
+		}).WithTimeout(30 * time.Second).Should(BeTrue())
+		clk.Step(10 * time.Minute)
+		var s audit.Stats
+		Eventually(noCRDPasses).WithTimeout(within).Should(Receive(&s))
+		Expect(s.Objects).To(BeNumerically(">", 10), "a full pass")
 	})
 })
 

@@ -102,12 +102,12 @@ var _ = BeforeSuite(func() {
 
 	clk = clocktesting.NewFakeClock(time.Now().UTC().Truncate(time.Second))
 	registry = prometheus.NewRegistry()
-	auditor, capped = startAuditors(cfg, audit.ReportAPIOpenReports, registry)
+	auditor, capped = startAuditors(cfg, audit.ReportAPIOpenReports, registry, -1)
 })
 
 // startAuditors starts a manager with the loader and the suite's auditors
 // (capped only when api is openreports.io).
-func startAuditors(cfg *rest.Config, api string, reg *prometheus.Registry) (*audit.Auditor, *audit.Auditor) {
+func startAuditors(cfg *rest.Config, api string, reg *prometheus.Registry, interval time.Duration) (*audit.Auditor, *audit.Auditor) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -120,7 +120,7 @@ func startAuditors(cfg *rest.Config, api string, reg *prometheus.Registry) (*aud
 	Expect(err).NotTo(HaveOccurred())
 	loader := policyset.New(engine)
 	Expect(controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: loader, Clock: clk})).To(Succeed())
-	main, err := audit.New(audit.Options{Engine: engine, Policies: loader, Clock: clk, Interval: -1, ReportAPI: api, Registerer: reg, Debounce: 50 * time.Millisecond})
+	main, err := audit.New(audit.Options{Engine: engine, Policies: loader, Clock: clk, Interval: interval, ReportAPI: api, Registerer: reg, Debounce: 50 * time.Millisecond})
 	Expect(err).NotTo(HaveOccurred())
 	passes = main.Passes()
 	Expect(main.SetupWithManager(mgr)).To(Succeed())
