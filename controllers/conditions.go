@@ -2,9 +2,7 @@ package controllers
 
 import (
 	"fmt"
-	"math"
 	"strings"
-	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,41 +31,10 @@ func setReady(conds *[]metav1.Condition, gen int64, ready bool, reason, msg stri
 	meta.SetStatusCondition(conds, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: status(stalled), Reason: stalledReason, Message: msg, ObservedGeneration: gen})
 }
 
-// setViolations records a decision in status: the bounded list (results in
-// force first: deny, error, warn, audit; then waived ones) and the count of
-// all results.
+// setViolations records a decision in status (policy.StatusViolations:
+// the bounded list and the count of all results).
 func setViolations(status *v1alpha1.CommonStatus, d *policy.Decision) {
-	status.Violations = violations(d)
-	status.ViolationCount = 0
-	if d != nil {
-		status.ViolationCount = int32(min(len(d.Results), math.MaxInt32))
-	}
-}
-
-// violations turns a decision into the bounded list kept on status.
-func violations(d *policy.Decision) []v1alpha1.Violation {
-	if d == nil {
-		return nil
-	}
-	var out []v1alpha1.Violation
-	add := func(rs []policy.Result) {
-		for i := range rs {
-			if len(out) >= v1alpha1.MaxStatusViolations {
-				return
-			}
-			v := rs[i].Violation()
-			v.Message = bound(v.Message, maxViolationText)
-			v.Remediation = bound(v.Remediation, maxViolationText)
-			v.Field = bound(v.Field, maxViolationText)
-			out = append(out, v)
-		}
-	}
-	add(d.Denies())
-	add(d.Errors())
-	add(d.Warnings())
-	add(d.Audits())
-	add(d.Waived())
-	return out
+	status.Violations, status.ViolationCount = d.StatusViolations()
 }
 
 func boolPtr(b bool) *bool { return &b }
@@ -77,7 +44,7 @@ func boolPtr(b bool) *bool { return &b }
 // is as long as its author makes it. Cut text ends with how much was cut.
 const (
 	maxConditionMessage = 1024
-	maxViolationText    = 1024
+	maxViolationText    = policy.MaxViolationText
 	maxEventMessage     = 1024
 )
 
@@ -85,17 +52,7 @@ const (
 func boundMessage(s string) string { return bound(s, maxConditionMessage) }
 
 // bound cuts s to at most n bytes (on a rune boundary), saying so.
-func bound(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	suffix := fmt.Sprintf("… (%d more bytes)", len(s)-n)
-	cut := n - len(suffix)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + suffix
-}
+func bound(s string, n int) string { return policy.Bound(s, n) }
 
 // summary is a condition message naming the deny results, whole entries
 // while they fit in maxConditionMessage, then "… and N more".

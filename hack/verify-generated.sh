@@ -11,10 +11,11 @@ tar -C "$ROOT" --exclude=./bin --exclude=./.local --exclude=./dist --exclude=./.
 (
   cd "$TMP"
   "$CONTROLLER_GEN" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
-  "$CONTROLLER_GEN" rbac:roleName=manager-role crd webhook paths="{./api/...,./controllers/...,./internal/webhook/...}" output:crd:artifacts:config=config/crd/bases
+  "$CONTROLLER_GEN" rbac:roleName=manager-role crd webhook paths="{./api/...,./controllers/...,./internal/webhook/...,./internal/audit/...}" output:crd:artifacts:config=config/crd/bases
+  hack/report-crds.sh "$TMP"
 )
 stale=0
-for d in api config/crd/bases config/rbac config/webhook; do
+for d in api config/crd/bases config/reports config/rbac config/webhook; do
   [ -d "$TMP/$d" ] || continue
   if ! diff -r -q "$ROOT/$d" "$TMP/$d" >/dev/null 2>&1; then
     diff -r "$ROOT/$d" "$TMP/$d" | head -40 >&2 || true

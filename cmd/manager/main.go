@@ -67,6 +67,7 @@ func main() {
 		burst          int
 		wh             webhookFlags
 		life           lifecycle
+		af             auditFlags
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address the metrics endpoint binds to; \"0\" disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics (the metrics-reader ClusterRole). false: plain HTTP to anyone, for local runs on a loopback address only.")
@@ -84,6 +85,7 @@ func main() {
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	wh.bind(flag.CommandLine)
 	life.bind(flag.CommandLine)
+	af.bind(flag.CommandLine)
 	opts := zap.Options{Development: true}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -98,6 +100,7 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(martechv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(addAuditScheme(scheme))
 
 	tlsOpts := tlsOptions(enableHTTP2)
 	if !metricsSecure {
@@ -142,6 +145,10 @@ func main() {
 	policies := policyset.New(engine)
 	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
 		log.Error(err, "unable to set up controllers")
+		os.Exit(1)
+	}
+	if err := setupAudit(mgr, engine, policies, af); err != nil {
+		log.Error(err, "unable to set up the audit")
 		os.Exit(1)
 	}
 	if err := life.addChecks(mgr); err != nil {

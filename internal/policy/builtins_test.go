@@ -340,6 +340,8 @@ func TestBuiltinMetadata(t *testing.T) {
 		// The engine's own checks, in Go (validation.go).
 		"taxonomy-keys": {"deny", []string{"MarketingWorkload", "PlatformStandard", "SaaSIntegration", "Vendor"}},
 		"policy-names":  {"warn", []string{"PlatformStandard"}},
+		// Shadow IT, in Go (unmanaged.go).
+		"unmanaged-workload": {"warn", []string{"Deployment", "Ingress", "Service"}},
 	}
 	infos := builtinEngine(t).Policies()
 	if len(infos) != len(want) {

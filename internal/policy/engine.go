@@ -154,6 +154,8 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 		s.infos = append(s.infos, p)
 		names = append(names, p.Name)
 	}
+	s.infos = append(s.infos, unmanagedInfo)
+	names = append(names, unmanagedInfo.Name)
 	for _, p := range bs.policies {
 		s.infos = append(s.infos, p.info)
 		names = append(names, p.info.Name)

@@ -45,6 +45,9 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if subject == nil {
 		return nil, ErrNoObject
 	}
+	if unmanagedKind(subject.kind) {
+		return e.evaluateUnmanaged(&req, subject, start), nil
+	}
 	if !knownKind(subject.kind) {
 		return nil, fmt.Errorf("policy: unsupported kind %q (want one of the martech.guardrails.dev kinds)", subject.kind)
 	}

@@ -68,7 +68,10 @@ type Request struct {
 	Integrations map[string]*v1alpha1.SaaSIntegration
 	// Secrets are the Secrets SaaSIntegrations reference, by name; nil when
 	// unknown (offline), which leaves input.secrets out.
-	Secrets    map[string]SecretInfo
+	Secrets map[string]SecretInfo
+	// Owner is, for a Deployment, Service or Ingress, the MarketingWorkload
+	// its controller reference names, when that exists (unmanaged-workload).
+	Owner      *v1alpha1.MarketingWorkload
 	Exceptions []v1alpha1.PolicyException // of every namespace; expired ones do nothing
 	Now        time.Time                  // time.Now() when zero
 	// Memo, when set, shares decisions on SaaSIntegrations with the other

@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -46,9 +49,14 @@ func (r Resolver) Standard(ctx context.Context, nsLabels map[string]string) (*v1
 		return nil, fmt.Errorf("listing PlatformStandards: %w", err)
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	return standardFor(list.Items, nsLabels), nil
+}
+
+// standardFor is the rule of Standard over standards sorted by name.
+func standardFor(standards []v1alpha1.PlatformStandard, nsLabels map[string]string) *v1alpha1.PlatformStandard {
 	var def *v1alpha1.PlatformStandard
-	for i := range list.Items {
-		s := &list.Items[i]
+	for i := range standards {
+		s := &standards[i]
 		if s.Name == v1alpha1.DefaultStandardName {
 			def = s
 			continue
@@ -61,10 +69,10 @@ func (r Resolver) Standard(ctx context.Context, nsLabels map[string]string) (*v1
 			continue
 		}
 		if sel.Matches(labels.Set(nsLabels)) {
-			return s, nil
+			return s
 		}
 	}
-	return def, nil
+	return def
 }
 
 // Namespace returns a namespace's name and labels (empty labels when it is gone).
@@ -147,59 +155,118 @@ func (r Resolver) Exceptions(ctx context.Context) ([]v1alpha1.PolicyException, e
 	return list.Items, nil
 }
 
-// Request builds the engine request for obj (a typed object of our API) with
-// everything the policies may look at.
+// Owner returns the MarketingWorkload obj's controller reference names,
+// in obj's namespace, when there is one (nil when it does not exist).
+func (r Resolver) Owner(ctx context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error) {
+	name, ok := workloadOwner(obj)
+	if !ok {
+		return nil, nil
+	}
+	var mw v1alpha1.MarketingWorkload
+	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}, &mw)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading MarketingWorkload %s/%s: %w", obj.GetNamespace(), name, err)
+	}
+	return &mw, nil
+}
+
+// workloadOwner returns the name of the MarketingWorkload controlling obj.
+func workloadOwner(obj metav1.Object) (string, bool) {
+	ref := metav1.GetControllerOfNoCopy(obj)
+	if ref == nil || ref.Kind != v1alpha1.KindMarketingWorkload {
+		return "", false
+	}
+	group, _, _ := strings.Cut(ref.APIVersion, "/")
+	return ref.Name, group == v1alpha1.GroupVersion.Group
+}
+
+// Request builds the engine request for obj (a typed object of our API, or
+// a Deployment, Service or Ingress for unmanaged-workload) with everything
+// the policies may look at.
 func (r Resolver) Request(ctx context.Context, obj client.Object, op policy.Operation, now time.Time) (policy.Request, error) {
-	ns, err := r.Namespace(ctx, obj.GetNamespace())
+	return build(ctx, r, obj, op, now)
+}
+
+// world is what a request is built from: the cluster read through a client
+// (Resolver), or the objects one audit pass listed once (Snapshot).
+type world interface {
+	Namespace(ctx context.Context, name string) (policy.Namespace, error)
+	Standard(ctx context.Context, nsLabels map[string]string) (*v1alpha1.PlatformStandard, error)
+	Vendors(ctx context.Context) (map[string]*v1alpha1.Vendor, error)
+	Exceptions(ctx context.Context) ([]v1alpha1.PolicyException, error)
+	Integrations(ctx context.Context, mw *v1alpha1.MarketingWorkload) (map[string]*v1alpha1.SaaSIntegration, error)
+	Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error)
+	Owner(ctx context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error)
+}
+
+// build is the one way a request is built, whatever it is built from.
+func build(ctx context.Context, w world, obj client.Object, op policy.Operation, now time.Time) (policy.Request, error) {
+	ns, err := w.Namespace(ctx, obj.GetNamespace())
 	if err != nil {
 		return policy.Request{}, err
 	}
-	std, err := r.Standard(ctx, ns.Labels)
+	std, err := w.Standard(ctx, ns.Labels)
 	if err != nil {
 		return policy.Request{}, err
 	}
-	vendors, err := r.Vendors(ctx)
-	if err != nil {
+	req := policy.Request{Operation: op, Object: obj, Namespace: ns, Standard: std, Now: now}
+	if kind := UnmanagedKind(obj); kind != "" {
+		req.Object = policy.UnmanagedObject(kind, obj)
+		req.Owner, err = w.Owner(ctx, obj)
+		return req, err
+	}
+	if req.Vendors, err = w.Vendors(ctx); err != nil {
 		return policy.Request{}, err
 	}
-	exceptions, err := r.Exceptions(ctx)
-	if err != nil {
+	if req.Exceptions, err = w.Exceptions(ctx); err != nil {
 		return policy.Request{}, err
-	}
-	req := policy.Request{
-		Operation:  op,
-		Object:     obj,
-		Namespace:  ns,
-		Standard:   std,
-		Vendors:    vendors,
-		Exceptions: exceptions,
-		Now:        now,
 	}
 	switch o := obj.(type) {
 	case *v1alpha1.MarketingWorkload:
-		if req.Integrations, err = r.Integrations(ctx, o); err != nil {
+		if req.Integrations, err = w.Integrations(ctx, o); err != nil {
 			return policy.Request{}, err
 		}
 		req.Secrets = map[string]policy.SecretInfo{}
 		for _, si := range req.Integrations {
-			if err := r.addSecret(ctx, req.Secrets, si); err != nil {
+			if err := addSecret(ctx, w, req.Secrets, si); err != nil {
 				return policy.Request{}, err
 			}
 		}
 	case *v1alpha1.SaaSIntegration:
 		req.Secrets = map[string]policy.SecretInfo{}
-		if err := r.addSecret(ctx, req.Secrets, o); err != nil {
+		if err := addSecret(ctx, w, req.Secrets, o); err != nil {
 			return policy.Request{}, err
 		}
 	}
 	return req, nil
 }
 
-func (r Resolver) addSecret(ctx context.Context, into map[string]policy.SecretInfo, si *v1alpha1.SaaSIntegration) error {
+// UnmanagedKind returns the kind of a Deployment, Service or Ingress, the
+// kinds unmanaged-workload judges, and "" for any other object.
+func UnmanagedKind(obj client.Object) string {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return policy.KindDeployment
+	case *corev1.Service:
+		return policy.KindService
+	case *networkingv1.Ingress:
+		return policy.KindIngress
+	case *metav1.PartialObjectMetadata:
+		if _, ok := policy.UnmanagedKinds[o.Kind]; ok {
+			return o.Kind
+		}
+	}
+	return ""
+}
+
+func addSecret(ctx context.Context, w world, into map[string]policy.SecretInfo, si *v1alpha1.SaaSIntegration) error {
 	if si.Spec.Credentials == nil || si.Spec.Credentials.SecretName == "" {
 		return nil
 	}
-	info, err := r.Secret(ctx, si.Namespace, si.Spec.Credentials.SecretName)
+	info, err := w.Secret(ctx, si.Namespace, si.Spec.Credentials.SecretName)
 	if errors.Is(err, ErrSecretUnreadable) {
 		return nil // unknown: left out of the request
 	}

@@ -13,21 +13,10 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 
-// Names of the checks that are not policies, as they appear at the start of
-// a rejection line (where a policy's name appears for policy results).
-// Unknown taxonomy keys are the engine's taxonomy-keys policy.
-const (
-	// CheckManagedNamespace is the managed-namespace guard.
-	CheckManagedNamespace = "managed-namespace"
-)
-
 // Messages users see. Tests assert on them; keep them stable.
 const (
 	msgNotEvaluated       = "could not be evaluated: %s"
 	msgWaived             = "waived by %s until %s"
-	msgGuardDenied        = "%s %q is not owned by a MarketingWorkload, and namespace %q is managed by PlatformStandard %q"
-	msgGuardOwnerMissing  = "%s %q names MarketingWorkload %q as its controller, but no such MarketingWorkload exists in namespace %q"
-	remGuard              = "Declare a MarketingWorkload instead: the operator creates and owns its Deployment, Service and Ingress."
 	msgPoliciesNotSynced  = "the webhook has not loaded the GuardrailPolicies yet; retry in a few seconds"
 	errResolving          = "reading what %s %q is judged against: %w"
 	errEvaluating         = "evaluating policies for %s %q: %w"

@@ -281,7 +281,7 @@ var _ = Describe("Managed-namespace guard", func() {
 		err := e.client.Create(ctx, rawDeployment(managedNS, "raw-web"))
 		Expect(err).To(HaveOccurred())
 		Expect(apierrors.IsForbidden(err)).To(BeTrue())
-		Expect(err.Error()).To(ContainSubstring(`managed-namespace: metadata.ownerReferences: Deployment "raw-web" is not owned by a MarketingWorkload, and namespace "growth-marketing" is managed by PlatformStandard "default" (Declare a MarketingWorkload instead`))
+		Expect(err.Error()).To(ContainSubstring(`unmanaged-workload: metadata.ownerReferences: Deployment "raw-web" is not owned by a MarketingWorkload, and namespace "growth-marketing" is managed by PlatformStandard "default" (Declare a MarketingWorkload instead`))
 	})
 
 	It("denies a raw Service in a managed namespace", func() {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	openreportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/audit"
 )
 
 // verdict is what one door said about one object: its results, or why the
@@ -187,6 +189,56 @@ func (c *cluster) statusVerdict(ctx context.Context, d *doc) (verdict, bool) {
 		v.problem = fmt.Sprintf("not reconciled: status.observedGeneration %d, metadata.generation %d, Ready condition %s", observed, u.GetGeneration(), ready)
 	}
 	return v, reconciled
+}
+
+// ---- door (d): the background audit's reports ----
+
+// reportVerdicts reads every Report and the ClusterReport the audit wrote
+// and returns the results by object key: fail is deny (or audit, as the
+// result's enforcement property says), warn warn, error error, skip waived;
+// pass results are no result.
+func (c *cluster) reportVerdicts(ctx context.Context) (map[string]resultSet, error) {
+	out := map[string]resultSet{}
+	add := func(results []openreportsv1alpha1.ReportResult) {
+		for _, r := range results {
+			if len(r.Subjects) != 1 {
+				continue
+			}
+			s := r.Subjects[0]
+			k := objKey(s.Kind, s.Namespace, s.Name)
+			if out[k] == nil {
+				out[k] = resultSet{}
+			}
+			outcome := ""
+			switch r.Result {
+			case "pass":
+				continue
+			case "skip":
+				outcome = outcomeWaived
+			case "warn":
+				outcome = outcomeWarn
+			case "error":
+				outcome = outcomeError
+			default:
+				outcome = r.Properties[audit.PropEnforcement]
+			}
+			out[k].add(result{Policy: r.Policy, Outcome: outcome, Field: r.Properties[audit.PropField]})
+		}
+	}
+	var reports openreportsv1alpha1.ReportList
+	if err := c.exempt.List(ctx, &reports); err != nil {
+		return nil, err
+	}
+	for i := range reports.Items {
+		add(reports.Items[i].Results)
+	}
+	var cluster openreportsv1alpha1.ClusterReport
+	err := c.exempt.Get(ctx, client.ObjectKey{Name: audit.ReportName}, &cluster)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	add(cluster.Results)
+	return out, nil
 }
 
 // ---- door (b): guardrails check ----

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	openreportsv1alpha1 "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -26,7 +27,9 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/controllers"
+	"github.com/martech-guardrails/guardrails/internal/audit"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policyset"
 	"github.com/martech-guardrails/guardrails/internal/testenv"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
@@ -86,7 +89,7 @@ func logSink() (io.Writer, func(), error) {
 	return f, func() { _ = f.Close() }, nil
 }
 
-func startCluster(clk clock.PassiveClock) (*cluster, error) {
+func startCluster(clk clock.WithTicker) (*cluster, error) {
 	assets, err := assetsDir()
 	if err != nil {
 		return nil, err
@@ -94,8 +97,9 @@ func startCluster(clk clock.PassiveClock) (*cluster, error) {
 	c := &cluster{scheme: runtime.NewScheme()}
 	utilruntime.Must(clientgoscheme.AddToScheme(c.scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(c.scheme))
+	utilruntime.Must(openreportsv1alpha1.Install(c.scheme))
 	c.testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{repoPath("config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{repoPath("config", "crd", "bases"), repoPath("config", "reports", "openreports")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{repoPath("config", "webhook")}},
@@ -142,10 +146,20 @@ func startCluster(clk clock.PassiveClock) (*cluster, error) {
 	if err != nil {
 		return c, err
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Clock: clk}); err != nil {
+	// One loader for every door, as cmd/manager wires them.
+	policies := policyset.New(engine)
+	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Clock: clk}); err != nil {
 		return c, err
 	}
-	hooks, err := webhook.New(webhook.Options{Engine: engine, Clock: clk, ExemptUsernames: []string{managerUser}})
+	// Door (d): the background audit's reports, every result kept.
+	auditor, err := audit.New(audit.Options{Engine: engine, Policies: policies, Clock: clk, Interval: -1, MaxResults: 100000})
+	if err != nil {
+		return c, err
+	}
+	if err := auditor.SetupWithManager(mgr); err != nil {
+		return c, err
+	}
+	hooks, err := webhook.New(webhook.Options{Engine: engine, Policies: policies, Clock: clk, ExemptUsernames: []string{managerUser}})
 	if err != nil {
 		return c, err
 	}

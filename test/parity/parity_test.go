@@ -48,7 +48,14 @@ const (
 //     binary built from ./cmd/guardrails.
 //   - (c) status.violations of each object, as the reconcilers write it,
 //     read once every object's status.observedGeneration equals its
-//     generation and it has a Ready condition.
+//     generation and it has a Ready condition (the audit writes the same
+//     field from the same engine, only when it differs).
+//   - (d) the background audit's openreports.io Reports (one per
+//     namespace) and ClusterReport: each object's results other than pass
+//     (skip is waived, fail deny or audit by the result's enforcement
+//     property), read once they stay unchanged; results about objects not
+//     in the world (the Deployments and Services the reconcilers create,
+//     judged by unmanaged-workload) must all be pass.
 //
 // Objects are dry-run, then created for real as the manager's (exempt)
 // identity, one by one in dependency order (Namespaces, PlatformStandards,
@@ -120,6 +127,12 @@ func TestParity(t *testing.T) {
 	// Door (c).
 	doorC := c.settle(ctx, subs)
 
+	// Door (d).
+	doorD, err := c.settleReports(ctx, subs)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Door (b).
 	<-built
 	if buildErr != nil {
@@ -155,6 +168,7 @@ func TestParity(t *testing.T) {
 			{"(a) webhook dry-run   ", doorA[d.key()], d.expect.admissionView()},
 			{"(b) guardrails check  ", doorB[d.key()], d.expect},
 			{"(c) reconciler status ", doorC[d.key()], d.expect},
+			{"(d) audit report      ", doorD[d.key()], d.expect},
 		}
 		var b strings.Builder
 		var failed []string
@@ -176,7 +190,7 @@ func TestParity(t *testing.T) {
 			t.Errorf("%s (document %d of the file): %s disagree with the expectation:\n%s", d.where(), d.index+1, strings.Join(failed, ", "), b.String())
 		}
 	}
-	fmt.Printf("parity: %d objects, 3 doors, %d disagreements\n", len(subs), disagreements)
+	fmt.Printf("parity: %d objects, 4 doors, %d disagreements\n", len(subs), disagreements)
 }
 
 // settle polls the statuses of the subjects (door c) until each has been
@@ -202,6 +216,46 @@ func (c *cluster) settle(ctx context.Context, subs []*doc) map[string]verdict {
 		last = cur
 		if allExpected || (allReconciled && time.Since(changed) >= statusStable) || time.Now().After(deadline) {
 			return cur
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// settleReports polls the audit's reports (door d) until every subject has
+// its expected results, or the reports stay unchanged for statusStable, or
+// statusTimeout passes; it returns the last reading. A non-pass result
+// about an object outside the world is an error.
+func (c *cluster) settleReports(ctx context.Context, subs []*doc) (map[string]verdict, error) {
+	deadline := time.Now().Add(statusTimeout)
+	var last map[string]verdict
+	changed := time.Now()
+	for {
+		byKey, err := c.reportVerdicts(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the audit's reports: %w", err)
+		}
+		cur := make(map[string]verdict, len(subs))
+		allExpected := true
+		for _, d := range subs {
+			v := verdict{results: byKey[d.key()]}
+			if v.results == nil {
+				v.results = resultSet{}
+			}
+			delete(byKey, d.key())
+			cur[d.key()] = v
+			allExpected = allExpected && v.results.equal(d.expect)
+		}
+		for _, k := range sortedKeys(byKey) {
+			if len(byKey[k]) > 0 {
+				return nil, fmt.Errorf("the audit reports %s, which is not in the world: %s", k, byKey[k])
+			}
+		}
+		if !sameVerdicts(last, cur) {
+			changed = time.Now()
+		}
+		last = cur
+		if allExpected || time.Since(changed) >= statusStable || time.Now().After(deadline) {
+			return cur, nil
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

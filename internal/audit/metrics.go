@@ -1,0 +1,127 @@
+package audit
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the audit's Prometheus collectors, in the style of
+// Gatekeeper's audit metrics. A nil *metrics records nothing.
+type metrics struct {
+	violations   *prometheus.GaugeVec
+	duration     prometheus.Histogram
+	lastRun      prometheus.Gauge
+	reportWrites *prometheus.CounterVec
+	statusWrites prometheus.Counter
+	reportsOn    prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	m := &metrics{
+		violations: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "guardrails_violations",
+			Help: "Policy results in force (not waived, not pass) found by the latest audit, by namespace (empty for cluster-scoped objects), policy, severity and enforcement.",
+		}, []string{"namespace", "policy", "severity", "enforcement"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "guardrails_audit_duration_seconds",
+			Help:    "Time of one audit pass: listing from the cache, evaluating, writing statuses and reports.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}),
+		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "guardrails_audit_last_run_timestamp_seconds",
+			Help: "When the latest audit pass ended (Unix time).",
+		}),
+		reportWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "guardrails_report_writes_total",
+			Help: "Writes of report resources by the audit, by kind (Report, ClusterReport, PolicyReport, ClusterPolicyReport) and operation (create, update, delete). An unchanged cluster costs none.",
+		}, []string{"kind", "operation"}),
+		statusWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "guardrails_audit_status_writes_total",
+			Help: "Status patches by the audit (status.violations, violationCount, compliant) on objects whose recorded verdict had changed.",
+		}),
+		reportsOn: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "guardrails_audit_reports_enabled",
+			Help: "1 when the audit writes report resources, 0 when they are off (--report-api=none, or the report CRD is not installed).",
+		}),
+	}
+	var err error
+	if m.violations, err = register(reg, m.violations); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.lastRun, err = register(reg, m.lastRun); err != nil {
+		return nil, err
+	}
+	if m.reportWrites, err = register(reg, m.reportWrites); err != nil {
+		return nil, err
+	}
+	if m.statusWrites, err = register(reg, m.statusWrites); err != nil {
+		return nil, err
+	}
+	if m.reportsOn, err = register(reg, m.reportsOn); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// register registers c, or returns the identical collector already
+// registered (a test may run several auditors on one registry).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// violationKey is one series of guardrails_violations.
+type violationKey struct{ namespace, policy, severity, enforcement string }
+
+func (m *metrics) pass(took time.Duration, end time.Time, counts map[string]map[violationKey]int) {
+	if m == nil {
+		return
+	}
+	m.duration.Observe(took.Seconds())
+	m.lastRun.Set(float64(end.Unix()))
+	m.violations.Reset()
+	for _, byKey := range counts {
+		for k, n := range byKey {
+			m.violations.WithLabelValues(k.namespace, k.policy, k.severity, k.enforcement).Set(float64(n))
+		}
+	}
+}
+
+func (m *metrics) reportWrite(kind, op string) {
+	if m != nil {
+		m.reportWrites.WithLabelValues(kind, op).Inc()
+	}
+}
+
+func (m *metrics) statusWrite() {
+	if m != nil {
+		m.statusWrites.Inc()
+	}
+}
+
+func (m *metrics) reports(on bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if on {
+		v = 1
+	}
+	m.reportsOn.Set(v)
+}

@@ -1,0 +1,88 @@
+package policy
+
+import (
+	"slices"
+	"time"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+)
+
+// NextChange returns the first instant after now at which the verdict on
+// req's object may change with time alone, or zero when none is known: a
+// PolicyException waiving it (or one of the integrations a workload uses)
+// expires, a Vendor's DPA or security review it depends on expires, or a
+// credential it depends on grows older than the standard's
+// credentials.maxAge. The audit re-evaluates the object then, instead of
+// polling. It reads the same request Evaluate reads, by the same expiry
+// rule (Expired); only typed objects of api/v1alpha1 are looked into.
+func NextChange(req *Request, now time.Time) time.Time {
+	var next time.Time
+	at := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	vendor := func(name string) {
+		if v := req.Vendors[name]; v != nil {
+			d := Dates(v, now)
+			at(d.DPAExpires)
+			at(d.ReviewExpires)
+		}
+	}
+	credential := func(si *v1alpha1.SaaSIntegration) {
+		if si.Spec.Credentials == nil || req.Standard == nil || req.Standard.Spec.Credentials.MaxAge == nil {
+			return
+		}
+		info, ok := req.Secrets[si.Spec.Credentials.SecretName]
+		if !ok || !info.Exists {
+			return
+		}
+		since := info.CreatedAt
+		if !info.RotatedAt.IsZero() {
+			since = info.RotatedAt
+		}
+		if since.IsZero() {
+			return
+		}
+		// credential-age: too old once the age exceeds maxAge, counted in
+		// whole seconds.
+		at(since.Add(req.Standard.Spec.Credentials.MaxAge.Duration + time.Second))
+	}
+	waivers := func(kind, namespace, name string) {
+		for i := range req.Exceptions {
+			ex := &req.Exceptions[i]
+			if namespaced(kind) && ex.Namespace != namespace {
+				continue
+			}
+			if slices.ContainsFunc(ex.Spec.Targets, func(t v1alpha1.ExceptionTarget) bool {
+				return string(t.Kind) == kind && t.Name == name
+			}) {
+				at(ex.Spec.ExpiresAt.Time)
+			}
+		}
+	}
+	switch o := req.Object.(type) {
+	case *v1alpha1.MarketingWorkload:
+		waivers(v1alpha1.KindMarketingWorkload, o.Namespace, o.Name)
+		for _, si := range req.Integrations {
+			waivers(v1alpha1.KindSaaSIntegration, si.Namespace, si.Name)
+			vendor(si.Spec.Vendor)
+			credential(si)
+		}
+	case *v1alpha1.SaaSIntegration:
+		waivers(v1alpha1.KindSaaSIntegration, o.Namespace, o.Name)
+		vendor(o.Spec.Vendor)
+		credential(o)
+	case *v1alpha1.Vendor:
+		waivers(v1alpha1.KindVendor, "", o.Name)
+		vendor(o.Name)
+	case *v1alpha1.PlatformStandard:
+		waivers(v1alpha1.KindPlatformStandard, "", o.Name)
+	case *v1alpha1.GuardrailPolicy:
+		waivers(v1alpha1.KindGuardrailPolicy, "", o.Name)
+	case *v1alpha1.PolicyException:
+		waivers(v1alpha1.KindPolicyException, o.Namespace, o.Name)
+		at(o.Spec.ExpiresAt.Time) // the exception itself stops being in force
+	}
+	return next
+}

@@ -1,0 +1,147 @@
+package resolve
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+// Snapshot is the world of one audit pass: the namespaces, standards,
+// vendors, exceptions, integrations and workloads listed once, so that the
+// requests of thousands of objects are built without listing the catalogue
+// again for each. Requests are built by the same rule as Resolver.Request.
+// The objects are the cache's own (listed without deep copies): a
+// Snapshot and what it hands out are read only. Secrets' metadata is read
+// through Reader when first asked for, once per Secret.
+type Snapshot struct {
+	reader       Resolver
+	namespaces   map[string]map[string]string
+	standards    []v1alpha1.PlatformStandard
+	vendors      map[string]*v1alpha1.Vendor
+	exceptions   []v1alpha1.PolicyException
+	integrations map[types.NamespacedName]*v1alpha1.SaaSIntegration
+	workloads    map[types.NamespacedName]*v1alpha1.MarketingWorkload
+
+	mu      sync.Mutex
+	secrets map[types.NamespacedName]secretEntry
+}
+
+type secretEntry struct {
+	info policy.SecretInfo
+	err  error
+}
+
+// SnapshotOf is what a Snapshot is made of: lists read by the caller.
+type SnapshotOf struct {
+	Namespaces   []corev1.Namespace
+	Standards    []v1alpha1.PlatformStandard
+	Vendors      []v1alpha1.Vendor
+	Exceptions   []v1alpha1.PolicyException
+	Integrations []v1alpha1.SaaSIntegration
+	Workloads    []v1alpha1.MarketingWorkload
+}
+
+// NewSnapshot indexes the lists in of; Secrets are read through reader.
+// The slices are kept, not copied.
+func NewSnapshot(reader client.Reader, of SnapshotOf) *Snapshot {
+	s := &Snapshot{
+		reader:       Resolver{Reader: reader},
+		namespaces:   make(map[string]map[string]string, len(of.Namespaces)),
+		standards:    slices.Clone(of.Standards),
+		vendors:      make(map[string]*v1alpha1.Vendor, len(of.Vendors)),
+		exceptions:   of.Exceptions,
+		integrations: make(map[types.NamespacedName]*v1alpha1.SaaSIntegration, len(of.Integrations)),
+		workloads:    make(map[types.NamespacedName]*v1alpha1.MarketingWorkload, len(of.Workloads)),
+		secrets:      map[types.NamespacedName]secretEntry{},
+	}
+	for i := range of.Namespaces {
+		s.namespaces[of.Namespaces[i].Name] = of.Namespaces[i].Labels
+	}
+	slices.SortFunc(s.standards, func(a, b v1alpha1.PlatformStandard) int { return strings.Compare(a.Name, b.Name) })
+	for i := range of.Vendors {
+		s.vendors[of.Vendors[i].Name] = &of.Vendors[i]
+	}
+	for i := range of.Integrations {
+		si := &of.Integrations[i]
+		s.integrations[types.NamespacedName{Namespace: si.Namespace, Name: si.Name}] = si
+	}
+	for i := range of.Workloads {
+		mw := &of.Workloads[i]
+		s.workloads[types.NamespacedName{Namespace: mw.Namespace, Name: mw.Name}] = mw
+	}
+	return s
+}
+
+// Request builds the engine request for obj as Resolver.Request does.
+func (s *Snapshot) Request(ctx context.Context, obj client.Object, op policy.Operation, now time.Time) (policy.Request, error) {
+	return build(ctx, s, obj, op, now)
+}
+
+// Namespace returns a namespace's name and labels (none when it is gone).
+func (s *Snapshot) Namespace(_ context.Context, name string) (policy.Namespace, error) {
+	if name == "" {
+		return policy.Namespace{}, nil
+	}
+	return policy.Namespace{Name: name, Labels: s.namespaces[name]}, nil
+}
+
+// Standard returns the PlatformStandard in force for a namespace's labels.
+func (s *Snapshot) Standard(_ context.Context, nsLabels map[string]string) (*v1alpha1.PlatformStandard, error) {
+	return standardFor(s.standards, nsLabels), nil
+}
+
+// Vendors returns the catalogue by name (shared: read only).
+func (s *Snapshot) Vendors(context.Context) (map[string]*v1alpha1.Vendor, error) {
+	return s.vendors, nil
+}
+
+// Exceptions returns every PolicyException (shared: read only).
+func (s *Snapshot) Exceptions(context.Context) ([]v1alpha1.PolicyException, error) {
+	return s.exceptions, nil
+}
+
+// Integrations returns the SaaSIntegrations a workload references that exist.
+func (s *Snapshot) Integrations(_ context.Context, mw *v1alpha1.MarketingWorkload) (map[string]*v1alpha1.SaaSIntegration, error) {
+	out := make(map[string]*v1alpha1.SaaSIntegration, len(mw.Spec.Integrations))
+	for _, ref := range mw.Spec.Integrations {
+		if si := s.integrations[types.NamespacedName{Namespace: mw.Namespace, Name: ref.Name}]; si != nil {
+			out[ref.Name] = si
+		}
+	}
+	return out, nil
+}
+
+// Owner returns the MarketingWorkload controlling obj, if it exists.
+func (s *Snapshot) Owner(_ context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error) {
+	name, ok := workloadOwner(obj)
+	if !ok {
+		return nil, nil
+	}
+	return s.workloads[types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}], nil
+}
+
+// Secret returns what policies may know of a Secret, read once per pass.
+func (s *Snapshot) Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error) {
+	key := types.NamespacedName{Namespace: namespace, Name: name}
+	s.mu.Lock()
+	e, ok := s.secrets[key]
+	s.mu.Unlock()
+	if ok {
+		return e.info, e.err
+	}
+	info, err := s.reader.Secret(ctx, namespace, name)
+	s.mu.Lock()
+	s.secrets[key] = secretEntry{info, err}
+	s.mu.Unlock()
+	return info, err
+}
