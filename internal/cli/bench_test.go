@@ -86,7 +86,7 @@ func BenchmarkCheckEvaluate(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in, -1)
+	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in)
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

@@ -54,7 +54,7 @@ func runCheck(e *env, args []string) int {
 		return f.usageError(e, "no input: give -f PATH (a file, a directory or - for stdin)")
 	}
 	ctx := context.Background()
-	w, eng, errs := loadChecked(ctx, e, &in, checkHeldObjects)
+	w, eng, errs := loadChecked(ctx, e, &in)
 	if len(errs) > 0 {
 		return printErrors(e, "check", errs)
 	}
@@ -92,18 +92,13 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "guardrails check: writing the report: %v\n", we.err)
 		return ExitBadInput
 	case err != nil:
-		// A file that changed while it was checked: the report is cut short.
+		// An object the engine could not judge: the report is cut short.
 		return printErrors(e, "check", []error{err})
 	case sum.Deny+sum.Error > 0:
 		return ExitDenied
 	}
 	return ExitOK
 }
-
-// checkHeldObjects is how many workloads and integrations read from files
-// check holds (see loadWorld): up to this many, each is parsed once; past
-// it, they are read again when evaluated, and memory stays bounded.
-const checkHeldObjects = 2048
 
 // writeError is a failure to write the report, not a problem of the inputs.
 type writeError struct{ err error }
@@ -129,8 +124,8 @@ type checked struct {
 
 // loadChecked loads the inputs and compiles their policies, reporting
 // every bad input at once.
-func loadChecked(ctx context.Context, e *env, in *inputFlags, hold int) (*World, *policy.Engine, []error) {
-	w, errs := loadWorld(ctx, e, in, hold)
+func loadChecked(ctx context.Context, e *env, in *inputFlags) (*World, *policy.Engine, []error) {
+	w, errs := loadWorld(ctx, e, in)
 	eng, cerrs := newEngine(w) // also on bad input: report every problem at once
 	if errs = append(errs, cerrs...); len(errs) > 0 {
 		return nil, nil, sortErrors(errs)
@@ -142,7 +137,7 @@ func loadChecked(ctx context.Context, e *env, in *inputFlags, hold int) (*World,
 // object given with -f, keeping every report (guardrails test compares
 // them with a suite's expectations).
 func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error) {
-	w, eng, errs := loadChecked(ctx, e, in, -1)
+	w, eng, errs := loadChecked(ctx, e, in)
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -339,7 +339,7 @@ func readFile(t *testing.T, path string) string {
 func TestDataflowFromCluster(t *testing.T) {
 	ctx := context.Background()
 	in := &inputFlags{files: []string{samples}, namespace: DefaultNamespace}
-	files, errs := loadWorld(ctx, &env{fsys: osFS{}}, in, -1)
+	files, errs := loadWorld(ctx, &env{fsys: osFS{}}, in)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -78,7 +78,7 @@ func runDataflow(e *env, args []string) int {
 			w.standard, errs = loadStandard(ctx, &reader{fsys: e.fsys, stdin: e.stdin}, in.standard, in.namespace)
 		}
 	} else {
-		w, errs = loadWorld(ctx, e, &in, -1)
+		w, errs = loadWorld(ctx, e, &in)
 	}
 	eng, cerrs := newEngine(w)
 	if errs = append(errs, cerrs...); len(errs) > 0 {

@@ -148,11 +148,7 @@ func evaluate(ctx context.Context, eng *policy.Engine, w *World, items []*item, 
 
 // evaluateItem decides on one item.
 func evaluateItem(ctx context.Context, eng *policy.Engine, w *World, memo *policy.Memo, it *item, now time.Time) (*ObjectReport, error) {
-	obj, err := w.object(it)
-	if err != nil {
-		return nil, err
-	}
-	req, err := w.Request(ctx, obj, now)
+	req, err := w.Request(ctx, it.obj, now)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %w", it.pos(), it.key(), err)
 	}

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -44,18 +43,11 @@ func (in *inputFlags) register(f *cmdFlags, withNow bool) {
 
 // loadWorld reads, validates and defaults the inputs. Documents from -f are
 // subjects (checked and reported), the others context. It returns every
-// bad-input error found.
-//
-// hold says how many MarketingWorkloads and SaaSIntegrations read from
-// files the World holds as typed objects: all when negative. The others
-// are lazy items, read again when needed (see checkEarly and fileCache),
-// so that a check of many files holds a bounded number of objects.
-func loadWorld(ctx context.Context, e *env, in *inputFlags, hold int) (*World, []error) {
-	r := &reader{fsys: e.fsys, stdin: e.stdin, limits: in.limits, check: checkEarly(ctx, in.namespace, hold)}
+// bad-input error found. Each document is read and decoded once, and the
+// World holds every object typed.
+func loadWorld(ctx context.Context, e *env, in *inputFlags) (*World, []error) {
+	r := &reader{fsys: e.fsys, stdin: e.stdin, limits: in.limits, check: checkEarly(ctx, in.namespace)}
 	w := newWorld()
-	if hold >= 0 {
-		w.files = newFileCache(e.fsys, in.namespace, fileCacheObjects)
-	}
 	var errs []error
 	subjects, rerrs := r.readPaths(in.files)
 	errs = append(errs, rerrs...)
@@ -113,9 +105,6 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		d.checked = nil // held by the item from now on
 		if len(v.errs) > 0 {
 			return v.errs
-		}
-		if v.obj == nil {
-			return addItem(w, d, &item{doc: d, kind: v.kind, namespace: v.namespace, name: v.name, subject: subject})
 		}
 		return addTyped(w, d, v.kind, v.obj, subject)
 	}
@@ -194,12 +183,10 @@ func (d *Document) forget(kind string) {
 }
 
 // validated is one of our documents validated against its CRD and typed.
-// A lazy one (see checkEarly) keeps only its kind, namespace and name.
 type validated struct {
-	kind            string
-	namespace, name string
-	obj             client.Object // nil when lazy
-	errs            []error
+	kind string
+	obj  client.Object
+	errs []error
 }
 
 // validateTyped validates d, a document of one of our kinds, against the
@@ -249,19 +236,9 @@ func (d *Document) typed(kind string) (client.Object, error) {
 // one of our objects (not a List; a known kind and version): the costly
 // part of reading the inputs then runs on the parsing goroutines, and the
 // document's parsed map is dropped at once, so that memory holds the typed
-// objects and a few files' maps rather than every map. admit adds the
-// object in input order, and validates anything else itself.
-//
-// Past the first hold of them (unless hold is negative), the
-// MarketingWorkloads and SaaSIntegrations of files (not of standard input)
-// keep only their kind, namespace and name once valid: `guardrails check`
-// reads them again, file by file, when it evaluates them (see fileCache),
-// so that its memory follows the largest files, not the number of
-// documents, while a check of up to hold of them parses each once. Which
-// ones are held depends on the order the parsing goroutines reach them;
-// the verdicts do not (TestLazyCheckDecidesLikeEager).
-func checkEarly(ctx context.Context, namespace string, hold int) func(*Document) {
-	var held atomic.Int64
+// objects rather than their maps as well. admit adds the object in input
+// order, and validates anything else itself.
+func checkEarly(ctx context.Context, namespace string) func(*Document) {
 	return func(d *Document) {
 		all, err := schemas()
 		if err != nil {
@@ -273,21 +250,10 @@ func checkEarly(ctx context.Context, namespace string, hold int) func(*Document)
 		}
 		v := validateTyped(ctx, all[kind], d, kind, namespace)
 		d.checked = &v
-		if len(v.errs) > 0 {
-			return
-		}
-		d.forget(kind)
-		v.namespace, v.name = v.obj.GetNamespace(), v.obj.GetName()
-		if hold >= 0 && lazyKind(kind) && d.File != stdinName && held.Add(1) > int64(hold) {
-			v.obj = nil
+		if len(v.errs) == 0 {
+			d.forget(kind)
 		}
 	}
-}
-
-// lazyKind reports whether objects of kind may be lazy items: the kinds a
-// repository holds many of.
-func lazyKind(kind string) bool {
-	return kind == v1alpha1.KindMarketingWorkload || kind == v1alpha1.KindSaaSIntegration
 }
 
 // OfflinePolicyTimeout is the time budget of one policy evaluating one
@@ -300,10 +266,9 @@ const OfflinePolicyTimeout = time.Second
 // GuardrailPolicies in force. A policy that does not compile is bad input,
 // reported at its document with the error's line:col in its module. A run
 // judges each object once (and each integration once, through its Memo),
-// so the engine keeps no results, and few conversions: memory stays
-// bounded however many objects are checked.
+// so the engine keeps no results.
 func newEngine(w *World) (*policy.Engine, []error) {
-	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ConversionCacheSize: fileCacheObjects, ResultCacheSize: -1})
+	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ResultCacheSize: -1})
 	if err != nil {
 		return nil, []error{err}
 	}

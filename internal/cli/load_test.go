@@ -3,9 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
@@ -165,7 +169,7 @@ kind: VendorList
 func TestListItemsAtTheirOwnLines(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"l.yaml": listVendors})
 	in := &inputFlags{files: []string{dir}, namespace: DefaultNamespace}
-	w, errs := loadWorld(context.Background(), &env{fsys: osFS{}}, in, -1)
+	w, errs := loadWorld(context.Background(), &env{fsys: osFS{}}, in)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -209,11 +213,9 @@ items:
 	}
 }
 
-// The workloads and integrations of a List are read lazily past the
-// objects a check holds, like those of a multi-document file, so that
-// memory on a large List is bounded; the verdicts are those of a check
-// holding everything.
-func TestListItemsAreLazy(t *testing.T) {
+// The workloads and integrations of Lists are checked at their items'
+// lines, like the documents of a multi-document file.
+func TestListItemsAreChecked(t *testing.T) {
 	files := map[string]string{}
 	for _, f := range []string{"00_namespace.yaml", "01_platformstandard.yaml", "02_vendors.yaml", "03_secrets.yaml", "04_guardrailpolicy.yaml", "05_policyexception.yaml"} {
 		files[f] = readFile(t, samples+"/"+f)
@@ -221,33 +223,85 @@ func TestListItemsAreLazy(t *testing.T) {
 	files["list.yaml"] = listOf(t, readFile(t, samples+"/06_saasintegrations.yaml"), false)
 	files["indented.yaml"] = listOf(t, readFile(t, samples+"/07_marketingworkloads.yaml"), true)
 	dir := writeFiles(t, files)
-	in := inputFlags{files: []string{dir}}
-	want, _ := checkReports(t, in, -1, 0)
-	for _, docs := range []int{1, fileCacheObjects} {
-		got, w := checkReports(t, in, 0, docs)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("with a cache of %d documents, the check differs:\n got %s\nwant %s", docs, reportsText(got), reportsText(want))
-		}
-		lazy := 0
-		for _, it := range w.items {
-			switch {
-			case lazyKind(it.kind) && it.obj != nil:
-				t.Errorf("%s at %s is held", it.key(), it.pos())
-			case lazyKind(it.kind):
-				lazy++
-			}
-		}
-		if lazy != 6 {
-			t.Errorf("%d lazy items, want the 6 workloads and integrations", lazy)
-		}
-	}
+	lists := checkReports(t, inputFlags{files: []string{dir}})
+	plain := checkReports(t, inputFlags{files: []string{samples}})
 	var lines []string
-	for _, o := range want {
-		if lazyKind(o.Kind) {
+	for _, o := range lists {
+		if o.Kind == v1alpha1.KindMarketingWorkload || o.Kind == v1alpha1.KindSaaSIntegration {
 			lines = append(lines, fmt.Sprintf("%s:%d", strings.TrimPrefix(o.File, dir+"/"), o.Line))
 		}
 	}
 	if got, want := strings.Join(lines, " "), "indented.yaml:8 indented.yaml:50 list.yaml:7 list.yaml:23 list.yaml:39 list.yaml:58"; got != want {
 		t.Errorf("workloads and integrations at %s, want %s", got, want)
+	}
+	if got, want := outcomesText(lists), outcomesText(plain); got != want {
+		t.Errorf("the Lists are judged\n%s\nthe same documents one by one\n%s", got, want)
+	}
+}
+
+// outcomesText is the reports' objects, outcomes and policies, in the order
+// of their refs.
+func outcomesText(reports []*ObjectReport) string {
+	var lines []string
+	for _, o := range reports {
+		line := o.Ref() + " " + o.Outcome()
+		for _, r := range o.Results {
+			line += " " + r.Policy
+		}
+		lines = append(lines, line)
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// checkReports loads in and evaluates every subject at testNow.
+func checkReports(t *testing.T, in inputFlags) []*ObjectReport {
+	t.Helper()
+	ctx := context.Background()
+	now, err := time.Parse(time.RFC3339, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.namespace = DefaultNamespace
+	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	reports, err := evaluate(ctx, eng, w, w.subjects(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reports
+}
+
+// Each input file is read once: a file changed after the inputs were
+// loaded changes no verdict, and no error of a second read appears.
+func TestFilesAreReadOnce(t *testing.T) {
+	src := readFile(t, samples+"/07_marketingworkloads.yaml")
+	dir := writeFiles(t, map[string]string{"workloads.yaml": src})
+	file := filepath.Join(dir, "workloads.yaml")
+	in := inputFlags{files: []string{samples + "/01_platformstandard.yaml", samples + "/02_vendors.yaml", samples + "/06_saasintegrations.yaml", file}, namespace: DefaultNamespace}
+	ctx := context.Background()
+	now, err := time.Parse(time.RFC3339, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	before, err := evaluate(ctx, eng, w, w.subjects(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("kind: [not yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, err := evaluate(ctx, eng, w, w.subjects(), now)
+	if err != nil {
+		t.Fatalf("evaluating after the file changed: %v", err)
+	}
+	if !reflect.DeepEqual(before, after) || !strings.Contains(outcomesText(after), "winter-sale-microsite") {
+		t.Errorf("after the file changed\n%s\nbefore\n%s", outcomesText(after), outcomesText(before))
 	}
 }

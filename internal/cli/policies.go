@@ -66,7 +66,7 @@ func runPolicies(e *env, args []string) int {
 		return f.usageError(e, "unexpected argument %q (give manifests with -f or --policies)", pos[0])
 	}
 	ctx := context.Background()
-	w, errs := loadWorld(ctx, e, &in, -1)
+	w, errs := loadWorld(ctx, e, &in)
 	eng, cerrs := newEngine(w)
 	if errs = append(errs, cerrs...); len(errs) > 0 {
 		return printErrors(e, "policies", sortErrors(errs))

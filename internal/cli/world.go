@@ -33,12 +33,8 @@ type item struct {
 	doc             *Document // nil for objects read from a cluster
 	kind            string
 	namespace, name string
-	// obj is the typed object (*v1alpha1.MarketingWorkload, ...), or nil
-	// for a lazy item: one read again from its file when needed (see
-	// fileCache), so that a check holds a few files' objects, not all.
-	obj     client.Object
-	uid     types.UID // the UID the World gave a lazy item
-	subject bool      // given with -f: checked and reported
+	obj             client.Object // *v1alpha1.MarketingWorkload, ...
+	subject         bool          // given with -f: checked and reported
 }
 
 func newItem(doc *Document, kind string, obj client.Object, subject bool) *item {
@@ -83,8 +79,6 @@ type World struct {
 	// uidPrefix makes the UIDs given to objects read from files unique to
 	// this World (see add).
 	uidPrefix string
-	// files reads lazy items again; nil when there are none.
-	files *fileCache
 }
 
 func newWorld() *World {
@@ -116,10 +110,7 @@ func (w *World) add(it *item) error {
 	// catalogue object (vendors, standard, integrations) once per run
 	// rather than once per object judged against it.
 	uid := types.UID(w.uidPrefix + "-" + strconv.Itoa(len(w.items)))
-	switch {
-	case it.obj == nil:
-		it.uid = uid // set on the object each time it is read (fileCache)
-	case it.obj.GetUID() == "":
+	if it.obj.GetUID() == "" {
 		it.obj.SetUID(uid)
 		if it.obj.GetResourceVersion() == "" {
 			it.obj.SetResourceVersion("1")
@@ -138,8 +129,7 @@ func nsName(namespace, name string) string {
 	return namespace + "/" + name
 }
 
-// Items of one kind, in input order. Only for a World read without lazy
-// items (loadWorld holding all): lazy items are left out.
+// Items of one kind, in input order.
 func itemsOf[T client.Object](w *World) []T {
 	var out []T
 	for _, it := range w.items {
@@ -148,18 +138,6 @@ func itemsOf[T client.Object](w *World) []T {
 		}
 	}
 	return out
-}
-
-// object returns an item's typed object, reading a lazy item's file again.
-// The caller must not change it.
-func (w *World) object(it *item) (client.Object, error) {
-	if it.obj != nil {
-		return it.obj, nil
-	}
-	if w.files == nil {
-		return nil, fmt.Errorf("cli: %s has no object and no file to read it from", it.key())
-	}
-	return w.files.object(w, it)
 }
 
 // GuardrailPolicies returns the GuardrailPolicies among the inputs.
@@ -271,10 +249,7 @@ func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, 
 	if !ok {
 		return notFound(strings.ToLower(kind)+"s", key.Name)
 	}
-	o, err := w.object(it)
-	if err != nil {
-		return err
-	}
+	o := it.obj
 	// A deep copy into the caller's object, as a cached client's Get does.
 	dst, src := reflect.ValueOf(obj), reflect.ValueOf(o.DeepCopyObject())
 	if dst.Type() != src.Type() {
@@ -300,11 +275,7 @@ func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.L
 	// request for, which would make a check quadratic in the inputs.
 	objs := make([]runtime.Object, len(w.byKind[kind]))
 	for i, it := range w.byKind[kind] {
-		o, err := w.object(it)
-		if err != nil {
-			return err
-		}
-		objs[i] = o.DeepCopyObject()
+		objs[i] = it.obj.DeepCopyObject()
 	}
 	return meta.SetList(list, objs)
 }
