@@ -12,39 +12,9 @@ import (
 	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
-
-func TestParseDocumentsKeepsLines(t *testing.T) {
-	src := "# comment\r\n\r\napiVersion: v1\r\nkind: A\r\n--- # a separator with a comment\r\n---\r\n\r\n# only a comment\r\n---\r\n\r\napiVersion: v1\r\nkind: B\r\n...\r\n"
-	docs, errs := parseDocuments("f.yaml", []byte(src))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	var got []string
-	for _, d := range docs {
-		got = append(got, d.Pos()+" "+d.Object["kind"].(string))
-	}
-	if want := "f.yaml:3 A,f.yaml:11 B"; strings.Join(got, ",") != want {
-		t.Errorf("documents %v, want %s", got, want)
-	}
-}
-
-func TestParseDocumentsErrors(t *testing.T) {
-	src := "apiVersion: v1\nkind: A\n---\n- a list\n---\napiVersion: v1\nkind: B\nkind: C\n---\nkey: [unclosed\n"
-	_, errs := parseDocuments("f.yaml", []byte(src))
-	var msgs []string
-	for _, e := range errs {
-		msgs = append(msgs, e.Error())
-	}
-	want := []string{
-		"f.yaml:4: a document must be an object with apiVersion and kind, not a list",
-		`f.yaml:6: invalid YAML: unmarshal errors; line 8: key "kind" already set in map`,
-		"f.yaml:10: invalid YAML: line 10: did not find expected ',' or ']'",
-	}
-	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
-		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
-	}
-}
 
 func TestReadsJSONFiles(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
@@ -112,80 +82,6 @@ func listOf(t *testing.T, src string, indent bool) string {
 	return b.String()
 }
 
-const listVendors = `apiVersion: v1
-kind: List
-items:
-- apiVersion: martech.guardrails.dev/v1alpha1
-  kind: Vendor
-  metadata: {name: a}
-  spec: {displayName: A, category: crm, status: approved}
-# a comment between items
--   apiVersion: martech.guardrails.dev/v1alpha1
-    kind: Vendor
-    metadata: {name: b}
-    spec: {displayName: B, category: crm, status: approved}
--
-  apiVersion: martech.guardrails.dev/v1alpha1
-  kind: Vendor
-  metadata:
-    name: c
-    annotations:
-      note: |
-        - not an item
-        items:
-  spec: {displayName: "C, \"quoted\"
-      over two lines", category: crm, status: approved}
-metadata: {resourceVersion: ""}
----
-{
-  "apiVersion": "v1",
-  "kind": "List",
-  "items": [
-    {"apiVersion": "martech.guardrails.dev/v1alpha1", "kind": "Vendor", "metadata": {"name": "j1"}, "spec": {"displayName": "J", "category": "crm", "status": "approved"}},
-    {
-      "apiVersion": "martech.guardrails.dev/v1alpha1", "kind": "Vendor", "metadata": {"name": "j2"},
-      "spec": {"displayName": "J", "category": "crm", "status": "approved"}
-    }
-  ]
-}
----
-apiVersion: v1
-items:
-  - &v
-    apiVersion: martech.guardrails.dev/v1alpha1
-    kind: Vendor
-    metadata: {name: anchored}
-    spec: &spec {displayName: A, category: crm, status: approved}
-  - apiVersion: martech.guardrails.dev/v1alpha1
-    kind: Vendor
-    metadata: {name: aliased}
-    spec: *spec
-kind: VendorList
-`
-
-// The items of a List are at their own lines, in YAML (items at column 0
-// or indented, kubectl's key order or not), JSON, and Lists whose items
-// share anchors.
-func TestListItemsAtTheirOwnLines(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"l.yaml": listVendors})
-	in := &inputFlags{files: []string{dir}, namespace: DefaultNamespace}
-	w, errs := loadWorld(context.Background(), &env{fsys: osFS{}}, in)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	var got []string
-	for _, it := range w.items {
-		got = append(got, fmt.Sprintf("%s %s", it.name, strings.TrimPrefix(it.pos(), dir+"/")))
-	}
-	want := "a l.yaml:4, b l.yaml:9, c l.yaml:14, j1 l.yaml:30, j2 l.yaml:31, anchored l.yaml:40, aliased l.yaml:45"
-	if strings.Join(got, ", ") != want {
-		t.Errorf("items at\n%s\nwant\n%s", strings.Join(got, ", "), want)
-	}
-	if note := w.byKey[objectKey(v1alpha1.KindVendor, "", "c")].obj.GetAnnotations()["note"]; note != "- not an item\nitems:\n" {
-		t.Errorf("c's note %q", note)
-	}
-}
-
 // Errors in a List's items are reported at the item.
 func TestListItemErrorsAtTheItem(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"l.yaml": `apiVersion: v1
@@ -241,7 +137,7 @@ func TestListItemsAreChecked(t *testing.T) {
 
 // outcomesText is the reports' objects, outcomes and policies, in the order
 // of their refs.
-func outcomesText(reports []*ObjectReport) string {
+func outcomesText(reports []*report.ObjectReport) string {
 	var lines []string
 	for _, o := range reports {
 		line := o.Ref() + " " + o.Outcome()
@@ -255,19 +151,19 @@ func outcomesText(reports []*ObjectReport) string {
 }
 
 // checkReports loads in and evaluates every subject at testNow.
-func checkReports(t *testing.T, in inputFlags) []*ObjectReport {
+func checkReports(t *testing.T, in inputFlags) []*report.ObjectReport {
 	t.Helper()
 	ctx := context.Background()
 	now, err := time.Parse(time.RFC3339, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.namespace = DefaultNamespace
-	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in)
+	in.namespace = manifest.DefaultNamespace
+	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	reports, err := evaluate(ctx, eng, w, w.subjects(), now)
+	reports, err := evaluate(ctx, eng, w, w.Subjects(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,24 +176,24 @@ func TestFilesAreReadOnce(t *testing.T) {
 	src := readFile(t, samples+"/07_marketingworkloads.yaml")
 	dir := writeFiles(t, map[string]string{"workloads.yaml": src})
 	file := filepath.Join(dir, "workloads.yaml")
-	in := inputFlags{files: []string{samples + "/01_platformstandard.yaml", samples + "/02_vendors.yaml", samples + "/06_saasintegrations.yaml", file}, namespace: DefaultNamespace}
+	in := inputFlags{files: []string{samples + "/01_platformstandard.yaml", samples + "/02_vendors.yaml", samples + "/06_saasintegrations.yaml", file}, namespace: manifest.DefaultNamespace}
 	ctx := context.Background()
 	now, err := time.Parse(time.RFC3339, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in)
+	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	before, err := evaluate(ctx, eng, w, w.subjects(), now)
+	before, err := evaluate(ctx, eng, w, w.Subjects(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(file, []byte("kind: [not yaml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	after, err := evaluate(ctx, eng, w, w.subjects(), now)
+	after, err := evaluate(ctx, eng, w, w.Subjects(), now)
 	if err != nil {
 		t.Fatalf("evaluating after the file changed: %v", err)
 	}
