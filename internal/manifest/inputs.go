@@ -194,24 +194,29 @@ type validated struct {
 // validateTyped validates d, a document of one of our kinds, against the
 // kind's schema (defaulting it) and converts it to the typed object.
 func validateTyped(ctx context.Context, ks *kindSchema, d *Document, kind, namespace string) validated {
-	label := kind
+	// The object as written (admit sets the namespace), for messages only:
+	// formatted when there is one.
+	var name, ns string
 	if md, ok := d.Object["metadata"].(map[string]any); ok {
-		name, _ := md["name"].(string)
-		ns, _ := md["namespace"].(string)
-		if name != "" {
-			label = fmt.Sprintf("%s %s", kind, nsName(ns, name))
+		name, _ = md["name"].(string)
+		ns, _ = md["namespace"].(string)
+	}
+	label := func() string {
+		if name == "" {
+			return kind
 		}
+		return kind + " " + nsName(ns, name)
 	}
 	var errs []error
 	for _, p := range ks.admit(ctx, d.Object, namespace) {
-		errs = append(errs, docError(d, "%s: %s", label, p))
+		errs = append(errs, docError(d, "%s: %s", label(), p))
 	}
 	if len(errs) > 0 {
 		return validated{kind: kind, errs: errs}
 	}
 	obj, err := d.typed(kind)
 	if err != nil {
-		return validated{kind: kind, errs: []error{docError(d, "%s: %v", label, err)}}
+		return validated{kind: kind, errs: []error{docError(d, "%s: %v", label(), err)}}
 	}
 	return validated{kind: kind, obj: obj}
 }
