@@ -71,7 +71,7 @@ func run(guardrails, conftest, gator, policies, samples string, docs, fullDocs, 
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }() // a temporary directory: nothing to do if it stays
 	peerDir := filepath.Join(work, "peers")
 	files, err := corpus.WritePeers(peerDir, docs)
 	if err != nil {
