@@ -125,7 +125,7 @@ type reader struct {
 	used   atomic.Int64 // bytes of the inputs counted against the run limit
 	over   bool         // the run limit was passed: nothing more is read
 	// check, when set, is called on every document as soon as it is
-	// parsed, on the goroutine that parsed it (see loadWorld).
+	// parsed, on the goroutine that parsed it (see Load).
 	check func(*Document)
 }
 
@@ -540,8 +540,8 @@ func firstContent(text []byte) (offset, line int) {
 
 // splitList splits a List document (kind: List or *List, with items) into
 // its items, each a chunk of its own at its own lines, so that the items
-// of a large List are parsed, validated and held (or left to be read
-// again) one by one, like the documents of a multi-document file, rather
+// of a large List are parsed and validated in parallel, one by one,
+// like the documents of a multi-document file, rather
 // than as one document. The items are cut out of the text, YAML or JSON,
 // without parsing it whole; where that cannot be done safely (anchors and
 // aliases, a quoted or flow scalar continued left of the items, no List
