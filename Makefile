@@ -21,6 +21,8 @@ GOLANGCI_LINT  := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # Test flags: GO_TEST_FLAGS for extra go test flags, e.g. `make test GO_TEST_FLAGS=-v`.
 GO_TEST_FLAGS ?=
+# Rounds of make bench-peers (A B C alternating; the medians need at least 5).
+BENCH_PEERS_ROUNDS ?= 5
 
 .PHONY: all
 all: build
@@ -113,6 +115,11 @@ fuzz: ## Run each Go fuzz target for FUZZTIME (default 30s); a crash fails and i
 .PHONY: bench
 bench: envtest-bins ## Run the Go benchmarks and print ns/op, B/op, allocs/op (and the webhook's p50/p99 create latencies).
 	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
+
+.PHONY: bench-peers
+bench-peers: build ## guardrails check beside conftest and gator (pinned, built into bin/peers) on the same 5,000 documents and rule: medians of wall, CPU, peak RSS.
+	hack/build-peers.sh
+	go run ./test/bench/peers -guardrails $(LOCALBIN)/guardrails -conftest $(LOCALBIN)/peers/conftest -gator $(LOCALBIN)/peers/gator -rounds $(BENCH_PEERS_ROUNDS)
 
 ##@ Build
 

@@ -5,19 +5,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
+	"github.com/martech-guardrails/guardrails/test/bench/corpus"
 )
 
 // Throughput of `guardrails check` (issue 7): generated MarketingWorkloads
 // and SaaSIntegrations, half each, in multi-document files of
-// benchDocsPerFile documents, checked with the sample catalogue (Vendors,
+// corpus.DocsPerFile documents, checked with the sample catalogue (Vendors,
 // PlatformStandard) in ONE run of Main, as one process of the binary would,
 // with -o json and a fixed --now. Run with `make bench` or
 //
@@ -29,11 +32,7 @@ import (
 // 2,000- and 10,000-document runs use files of the same size, so comparing
 // their peak heaps shows whether memory grows with the number of documents.
 
-const (
-	benchDocsPerFile  = 100
-	benchNamespaces   = 25
-	benchSamplePeriod = 50 * time.Millisecond
-)
+const benchSamplePeriod = 50 * time.Millisecond
 
 // benchSizes are the document counts checked, smallest first.
 var benchSizes = []int{2000, 10000}
@@ -57,7 +56,7 @@ func BenchmarkCheck(b *testing.B) {
 	stats := map[int]benchStats{}
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("docs=%d", n), func(b *testing.B) {
-			stats[n] = benchCheck(b, n)
+			stats[n] = benchCheck(b, n, "json")
 			// The comparison is logged by the last run: a parent
 			// benchmark's log is not printed.
 			small, ok := stats[benchSizes[0]]
@@ -68,6 +67,14 @@ func BenchmarkCheck(b *testing.B) {
 					mib(large.peak)/mib(small.peak), float64(large.docs)/float64(small.docs))
 			}
 		})
+	}
+}
+
+// BenchmarkCheckJUnit is BenchmarkCheck with -o junit, whose writer holds
+// the report until the totals that open it are known.
+func BenchmarkCheckJUnit(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("docs=%d", n), func(b *testing.B) { benchCheck(b, n, "junit") })
 	}
 }
 
@@ -84,23 +91,23 @@ func BenchmarkCheckEvaluate(b *testing.B) {
 	in := inputFlags{
 		files:     []string{filepath.Join(dir, "manifests")},
 		vendors:   []string{filepath.Join(dir, "catalogue")},
-		namespace: DefaultNamespace,
+		namespace: manifest.DefaultNamespace,
 	}
 	if err := in.now.Set(testNow); err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	w, eng, errs := loadChecked(ctx, &env{fsys: osFS{}}, &in, -1)
+	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}
 	var elapsed time.Duration
 	runs := 0
 	for b.Loop() {
-		var sum Summary
+		var sum report.Summary
 		start := time.Now()
-		err := evaluateStream(ctx, eng, w, w.subjects(), in.now.value(), func(o *ObjectReport) error {
-			sum.add(o)
+		err := evaluateStream(ctx, eng, w, w.Subjects(), in.now.value(), func(it *manifest.Item, d *policy.Decision) error {
+			sum.Add(objectReport(it, d))
 			return nil
 		})
 		elapsed += time.Since(start)
@@ -124,7 +131,7 @@ func BenchmarkCheckEvaluate(b *testing.B) {
 // Go stops at b.N = 1; with more iterations every one is a full run and the
 // figures are per run). The inputs are generated once per invocation,
 // outside the timer.
-func benchCheck(b *testing.B, docs int) benchStats {
+func benchCheck(b *testing.B, docs int, format string) benchStats {
 	b.StopTimer()
 	dir := b.TempDir()
 	files := writeBenchInputs(b, dir, docs)
@@ -132,7 +139,7 @@ func benchCheck(b *testing.B, docs int) benchStats {
 		"check",
 		"-f", filepath.Join(dir, "manifests"),
 		"--vendors", filepath.Join(dir, "catalogue"),
-		"-o", "json",
+		"-o", format,
 		"--now", testNow,
 	}
 	s := benchStats{docs: docs, files: files}
@@ -159,6 +166,14 @@ func benchCheck(b *testing.B, docs int) benchStats {
 	s.peak = sampler.stop()
 	s.perRun = elapsed / time.Duration(s.runs)
 
+	if format == "junit" {
+		if !bytes.HasSuffix(out.tail, []byte("</testsuite>\n</testsuites>\n")) || s.exit != ExitDenied {
+			b.Fatalf("exit %d, a JUnit report ending %q", s.exit, out.tail)
+		}
+		b.ReportMetric(s.docsPerSec(), "docs/s")
+		b.ReportMetric(mib(s.peak), "peak-heap-MiB")
+		return s
+	}
 	var sum struct {
 		Objects, Deny, Warn, Passed int
 	}
@@ -262,228 +277,55 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// writeBenchInputs writes dir/catalogue (the sample Vendors and
-// PlatformStandard, and the Namespaces) and dir/manifests: docs documents,
-// half SaaSIntegrations and half MarketingWorkloads, benchDocsPerFile to a
-// file. It returns the number of manifest files.
+// writeBenchInputs writes the benchmark's inputs (corpus.Write) into dir
+// and returns the number of manifest files.
 func writeBenchInputs(b *testing.B, dir string, docs int) int {
 	b.Helper()
-	cat := filepath.Join(dir, "catalogue")
-	man := filepath.Join(dir, "manifests")
-	for _, d := range []string{cat, man} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for _, f := range []string{"01_platformstandard.yaml", "02_vendors.yaml"} {
-		data, err := os.ReadFile(filepath.Join(samples, f))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(cat, f), data, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var ns strings.Builder
-	for i := range benchNamespaces {
-		fmt.Fprintf(&ns, "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n  labels:\n    martech.guardrails.dev/managed: \"true\"\n    martech.guardrails.dev/team: %s\n",
-			benchNamespace(i), benchTeams[i%len(benchTeams)])
-	}
-	if err := os.WriteFile(filepath.Join(cat, "namespaces.yaml"), []byte(ns.String()), 0o644); err != nil {
+	files, err := corpus.Write(dir, samples, docs)
+	if err != nil {
 		b.Fatal(err)
-	}
-
-	pairs := docs / 2
-	perFile := benchDocsPerFile / 2
-	files := 0
-	var buf bytes.Buffer
-	for first := 0; first < pairs; first += perFile {
-		buf.Reset()
-		for i := first; i < min(first+perFile, pairs); i++ {
-			writeIntegration(&buf, i)
-			writeWorkload(&buf, i)
-		}
-		name := filepath.Join(man, fmt.Sprintf("team-batch-%04d.yaml", files))
-		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
-			b.Fatal(err)
-		}
-		files++
 	}
 	return files
 }
 
-var benchTeams = []string{"growth", "brand", "lifecycle", "events", "partners"}
-
-// benchNamespace is the namespace of namespace slot i; object i lives in
-// slot i % benchNamespaces, so its integrations i and i-benchNamespaces do
-// too.
-func benchNamespace(i int) string {
-	return fmt.Sprintf("%s-marketing-%02d", benchTeams[i%len(benchTeams)], i)
-}
-
-// benchVendor is an integration template for a vendor of the sample
-// catalogue.
-type benchVendor struct {
-	vendor, slug, dataUse, region string
-	categories, subjects          []string
-	endpoints, keys               []string
-}
-
-// benchVendors, chosen by i % 20: mostly approved vendors used as the
-// catalogue allows; the restricted adnexus (warn; its US region denied by
-// the EU-only standard) and the prohibited trackmax (deny).
-var benchVendors = func() []benchVendor {
-	hubspot := benchVendor{"hubspot", "email", "marketing.communications.email", "eu",
-		[]string{"user.contact.email", "user.name"}, []string{"customer", "prospect"},
-		[]string{"api.hubapi.com", "forms.hubspot.com"}, []string{"API_KEY"}}
-	ga := benchVendor{"google-analytics", "analytics", "analytics.reporting.campaign_insights", "eu",
-		[]string{"user.behavior.browsing_history", "user.device.cookie_id"}, []string{"customer", "anonymous_user"},
-		[]string{"region1.google-analytics.com"}, []string{"MEASUREMENT_ID", "API_SECRET"}}
-	segment := benchVendor{"segment", "cdp", "personalize.content", "eu",
-		[]string{"user.behavior.purchase_history", "user.unique_id.pseudonymous"}, []string{"customer"},
-		[]string{"events.eu1.segment.io"}, []string{"WRITE_KEY"}}
-	adnexus := benchVendor{"adnexus", "retargeting", "marketing.advertising.third_party.targeted", "us",
-		[]string{"user.device.cookie_id"}, []string{"customer"},
-		[]string{"pixel.adnexus.example"}, []string{"PIXEL_ID"}}
-	trackmax := benchVendor{"trackmax", "fingerprint", "marketing.advertising", "eu",
-		[]string{"user.device"}, []string{"anonymous_user"},
-		[]string{"collect.trackmax.example"}, []string{"TOKEN"}}
-	out := make([]benchVendor, 0, 20)
-	for range 6 {
-		out = append(out, hubspot)
+// BenchmarkCheckPeers is one guardrails run of `make bench-peers` in
+// process, for a CPU profile of what the side-by-side run measures:
+// corpus.WritePeers' 5,000 MarketingWorkloads judged by the one
+// pinned-image-tags rule (test/bench/peers), the built-ins that judge
+// workloads disabled by the standard.
+//
+//	go test ./internal/cli -run '^$' -bench CheckPeers -cpuprofile cpu.prof
+func BenchmarkCheckPeers(b *testing.B) {
+	const docs = 5000
+	dir := b.TempDir()
+	if _, err := corpus.WritePeers(dir, docs); err != nil {
+		b.Fatal(err)
 	}
-	for range 6 {
-		out = append(out, ga)
-	}
-	for range 6 {
-		out = append(out, segment)
-	}
-	return append(out, adnexus, trackmax)
-}()
-
-func integrationName(i int) string {
-	return fmt.Sprintf("%s-%s-%05d", benchVendors[i%len(benchVendors)].vendor, benchVendors[i%len(benchVendors)].slug, i)
-}
-
-func integrationCategories(i int) []string {
-	cats := benchVendors[i%len(benchVendors)].categories
-	if i%50 == 13 {
-		// A sensitive category the vendor may not receive.
-		cats = append(cats[:len(cats):len(cats)], "user.financial")
-	}
-	return cats
-}
-
-func yamlList(xs []string) string { return "[" + strings.Join(xs, ", ") + "]" }
-
-func writeIntegration(w *bytes.Buffer, i int) {
-	v := benchVendors[i%len(benchVendors)]
-	region := v.region
-	if i%37 == 5 {
-		region = "us" // outside the standard's EU-only residency
-	}
-	fmt.Fprintf(w, `---
-# Integration %d: %s for team %s.
-apiVersion: martech.guardrails.dev/v1alpha1
-kind: SaaSIntegration
-metadata:
-  name: %s
-  namespace: %s
-  labels:
-    app.kubernetes.io/part-of: campaign-%d
-spec:
-  vendor: %s
-  purpose: Campaign %d data sent to %s (%s)
-  dataUse: %s
-  dataCategories: %s
-  dataSubjects: %s
-  region: %s
-  endpoints: %s
-`, i, v.vendor, benchTeams[i%len(benchTeams)], integrationName(i), benchNamespace(i%benchNamespaces), i/benchNamespaces,
-		v.vendor, i, v.vendor, v.slug, v.dataUse, yamlList(integrationCategories(i)), yamlList(v.subjects), region, yamlList(v.endpoints))
-	if i%29 != 4 { // some integrations name no credentials
-		fmt.Fprintf(w, "  credentials:\n    secretName: %s-credentials\n    keys: %s\n", integrationName(i), yamlList(v.keys))
-	}
-}
-
-var benchApps = []string{"microsite", "landing-page", "sgtm", "promo-api", "quiz", "signup-forms", "referral", "newsletter-renderer"}
-
-func writeWorkload(w *bytes.Buffer, i int) {
-	app := benchApps[i%len(benchApps)]
-	name := fmt.Sprintf("%s-%05d", app, i)
-	team := benchTeams[i%len(benchTeams)]
-	refs := []int{i}
-	if i >= benchNamespaces && i%2 == 0 {
-		refs = append(refs, i-benchNamespaces) // same namespace slot
-	}
-	var cats []string
-	for _, r := range refs {
-		for _, c := range integrationCategories(r) {
-			if !slices.Contains(cats, c) {
-				cats = append(cats, c)
-			}
+	peers := filepath.Join("..", "..", "test", "bench", "peers")
+	args := []string{"check", "-f", dir,
+		"--policies", filepath.Join(peers, "guardrailpolicy.yaml"),
+		"--standard", filepath.Join(peers, "standard.yaml"),
+		"-o", "json", "--now", testNow}
+	var out tailWriter
+	runs := 0
+	var elapsed time.Duration
+	for b.Loop() {
+		out.reset()
+		var stderr bytes.Buffer
+		start := time.Now()
+		if code := Main(args, nil, &out, &stderr); code != ExitDenied {
+			b.Fatalf("check exited %d:\n%s", code, firstLines(stderr.String(), 20))
 		}
+		elapsed += time.Since(start)
+		runs++
 	}
-	if i%31 == 6 && len(cats) > 1 {
-		cats = cats[:1] // undeclared categories of its integrations
+	var sum struct{ Objects, Deny int }
+	if err := json.Unmarshal(out.summary(), &sum); err != nil {
+		b.Fatal(err)
 	}
-
-	var image string
-	switch {
-	case i%25 == 3:
-		image = "docker.io/library/nginx:1.27" // not an allowed registry
-	case i%2 == 0:
-		image = fmt.Sprintf("ghcr.io/acme-marketing/%s:%d.%d.%d", app, 1+i%3, i%10, i%7)
-	default:
-		image = fmt.Sprintf("registry.acme.internal/martech/%s:%d.%d.%d", app, 2+i%2, i%12, i%5)
+	if sum.Objects != docs || sum.Deny != 2000 {
+		b.Fatalf("summary %+v: want %d objects, 2000 denied", sum, docs)
 	}
-	fmt.Fprintf(w, `---
-apiVersion: martech.guardrails.dev/v1alpha1
-kind: MarketingWorkload
-metadata:
-  name: %s
-  namespace: %s
-  labels:
-    app.kubernetes.io/name: %s
-spec:
-`, name, benchNamespace(i%benchNamespaces), app)
-	if i%60 != 17 { // some have no owner
-		fmt.Fprintf(w, "  owner:\n    team: %s\n    contact: %s-team@acme.example\n", team, team)
-	}
-	fmt.Fprintf(w, "  costCenter: MKT-%d\n", 4000+(i%8)*100)
-	if i%3 != 0 {
-		start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i%60) * 24 * time.Hour)
-		days := 30 + i%50
-		if i%30 == 11 {
-			days = 200 // longer than the standard's maxDuration (90 days)
-		}
-		fmt.Fprintf(w, "  campaign:\n    name: %s-campaign-%d\n    startsAt: %q\n    endsAt: %q\n",
-			team, i/benchNamespaces, start.Format(time.RFC3339), start.Add(time.Duration(days)*24*time.Hour).Format(time.RFC3339))
-	}
-	replicas := 1 + i%4
-	if i%45 == 9 {
-		replicas = 12 // above the standard's maxReplicas
-	}
-	fmt.Fprintf(w, "  image: %s\n  replicas: %d\n  port: %d\n", image, replicas, 8080+i%3)
-	fmt.Fprintf(w, "  env:\n    - name: SITE_LOCALE\n      value: %s\n    - name: CAMPAIGN_ID\n      value: %q\n",
-		[]string{"en-GB", "de-DE", "fr-FR", "nl-NL"}[i%4], fmt.Sprint(i))
-	if i%4 != 1 {
-		fmt.Fprintf(w, "  resources:\n    requests:\n      cpu: %dm\n      memory: %dMi\n    limits:\n      cpu: %dm\n      memory: %dMi\n",
-			50+i%4*25, 64+i%3*64, 250, 256)
-	}
-	if i%2 == 0 {
-		host := fmt.Sprintf("%s-%d.campaigns.acme.example", app, i)
-		if i%35 == 4 {
-			host = fmt.Sprintf("promo-%d.example.com", i) // outside the allowed host suffixes
-		}
-		fmt.Fprintf(w, "  exposure:\n    host: %s\n    path: /\n", host)
-	}
-	w.WriteString("  integrations:\n")
-	for k, r := range refs {
-		fmt.Fprintf(w, "    - name: %s\n      envPrefix: %s\n", integrationName(r), []string{"PRIMARY_", "SECONDARY_"}[k])
-	}
-	if i%40 == 7 {
-		fmt.Fprintf(w, "    - name: missing-integration-%05d\n", i) // does not exist
-	}
-	fmt.Fprintf(w, "  dataCategories: %s\n", yamlList(cats))
+	perRun := elapsed / time.Duration(runs)
+	b.ReportMetric(float64(docs)/perRun.Seconds(), "docs/s")
 }

@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
 const checkUsage = `
@@ -54,35 +53,36 @@ func runCheck(e *env, args []string) int {
 		return f.usageError(e, "no input: give -f PATH (a file, a directory or - for stdin)")
 	}
 	ctx := context.Background()
-	w, eng, errs := loadChecked(ctx, e, &in, checkHeldObjects)
+	w, eng, errs := loadChecked(ctx, e, &in)
 	if len(errs) > 0 {
 		return printErrors(e, "check", errs)
 	}
-	var rw reportWriter
+	var rw report.Writer
 	switch format.value {
 	case "json":
-		rw = newJSONWriter(e.stdout)
+		rw = report.NewJSON(e.stdout)
 	case "junit":
-		rw = newJUnitWriter(e.stdout)
+		rw = report.NewJUnit(e.stdout)
 	case "sarif":
 		var err error
-		if rw, err = newSARIFWriter(e.stdout, rules(ctx, eng, w)); err != nil {
+		if rw, err = report.NewSARIF(e.stdout, rules(ctx, eng, w)); err != nil {
 			fmt.Fprintf(e.stderr, "guardrails check: writing the report: %v\n", err)
 			return ExitBadInput
 		}
 	default:
-		rw = newTextWriter(e.stdout)
+		rw = report.NewText(e.stdout)
 	}
-	var sum Summary
-	err := evaluateStream(ctx, eng, w, w.subjects(), in.now.value(), func(o *ObjectReport) error {
-		sum.add(o)
-		if err := rw.object(o); err != nil {
+	var sum report.Summary
+	err := evaluateStream(ctx, eng, w, w.Subjects(), in.now.value(), func(it *manifest.Item, d *policy.Decision) error {
+		o := objectReport(it, d)
+		sum.Add(o)
+		if err := rw.Object(o); err != nil {
 			return writeError{err}
 		}
 		return nil
 	})
 	if err == nil {
-		if err = rw.end(sum); err != nil {
+		if err = rw.End(sum); err != nil {
 			err = writeError{err}
 		}
 	}
@@ -92,7 +92,7 @@ func runCheck(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "guardrails check: writing the report: %v\n", we.err)
 		return ExitBadInput
 	case err != nil:
-		// A file that changed while it was checked: the report is cut short.
+		// An object the engine could not judge: the report is cut short.
 		return printErrors(e, "check", []error{err})
 	case sum.Deny+sum.Error > 0:
 		return ExitDenied
@@ -100,40 +100,26 @@ func runCheck(e *env, args []string) int {
 	return ExitOK
 }
 
-// checkHeldObjects is how many workloads and integrations read from files
-// check holds (see loadWorld): up to this many, each is parsed once; past
-// it, they are read again when evaluated, and memory stays bounded.
-const checkHeldObjects = 2048
-
 // writeError is a failure to write the report, not a problem of the inputs.
 type writeError struct{ err error }
 
 func (e writeError) Error() string { return e.err.Error() }
 
-// reportWriter writes a check's report as the objects are judged, in input
-// order, so that a check holds the reports of the objects it is
-// evaluating, not of every object (see evaluateStream); end writes what
-// comes last: the summary.
-type reportWriter interface {
-	object(o *ObjectReport) error
-	end(s Summary) error
-}
-
 // checked is the outcome of check on its inputs.
 type checked struct {
-	world   *World
+	world   *manifest.World
 	engine  *policy.Engine
-	reports []*ObjectReport
+	reports []*report.ObjectReport
 	now     time.Time
 }
 
 // loadChecked loads the inputs and compiles their policies, reporting
 // every bad input at once.
-func loadChecked(ctx context.Context, e *env, in *inputFlags, hold int) (*World, *policy.Engine, []error) {
-	w, errs := loadWorld(ctx, e, in, hold)
+func loadChecked(ctx context.Context, e *env, in *inputFlags) (*manifest.World, *policy.Engine, []error) {
+	w, errs := manifest.Load(ctx, in.inputs(e))
 	eng, cerrs := newEngine(w) // also on bad input: report every problem at once
 	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return nil, nil, sortErrors(errs)
+		return nil, nil, manifest.SortErrors(errs)
 	}
 	return w, eng, nil
 }
@@ -142,67 +128,26 @@ func loadChecked(ctx context.Context, e *env, in *inputFlags, hold int) (*World,
 // object given with -f, keeping every report (guardrails test compares
 // them with a suite's expectations).
 func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error) {
-	w, eng, errs := loadChecked(ctx, e, in, -1)
+	w, eng, errs := loadChecked(ctx, e, in)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	now := in.now.value()
-	reports, err := evaluate(ctx, eng, w, w.subjects(), now)
+	reports, err := evaluate(ctx, eng, w, w.Subjects(), now)
 	if err != nil {
 		return nil, []error{err}
 	}
 	return &checked{world: w, engine: eng, reports: reports, now: now}, nil
 }
 
-// textWriter writes the results grouped per object, then the summary line.
-type textWriter struct{ out *bufio.Writer }
-
-func newTextWriter(out io.Writer) *textWriter { return &textWriter{out: bufio.NewWriter(out)} }
-
-func (w *textWriter) object(o *ObjectReport) error {
-	if len(o.Results) == 0 {
-		return nil
+// rules lists every policy in force, with the enforcement the default
+// PlatformStandard (or --standard) gives it.
+func rules(ctx context.Context, eng *policy.Engine, w *manifest.World) []report.Rule {
+	std := w.StandardFor(ctx, "")
+	var out []report.Rule
+	for _, p := range eng.Policies() {
+		set := policy.SettingFor(std, p)
+		out = append(out, report.Rule{Info: p, Level: set.Enforcement, Disabled: set.Disabled})
 	}
-	b := w.out
-	fmt.Fprintf(b, "%s: %s %s\n", o.Pos(), o.Kind, nsName(o.Namespace, o.Name))
-	for _, r := range o.Results {
-		label := strings.ToUpper(r.Enforcement)
-		if r.Waived() {
-			label = "WAIVED"
-		}
-		msg := r.Message
-		if r.Field != "" {
-			msg = r.Field + ": " + msg
-		}
-		fmt.Fprintf(b, "  %-6s %s (%s) %s\n", label, r.Policy, r.Severity, msg)
-		if r.Waived() {
-			fmt.Fprintf(b, "         waived by PolicyException %s until %s (would be %s)\n",
-				r.Exception, r.Exception.ExpiresAt.UTC().Format(time.RFC3339), r.Enforcement)
-		}
-		if r.Remediation != "" {
-			fmt.Fprintf(b, "         fix: %s\n", r.Remediation)
-		}
-	}
-	return b.WriteByte('\n')
-}
-
-func (w *textWriter) end(s Summary) error {
-	w.out.WriteString(summaryLine(s))
-	w.out.WriteByte('\n')
-	return w.out.Flush()
-}
-
-// summaryLine is e.g. "7 objects: 2 deny, 1 warn, 0 audit, 4 passed".
-func summaryLine(s Summary) string {
-	line := fmt.Sprintf("%d objects: %d deny, %d warn, %d audit, %d passed", s.Objects, s.Deny, s.Warn, s.Audit, s.Passed)
-	if s.Objects == 1 {
-		line = strings.Replace(line, "objects", "object", 1)
-	}
-	if s.Error > 0 {
-		line += fmt.Sprintf(", %d error", s.Error)
-	}
-	if s.Waived > 0 {
-		line += fmt.Sprintf(" (%d waived by exceptions)", s.Waived)
-	}
-	return line
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
 // checkArgs checks a fixture directory in the world of the catalogue (or,
@@ -212,7 +213,7 @@ func TestCheckJSON(t *testing.T) {
 
 	// Waived results carry their exception; the samples pass.
 	r = runCLI(t, nil, "check", "-f", samples, "--now", testNow, "-o", "json")
-	var clean jsonReport
+	var clean report.JSONReport
 	if err := json.Unmarshal([]byte(r.stdout), &clean); err != nil || r.code != ExitOK {
 		t.Fatalf("%v\n%s", err, r)
 	}
@@ -231,7 +232,7 @@ func TestCheckJUnit(t *testing.T) {
 	if r.code != ExitDenied {
 		t.Fatalf("%s", r)
 	}
-	var doc junitSuites
+	var doc report.JUnitSuites
 	if err := xml.Unmarshal([]byte(r.stdout), &doc); err != nil {
 		t.Fatalf("not XML: %v\n%s", err, r.stdout)
 	}
@@ -272,7 +273,7 @@ func TestCheckJUnit(t *testing.T) {
 
 	// Warnings and waivers leave a passing testcase with a note.
 	r = runCLI(t, nil, "check", "-f", samples, "--now", testNow, "-o", "junit")
-	var clean junitSuites
+	var clean report.JUnitSuites
 	if err := xml.Unmarshal([]byte(r.stdout), &clean); err != nil || r.code != ExitOK {
 		t.Fatalf("%v\n%s", err, r)
 	}

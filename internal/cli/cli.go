@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/version"
 )
 
@@ -75,7 +76,7 @@ func commands() []command {
 // Main runs the command line with args (without the program name) and returns
 // the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return run(&env{stdin: stdin, stdout: stdout, stderr: stderr, fsys: osFS{}}, args)
+	return run(&env{stdin: stdin, stdout: stdout, stderr: stderr, fsys: manifest.OSFS{}}, args)
 }
 
 func run(e *env, args []string) int {

@@ -14,10 +14,12 @@ import (
 
 	"golang.org/x/net/html"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/martech-guardrails/guardrails/internal/dataflow"
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 
@@ -344,28 +346,38 @@ func readFile(t *testing.T, path string) string {
 // --kubeconfig does, and draws the same map as from the files.
 func TestDataflowFromCluster(t *testing.T) {
 	ctx := context.Background()
-	in := &inputFlags{files: []string{samples}, namespace: DefaultNamespace}
-	files, errs := loadWorld(ctx, &env{fsys: osFS{}}, in, -1)
+	files, errs := manifest.Load(ctx, manifest.Inputs{FS: manifest.OSFS{}, Files: []string{samples}, Namespace: manifest.DefaultNamespace})
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	var objs []client.Object
-	for _, it := range files.items {
-		objs = append(objs, it.obj.DeepCopyObject().(client.Object))
+	for _, it := range files.Items() {
+		objs = append(objs, it.Object.DeepCopyObject().(client.Object))
 	}
-	for _, ns := range files.namespaces {
-		objs = append(objs, ns.DeepCopy())
+	// The Namespaces and Secrets of the samples, as the cluster holds them.
+	for _, name := range []string{"00_namespace.yaml", "03_secrets.yaml"} {
+		docs, errs := manifest.ParseDocuments(name, []byte(readFile(t, samples+"/"+name)))
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		for _, d := range docs {
+			var o client.Object = &corev1.Namespace{}
+			if d.Object["kind"] == "Secret" {
+				o = &corev1.Secret{}
+			}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, o); err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, o)
+		}
 	}
-	for _, s := range files.secrets {
-		objs = append(objs, &corev1.Secret{ObjectMeta: *s.ObjectMeta.DeepCopy(), Data: map[string][]byte{"API_KEY": []byte("secret")}})
-	}
-	c := fake.NewClientBuilder().WithScheme(worldScheme).WithObjects(objs...).Build()
-	w, err := readCluster(ctx, c)
+	c := fake.NewClientBuilder().WithScheme(manifest.Scheme).WithObjects(objs...).Build()
+	w, err := manifest.FromCluster(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !w.secretsComplete || len(w.secrets) != 4 || len(w.items) != len(files.items) {
-		t.Fatalf("read %d objects and %d secrets (complete: %v)", len(w.items), len(w.secrets), w.secretsComplete)
+	if len(w.Items()) != len(files.Items()) {
+		t.Fatalf("read %d objects from the cluster, %d from the files", len(w.Items()), len(files.Items()))
 	}
 	eng, errs := newEngine(w)
 	if len(errs) > 0 {

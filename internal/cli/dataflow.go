@@ -8,6 +8,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/dataflow"
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 
@@ -66,23 +67,25 @@ func runDataflow(e *env, args []string) int {
 	}
 
 	ctx := context.Background()
-	var w *World
+	var w *manifest.World
 	var errs []error
 	if kubeconfig != "" {
 		var err error
-		if w, err = clusterWorld(ctx, kubeconfig, kubecontext); err != nil {
+		if w, err = manifest.FromKubeconfig(ctx, kubeconfig, kubecontext); err != nil {
 			fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)
 			return ExitBadInput
 		}
 		if in.standard != "" {
-			w.standard, errs = loadStandard(ctx, &reader{fsys: e.fsys, stdin: e.stdin}, in.standard, in.namespace)
+			var std *v1alpha1.PlatformStandard
+			std, errs = manifest.LoadStandard(ctx, in.inputs(e))
+			w.SetStandard(std)
 		}
 	} else {
-		w, errs = loadWorld(ctx, e, &in, -1)
+		w, errs = manifest.Load(ctx, in.inputs(e))
 	}
 	eng, cerrs := newEngine(w)
 	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return printErrors(e, "dataflow", sortErrors(errs))
+		return printErrors(e, "dataflow", manifest.SortErrors(errs))
 	}
 	g, err := buildGraph(ctx, eng, w, in.now.value())
 	if err != nil {
@@ -104,29 +107,29 @@ func runDataflow(e *env, args []string) int {
 }
 
 // buildGraph draws the World: every workload, integration and vendor, with
-// the engine's verdict on each integration.
-func buildGraph(ctx context.Context, eng *policy.Engine, w *World, now time.Time) (*dataflow.Graph, error) {
-	var integrations []*item
-	for _, it := range w.items {
-		if it.kind == v1alpha1.KindSaaSIntegration {
+// the engine's decision on each integration.
+func buildGraph(ctx context.Context, eng *policy.Engine, w *manifest.World, now time.Time) (*dataflow.Graph, error) {
+	var integrations []*manifest.Item
+	for _, it := range w.Items() {
+		if it.Kind == v1alpha1.KindSaaSIntegration {
 			integrations = append(integrations, it)
 		}
 	}
-	reports, err := evaluate(ctx, eng, w, integrations, now)
+	verdicts := make(map[string]*policy.Decision, len(integrations))
+	err := evaluateStream(ctx, eng, w, integrations, now, func(_ *manifest.Item, d *policy.Decision) error {
+		verdicts[d.Namespace+"/"+d.Name] = d
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	verdicts := make(map[string]*policy.Decision, len(reports))
-	for _, r := range reports {
-		verdicts[r.Namespace+"/"+r.Name] = &policy.Decision{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Results: r.Results}
-	}
 	return dataflow.Build(dataflow.Input{
-		Workloads:    itemsOf[*v1alpha1.MarketingWorkload](w),
-		Integrations: itemsOf[*v1alpha1.SaaSIntegration](w),
-		Vendors:      itemsOf[*v1alpha1.Vendor](w),
+		Workloads:    manifest.Objects[*v1alpha1.MarketingWorkload](w),
+		Integrations: manifest.Objects[*v1alpha1.SaaSIntegration](w),
+		Vendors:      manifest.Objects[*v1alpha1.Vendor](w),
 		Verdicts:     verdicts,
 		Sensitive: func(namespace string) []string {
-			std := w.standardFor(ctx, namespace)
+			std := w.StandardFor(ctx, namespace)
 			if std == nil {
 				return nil
 			}

@@ -1,21 +1,14 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
-	"sync/atomic"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 
@@ -27,7 +20,7 @@ type inputFlags struct {
 	policies  stringList
 	namespace string
 	now       timeFlag
-	limits    inputLimits
+	limits    manifest.Limits
 }
 
 func (in *inputFlags) register(f *cmdFlags, withNow bool) {
@@ -35,259 +28,26 @@ func (in *inputFlags) register(f *cmdFlags, withNow bool) {
 	f.StringVar(&in.standard, "standard", "", "use the PlatformStandard in `FILE` for every object (default: the one selecting the object's namespace, else the one named default, among the inputs)")
 	f.Var(&in.vendors, "vendors", "read the Vendor catalogue from `PATH` (context: used, not reported); repeatable")
 	f.Var(&in.policies, "policies", "read GuardrailPolicies and PolicyExceptions from `PATH` (context: used, not reported); repeatable")
-	f.StringVar(&in.namespace, "namespace", DefaultNamespace, "put namespaced objects that name no namespace in namespace `NAME`")
+	f.StringVar(&in.namespace, "namespace", manifest.DefaultNamespace, "put namespaced objects that name no namespace in namespace `NAME`")
 	if withNow {
 		f.Var(&in.now, "now", "evaluate at `TIME` (RFC 3339, input.now) instead of the current time")
 	}
-	in.limits.register(f)
+	in.limits.File, in.limits.Total = manifest.DefaultMaxFileSize, manifest.DefaultMaxInputSize
+	f.Var(&in.limits.File, "max-file-size", "refuse a file (or standard input) larger than `SIZE`: bytes, or with a unit such as 512Ki, 64Mi, 1Gi (powers of 1024) or 500k, 10M (powers of 1000)")
+	f.Var(&in.limits.Total, "max-input-size", "refuse inputs that together are larger than `SIZE` (every -f, --vendors, --policies and --standard file and standard input)")
 }
 
-// loadWorld reads, validates and defaults the inputs. Documents from -f are
-// subjects (checked and reported), the others context. It returns every
-// bad-input error found.
-//
-// hold says how many MarketingWorkloads and SaaSIntegrations read from
-// files the World holds as typed objects: all when negative. The others
-// are lazy items, read again when needed (see checkEarly and fileCache),
-// so that a check of many files holds a bounded number of objects.
-func loadWorld(ctx context.Context, e *env, in *inputFlags, hold int) (*World, []error) {
-	r := &reader{fsys: e.fsys, stdin: e.stdin, limits: in.limits, check: checkEarly(ctx, in.namespace, hold)}
-	w := newWorld()
-	if hold >= 0 {
-		w.files = newFileCache(e.fsys, in.namespace, fileCacheObjects)
+// inputs is what Load reads for these flags.
+func (in *inputFlags) inputs(e *env) manifest.Inputs {
+	return manifest.Inputs{
+		FS:        e.fsys,
+		Stdin:     e.stdin,
+		Files:     in.files,
+		Context:   append(slices.Clone(in.vendors), in.policies...),
+		Standard:  in.standard,
+		Namespace: in.namespace,
+		Limits:    in.limits,
 	}
-	var errs []error
-	subjects, rerrs := r.readPaths(in.files)
-	errs = append(errs, rerrs...)
-	var catalogue []*Document
-	for _, list := range []stringList{in.vendors, in.policies} {
-		docs, rerrs := r.readPaths(list)
-		catalogue = append(catalogue, docs...)
-		errs = append(errs, rerrs...)
-	}
-	for _, d := range subjects {
-		errs = append(errs, admit(ctx, w, d, true, in.namespace)...)
-	}
-	for _, d := range catalogue {
-		errs = append(errs, admit(ctx, w, d, false, in.namespace)...)
-	}
-	if in.standard != "" {
-		std, serrs := loadStandard(ctx, r, in.standard, in.namespace)
-		errs = append(errs, serrs...)
-		w.standard = std
-	}
-	return w, errs
-}
-
-// loadStandard reads --standard: the one PlatformStandard in the file, or
-// the one named default among several.
-func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1alpha1.PlatformStandard, []error) {
-	docs, errs := r.readPaths([]string{file})
-	side := newWorld()
-	for _, d := range docs {
-		errs = append(errs, admit(ctx, side, d, false, namespace)...)
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	stds := itemsOf[*v1alpha1.PlatformStandard](side)
-	switch {
-	case len(stds) == 1:
-		return stds[0], nil
-	case len(stds) == 0:
-		return nil, []error{&InputError{File: file, Msg: "--standard: no PlatformStandard in the file"}}
-	}
-	for _, s := range stds {
-		if s.Name == v1alpha1.DefaultStandardName {
-			return s, nil
-		}
-	}
-	return nil, []error{&InputError{File: file, Msg: fmt.Sprintf("--standard: %d PlatformStandards and none named %q", len(stds), v1alpha1.DefaultStandardName)}}
-}
-
-// admit classifies one document: one of our objects is validated against
-// its CRD (schema and CEL), defaulted and added to the World; a List is
-// expanded; Namespaces and Secrets are recorded; anything else is ignored.
-func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string) []error {
-	if v := d.checked; v != nil {
-		d.checked = nil // held by the item from now on
-		if len(v.errs) > 0 {
-			return v.errs
-		}
-		if v.obj == nil {
-			return addItem(w, d, &item{doc: d, kind: v.kind, namespace: v.namespace, name: v.name, subject: subject})
-		}
-		return addTyped(w, d, v.kind, v.obj, subject)
-	}
-	apiVersion, _ := d.Object["apiVersion"].(string)
-	kind, _ := d.Object["kind"].(string)
-	switch {
-	case apiVersion == "" && kind == "":
-		return []error{docError(d, "not a Kubernetes object: apiVersion and kind are missing")}
-	case apiVersion == "":
-		return []error{docError(d, "%s: apiVersion is missing", kind)}
-	case kind == "":
-		return []error{docError(d, "kind is missing (apiVersion %s)", apiVersion)}
-	}
-	gv, err := schema.ParseGroupVersion(apiVersion)
-	if err != nil {
-		return []error{docError(d, "invalid apiVersion %q", apiVersion)}
-	}
-	if items, ok := d.Object["items"].([]any); ok && strings.HasSuffix(kind, "List") {
-		var errs []error
-		for i, x := range items {
-			m, ok := x.(map[string]any)
-			if !ok {
-				errs = append(errs, docError(d, "%s items[%d] is not an object", kind, i))
-				continue
-			}
-			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.itemLine(i), Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
-		}
-		return errs
-	}
-	if gv.Group != v1alpha1.GroupVersion.Group {
-		if err := w.ingestForeign(d, gv.WithKind(kind)); err != nil {
-			return []error{docError(d, "%s: %v", kind, err)}
-		}
-		return nil
-	}
-
-	all, err := schemas()
-	if err != nil {
-		return []error{fmt.Errorf("loading the CRD schemas: %w", err)}
-	}
-	ks := all[kind]
-	if ks == nil {
-		return []error{docError(d, "unknown kind %q in %s (want one of %s)", kind, v1alpha1.GroupVersion.Group, kindNames(all))}
-	}
-	if gv.Version != v1alpha1.GroupVersion.Version {
-		return []error{docError(d, "%s: unknown version %q of %s (want %s)", kind, gv.Version, v1alpha1.GroupVersion.Group, v1alpha1.GroupVersion)}
-	}
-	v := validateTyped(ctx, ks, d, kind, namespace)
-	if len(v.errs) > 0 {
-		return v.errs
-	}
-	d.forget(kind)
-	return addTyped(w, d, kind, v.obj, subject)
-}
-
-func addTyped(w *World, d *Document, kind string, obj client.Object, subject bool) []error {
-	return addItem(w, d, newItem(d, kind, obj, subject))
-}
-
-func addItem(w *World, d *Document, it *item) []error {
-	if err := w.add(it); err != nil {
-		return []error{docError(d, "%v", err)}
-	}
-	return nil
-}
-
-// forget drops what is no longer needed once the typed object is held: the
-// document keeps its position, and its source only where errors may point
-// into it (a GuardrailPolicy's Rego), so that memory follows the objects,
-// not their text twice over.
-func (d *Document) forget(kind string) {
-	d.Object = nil
-	if kind != v1alpha1.KindGuardrailPolicy {
-		d.text = nil
-	}
-}
-
-// validated is one of our documents validated against its CRD and typed.
-// A lazy one (see checkEarly) keeps only its kind, namespace and name.
-type validated struct {
-	kind            string
-	namespace, name string
-	obj             client.Object // nil when lazy
-	errs            []error
-}
-
-// validateTyped validates d, a document of one of our kinds, against the
-// kind's schema (defaulting it) and converts it to the typed object.
-func validateTyped(ctx context.Context, ks *kindSchema, d *Document, kind, namespace string) validated {
-	label := kind
-	if md, ok := d.Object["metadata"].(map[string]any); ok {
-		name, _ := md["name"].(string)
-		ns, _ := md["namespace"].(string)
-		if name != "" {
-			label = fmt.Sprintf("%s %s", kind, nsName(ns, name))
-		}
-	}
-	var errs []error
-	for _, p := range ks.admit(ctx, d.Object, namespace) {
-		errs = append(errs, docError(d, "%s: %s", label, p))
-	}
-	if len(errs) > 0 {
-		return validated{kind: kind, errs: errs}
-	}
-	obj, err := d.typed(kind)
-	if err != nil {
-		return validated{kind: kind, errs: []error{docError(d, "%s: %v", label, err)}}
-	}
-	return validated{kind: kind, obj: obj}
-}
-
-// ourKind returns the kind of a document of our group and version, or "".
-func (d *Document) ourKind() string {
-	if apiVersion, _ := d.Object["apiVersion"].(string); apiVersion != v1alpha1.GroupVersion.String() {
-		return ""
-	}
-	kind, _ := d.Object["kind"].(string)
-	return kind
-}
-
-// typed converts the (admitted) document to the typed object of kind.
-func (d *Document) typed(kind string) (client.Object, error) {
-	obj := newTyped(kind)
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, obj); err != nil {
-		return nil, err
-	}
-	return obj, nil
-}
-
-// checkEarly validates d right after its file is parsed, when it is plainly
-// one of our objects (not a List; a known kind and version): the costly
-// part of reading the inputs then runs on the parsing goroutines, and the
-// document's parsed map is dropped at once, so that memory holds the typed
-// objects and a few files' maps rather than every map. admit adds the
-// object in input order, and validates anything else itself.
-//
-// Past the first hold of them (unless hold is negative), the
-// MarketingWorkloads and SaaSIntegrations of files (not of standard input)
-// keep only their kind, namespace and name once valid: `guardrails check`
-// reads them again, file by file, when it evaluates them (see fileCache),
-// so that its memory follows the largest files, not the number of
-// documents, while a check of up to hold of them parses each once. Which
-// ones are held depends on the order the parsing goroutines reach them;
-// the verdicts do not (TestLazyCheckDecidesLikeEager).
-func checkEarly(ctx context.Context, namespace string, hold int) func(*Document) {
-	var held atomic.Int64
-	return func(d *Document) {
-		all, err := schemas()
-		if err != nil {
-			return // admit reports it
-		}
-		kind := d.ourKind()
-		if all[kind] == nil {
-			return
-		}
-		v := validateTyped(ctx, all[kind], d, kind, namespace)
-		d.checked = &v
-		if len(v.errs) > 0 {
-			return
-		}
-		d.forget(kind)
-		v.namespace, v.name = v.obj.GetNamespace(), v.obj.GetName()
-		if hold >= 0 && lazyKind(kind) && d.File != stdinName && held.Add(1) > int64(hold) {
-			v.obj = nil
-		}
-	}
-}
-
-// lazyKind reports whether objects of kind may be lazy items: the kinds a
-// repository holds many of.
-func lazyKind(kind string) bool {
-	return kind == v1alpha1.KindMarketingWorkload || kind == v1alpha1.KindSaaSIntegration
 }
 
 // OfflinePolicyTimeout is the time budget of one policy evaluating one
@@ -300,21 +60,20 @@ const OfflinePolicyTimeout = time.Second
 // GuardrailPolicies in force. A policy that does not compile is bad input,
 // reported at its document with the error's line:col in its module. A run
 // judges each object once (and each integration once, through its Memo),
-// so the engine keeps no results, and few conversions: memory stays
-// bounded however many objects are checked.
-func newEngine(w *World) (*policy.Engine, []error) {
-	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ConversionCacheSize: fileCacheObjects, ResultCacheSize: -1})
+// so the engine keeps no results.
+func newEngine(w *manifest.World) (*policy.Engine, []error) {
+	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ResultCacheSize: -1})
 	if err != nil {
 		return nil, []error{err}
 	}
-	items := w.guardrailPolicies()
+	items := w.GuardrailPolicies()
 	if len(items) == 0 {
 		return eng, nil
 	}
 	gps := make([]v1alpha1.GuardrailPolicy, len(items))
-	byName := make(map[string]*item, len(items))
+	byName := make(map[string]*manifest.Item, len(items))
 	for i, it := range items {
-		gps[i] = *it.obj.(*v1alpha1.GuardrailPolicy)
+		gps[i] = *it.Object.(*v1alpha1.GuardrailPolicy)
 		byName[gps[i].Name] = it
 	}
 	cerrs := eng.SetPolicies(gps)
@@ -322,123 +81,16 @@ func newEngine(w *World) (*policy.Engine, []error) {
 	for _, name := range slices.Sorted(maps.Keys(cerrs)) {
 		it := byName[name]
 		for _, ce := range cerrs[name] {
-			errs = append(errs, compileError(it, ce))
+			errs = append(errs, manifest.CompileError(it, ce))
 		}
 	}
 	return eng, errs
 }
 
-// compileError places a policy compile error: the GuardrailPolicy's
-// document, the module and line:col inside it, and, when the module is a
-// YAML block scalar, the line and column in the file.
-func compileError(it *item, ce policy.CompileError) error {
-	where := ce.Module
-	switch {
-	case where == "rego":
-		where = "spec.rego"
-	case strings.HasPrefix(where, "libs["):
-		where = "spec." + where
-	}
-	if ce.Line > 0 {
-		where += fmt.Sprintf(":%d", ce.Line)
-		if ce.Column > 0 {
-			where += fmt.Sprintf(":%d", ce.Column)
-		}
-		if line, col, ok := moduleLine(it.doc, ce.Module, ce.Line, ce.Column); ok {
-			where += fmt.Sprintf(" (%s:%d:%d)", it.doc.File, line, col)
-		}
-	}
-	if where != "" {
-		where += ": "
-	}
-	err := &InputError{Msg: fmt.Sprintf("GuardrailPolicy %s does not compile: %s%s", it.obj.GetName(), where, ce.Message)}
-	if it.doc != nil {
-		err.File, err.Line = it.doc.File, it.doc.Line
-	}
-	return err
-}
-
-// moduleLine maps a line:col of a GuardrailPolicy's module (spec.rego or
-// spec.libs[i]) to the file, when the module is written as a YAML block
-// scalar (rego: |).
-func moduleLine(d *Document, module string, line, col int) (int, int, bool) {
-	if d == nil || len(d.text) == 0 {
-		return 0, 0, false
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(d.text, &root); err != nil || len(root.Content) == 0 {
-		return 0, 0, false
-	}
-	spec := mapValue(root.Content[0], "spec")
-	var n *yaml.Node
-	switch {
-	case module == "rego":
-		n = mapValue(spec, "rego")
-	case strings.HasPrefix(module, "libs["):
-		var i int
-		if _, err := fmt.Sscanf(module, "libs[%d]", &i); err != nil {
-			return 0, 0, false
-		}
-		if libs := mapValue(spec, "libs"); libs != nil && libs.Kind == yaml.SequenceNode && i < len(libs.Content) {
-			n = libs.Content[i]
-		}
-	}
-	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || n.Style&yaml.FoldedStyle != 0 {
-		return 0, 0, false
-	}
-	// Block content starts on the line after the indicator; its indentation
-	// is that of its first non-blank line.
-	lines := strings.Split(string(d.text), "\n")
-	indent := -1
-	for i := n.Line; i < len(lines); i++ {
-		if t := strings.TrimSpace(lines[i]); t != "" {
-			indent = len(lines[i]) - len(strings.TrimLeft(lines[i], " "))
-			break
-		}
-	}
-	if indent < 0 {
-		return 0, 0, false
-	}
-	return d.firstLine - 1 + n.Line + line, indent + col, true
-}
-
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// sortErrors orders input errors by file and line, keeping the order of
-// errors at the same place.
-func sortErrors(errs []error) []error {
-	pos := func(err error) (string, int) {
-		var ie *InputError
-		if errors.As(err, &ie) {
-			return ie.File, ie.Line
-		}
-		return "", 0
-	}
-	slices.SortStableFunc(errs, func(a, b error) int {
-		fa, la := pos(a)
-		fb, lb := pos(b)
-		if c := strings.Compare(fa, fb); c != 0 {
-			return c
-		}
-		return la - lb
-	})
-	return errs
-}
-
 // printErrors writes bad-input errors, one a line, and returns ExitBadInput.
 func printErrors(e *env, cmd string, errs []error) int {
 	for _, err := range errs {
-		var ie *InputError
+		var ie *manifest.InputError
 		if errors.As(err, &ie) {
 			fmt.Fprintln(e.stderr, ie.Error())
 			continue

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 )
 
 // A file over --max-file-size, inputs over --max-input-size and standard
@@ -50,13 +52,13 @@ func TestSizeFlags(t *testing.T) {
 		{"100", 100}, {"1Ki", 1 << 10}, {"1KiB", 1 << 10}, {"64Mi", 64 << 20}, {"64MiB", 64 << 20}, {"1Gi", 1 << 30},
 		{"2GiB", 2 << 30}, {"1k", 1000}, {"1K", 1000}, {"1kB", 1000}, {"5M", 5e6}, {"5MB", 5e6}, {"1G", 1e9}, {"1Ti", 1 << 40}, {"10B", 10},
 	} {
-		var s byteSize
+		var s manifest.ByteSize
 		if err := s.Set(c.in); err != nil || int64(s) != c.want {
 			t.Errorf("%q: %d, %v; want %d", c.in, s, err, c.want)
 		}
 	}
 	for _, bad := range []string{"", "0", "-1", "1.5Mi", "Mi", "12 apples", "1Qi", "99999999999999999999", "9000000Ti"} {
-		var s byteSize
+		var s manifest.ByteSize
 		if err := s.Set(bad); err == nil {
 			t.Errorf("%q accepted as %d", bad, s)
 		}

@@ -3,44 +3,18 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
-
-func TestParseDocumentsKeepsLines(t *testing.T) {
-	src := "# comment\r\n\r\napiVersion: v1\r\nkind: A\r\n--- # a separator with a comment\r\n---\r\n\r\n# only a comment\r\n---\r\n\r\napiVersion: v1\r\nkind: B\r\n...\r\n"
-	docs, errs := parseDocuments("f.yaml", []byte(src))
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	var got []string
-	for _, d := range docs {
-		got = append(got, d.Pos()+" "+d.Object["kind"].(string))
-	}
-	if want := "f.yaml:3 A,f.yaml:11 B"; strings.Join(got, ",") != want {
-		t.Errorf("documents %v, want %s", got, want)
-	}
-}
-
-func TestParseDocumentsErrors(t *testing.T) {
-	src := "apiVersion: v1\nkind: A\n---\n- a list\n---\napiVersion: v1\nkind: B\nkind: C\n---\nkey: [unclosed\n"
-	_, errs := parseDocuments("f.yaml", []byte(src))
-	var msgs []string
-	for _, e := range errs {
-		msgs = append(msgs, e.Error())
-	}
-	want := []string{
-		"f.yaml:4: a document must be an object with apiVersion and kind, not a list",
-		`f.yaml:6: invalid YAML: unmarshal errors; line 8: key "kind" already set in map`,
-		"f.yaml:10: invalid YAML: line 10: did not find expected ',' or ']'",
-	}
-	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
-		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
-	}
-}
 
 func TestReadsJSONFiles(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
@@ -108,80 +82,6 @@ func listOf(t *testing.T, src string, indent bool) string {
 	return b.String()
 }
 
-const listVendors = `apiVersion: v1
-kind: List
-items:
-- apiVersion: martech.guardrails.dev/v1alpha1
-  kind: Vendor
-  metadata: {name: a}
-  spec: {displayName: A, category: crm, status: approved}
-# a comment between items
--   apiVersion: martech.guardrails.dev/v1alpha1
-    kind: Vendor
-    metadata: {name: b}
-    spec: {displayName: B, category: crm, status: approved}
--
-  apiVersion: martech.guardrails.dev/v1alpha1
-  kind: Vendor
-  metadata:
-    name: c
-    annotations:
-      note: |
-        - not an item
-        items:
-  spec: {displayName: "C, \"quoted\"
-      over two lines", category: crm, status: approved}
-metadata: {resourceVersion: ""}
----
-{
-  "apiVersion": "v1",
-  "kind": "List",
-  "items": [
-    {"apiVersion": "martech.guardrails.dev/v1alpha1", "kind": "Vendor", "metadata": {"name": "j1"}, "spec": {"displayName": "J", "category": "crm", "status": "approved"}},
-    {
-      "apiVersion": "martech.guardrails.dev/v1alpha1", "kind": "Vendor", "metadata": {"name": "j2"},
-      "spec": {"displayName": "J", "category": "crm", "status": "approved"}
-    }
-  ]
-}
----
-apiVersion: v1
-items:
-  - &v
-    apiVersion: martech.guardrails.dev/v1alpha1
-    kind: Vendor
-    metadata: {name: anchored}
-    spec: &spec {displayName: A, category: crm, status: approved}
-  - apiVersion: martech.guardrails.dev/v1alpha1
-    kind: Vendor
-    metadata: {name: aliased}
-    spec: *spec
-kind: VendorList
-`
-
-// The items of a List are at their own lines, in YAML (items at column 0
-// or indented, kubectl's key order or not), JSON, and Lists whose items
-// share anchors.
-func TestListItemsAtTheirOwnLines(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"l.yaml": listVendors})
-	in := &inputFlags{files: []string{dir}, namespace: DefaultNamespace}
-	w, errs := loadWorld(context.Background(), &env{fsys: osFS{}}, in, -1)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	var got []string
-	for _, it := range w.items {
-		got = append(got, fmt.Sprintf("%s %s", it.name, strings.TrimPrefix(it.pos(), dir+"/")))
-	}
-	want := "a l.yaml:4, b l.yaml:9, c l.yaml:14, j1 l.yaml:30, j2 l.yaml:31, anchored l.yaml:40, aliased l.yaml:45"
-	if strings.Join(got, ", ") != want {
-		t.Errorf("items at\n%s\nwant\n%s", strings.Join(got, ", "), want)
-	}
-	if note := w.byKey[objectKey(v1alpha1.KindVendor, "", "c")].obj.GetAnnotations()["note"]; note != "- not an item\nitems:\n" {
-		t.Errorf("c's note %q", note)
-	}
-}
-
 // Errors in a List's items are reported at the item.
 func TestListItemErrorsAtTheItem(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"l.yaml": `apiVersion: v1
@@ -209,11 +109,9 @@ items:
 	}
 }
 
-// The workloads and integrations of a List are read lazily past the
-// objects a check holds, like those of a multi-document file, so that
-// memory on a large List is bounded; the verdicts are those of a check
-// holding everything.
-func TestListItemsAreLazy(t *testing.T) {
+// The workloads and integrations of Lists are checked at their items'
+// lines, like the documents of a multi-document file.
+func TestListItemsAreChecked(t *testing.T) {
 	files := map[string]string{}
 	for _, f := range []string{"00_namespace.yaml", "01_platformstandard.yaml", "02_vendors.yaml", "03_secrets.yaml", "04_guardrailpolicy.yaml", "05_policyexception.yaml"} {
 		files[f] = readFile(t, samples+"/"+f)
@@ -221,33 +119,85 @@ func TestListItemsAreLazy(t *testing.T) {
 	files["list.yaml"] = listOf(t, readFile(t, samples+"/06_saasintegrations.yaml"), false)
 	files["indented.yaml"] = listOf(t, readFile(t, samples+"/07_marketingworkloads.yaml"), true)
 	dir := writeFiles(t, files)
-	in := inputFlags{files: []string{dir}}
-	want, _ := checkReports(t, in, -1, 0)
-	for _, docs := range []int{1, fileCacheObjects} {
-		got, w := checkReports(t, in, 0, docs)
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("with a cache of %d documents, the check differs:\n got %s\nwant %s", docs, reportsText(got), reportsText(want))
-		}
-		lazy := 0
-		for _, it := range w.items {
-			switch {
-			case lazyKind(it.kind) && it.obj != nil:
-				t.Errorf("%s at %s is held", it.key(), it.pos())
-			case lazyKind(it.kind):
-				lazy++
-			}
-		}
-		if lazy != 6 {
-			t.Errorf("%d lazy items, want the 6 workloads and integrations", lazy)
-		}
-	}
+	lists := checkReports(t, inputFlags{files: []string{dir}})
+	plain := checkReports(t, inputFlags{files: []string{samples}})
 	var lines []string
-	for _, o := range want {
-		if lazyKind(o.Kind) {
+	for _, o := range lists {
+		if o.Kind == v1alpha1.KindMarketingWorkload || o.Kind == v1alpha1.KindSaaSIntegration {
 			lines = append(lines, fmt.Sprintf("%s:%d", strings.TrimPrefix(o.File, dir+"/"), o.Line))
 		}
 	}
 	if got, want := strings.Join(lines, " "), "indented.yaml:8 indented.yaml:50 list.yaml:7 list.yaml:23 list.yaml:39 list.yaml:58"; got != want {
 		t.Errorf("workloads and integrations at %s, want %s", got, want)
+	}
+	if got, want := outcomesText(lists), outcomesText(plain); got != want {
+		t.Errorf("the Lists are judged\n%s\nthe same documents one by one\n%s", got, want)
+	}
+}
+
+// outcomesText is the reports' objects, outcomes and policies, in the order
+// of their refs.
+func outcomesText(reports []*report.ObjectReport) string {
+	var lines []string
+	for _, o := range reports {
+		line := o.Ref() + " " + o.Outcome()
+		for _, r := range o.Results {
+			line += " " + r.Policy
+		}
+		lines = append(lines, line)
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// checkReports loads in and evaluates every subject at testNow.
+func checkReports(t *testing.T, in inputFlags) []*report.ObjectReport {
+	t.Helper()
+	ctx := context.Background()
+	now, err := time.Parse(time.RFC3339, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.namespace = manifest.DefaultNamespace
+	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	reports, err := evaluate(ctx, eng, w, w.Subjects(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reports
+}
+
+// Each input file is read once: a file changed after the inputs were
+// loaded changes no verdict, and no error of a second read appears.
+func TestFilesAreReadOnce(t *testing.T) {
+	src := readFile(t, samples+"/07_marketingworkloads.yaml")
+	dir := writeFiles(t, map[string]string{"workloads.yaml": src})
+	file := filepath.Join(dir, "workloads.yaml")
+	in := inputFlags{files: []string{samples + "/01_platformstandard.yaml", samples + "/02_vendors.yaml", samples + "/06_saasintegrations.yaml", file}, namespace: manifest.DefaultNamespace}
+	ctx := context.Background()
+	now, err := time.Parse(time.RFC3339, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	before, err := evaluate(ctx, eng, w, w.Subjects(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("kind: [not yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	after, err := evaluate(ctx, eng, w, w.Subjects(), now)
+	if err != nil {
+		t.Fatalf("evaluating after the file changed: %v", err)
+	}
+	if !reflect.DeepEqual(before, after) || !strings.Contains(outcomesText(after), "winter-sale-microsite") {
+		t.Errorf("after the file changed\n%s\nbefore\n%s", outcomesText(after), outcomesText(before))
 	}
 }

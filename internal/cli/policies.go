@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
 const policiesUsage = `
@@ -66,10 +70,10 @@ func runPolicies(e *env, args []string) int {
 		return f.usageError(e, "unexpected argument %q (give manifests with -f or --policies)", pos[0])
 	}
 	ctx := context.Background()
-	w, errs := loadWorld(ctx, e, &in, -1)
+	w, errs := manifest.Load(ctx, in.inputs(e))
 	eng, cerrs := newEngine(w)
 	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return printErrors(e, "policies", sortErrors(errs))
+		return printErrors(e, "policies", manifest.SortErrors(errs))
 	}
 	rows := policyRows(rules(ctx, eng, w))
 	var err error
@@ -90,16 +94,16 @@ func runPolicies(e *env, args []string) int {
 	return ExitOK
 }
 
-func policyRows(rules []rule) []policyRow {
+func policyRows(rules []report.Rule) []policyRow {
 	rows := make([]policyRow, 0, len(rules))
 	for _, r := range rules {
 		row := policyRow{
-			Name: r.info.Name, Title: r.info.Title, Description: r.info.Description,
-			Enforcement: r.level, Severity: r.info.Severity, Category: r.info.Category,
-			Targets: slices.Clone(r.info.Targets), Builtin: r.info.Builtin, Disabled: r.disabled,
+			Name: r.Info.Name, Title: r.Info.Title, Description: r.Info.Description,
+			Enforcement: r.Level, Severity: r.Info.Severity, Category: r.Info.Category,
+			Targets: slices.Clone(r.Info.Targets), Builtin: r.Info.Builtin, Disabled: r.Disabled,
 		}
-		if r.level != r.info.Enforcement {
-			row.Default = r.info.Enforcement
+		if r.Level != r.Info.Enforcement {
+			row.Default = r.Info.Enforcement
 		}
 		rows = append(rows, row)
 	}
@@ -133,7 +137,7 @@ func writePolicyTable(out io.Writer, rows []policyRow, wide bool) error {
 	fmt.Fprintln(tw, header)
 	for _, p := range rows {
 		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", p.Name, p.enforcementText(), p.Severity,
-			cmpOr(p.Category, "-"), strings.Join(p.Targets, ","), p.source(), p.Title)
+			cmp.Or(p.Category, "-"), strings.Join(p.Targets, ","), p.source(), p.Title)
 		if wide {
 			line += "\t" + oneLine(p.Description)
 		}
@@ -153,7 +157,7 @@ func writePolicyDoc(out io.Writer, rows []policyRow) error {
 	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, p := range rows {
 		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s | %s | %s |\n", p.Name, p.Name, mdCell(p.enforcementText()),
-			p.Severity, mdCell(cmpOr(p.Category, "-")), strings.Join(p.Targets, ", "), p.source())
+			p.Severity, mdCell(cmp.Or(p.Category, "-")), strings.Join(p.Targets, ", "), p.source())
 	}
 	for _, p := range rows {
 		fmt.Fprintf(&b, "\n## %s\n\n", p.Name)

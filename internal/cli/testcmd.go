@@ -16,6 +16,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/policies"
 	builtinfixtures "github.com/martech-guardrails/guardrails/policies/fixtures"
 )
@@ -153,7 +154,7 @@ type suiteRef struct {
 func parseRego(name, src string) (*ast.Module, error) {
 	m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
 	if err != nil {
-		return nil, &InputError{Msg: strings.TrimSpace(err.Error())}
+		return nil, &manifest.InputError{Msg: strings.TrimSpace(err.Error())}
 	}
 	return m, nil
 }
@@ -198,7 +199,7 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 	root = path.Clean(strings.ReplaceAll(root, "\\", "/"))
 	info, err := fs.Stat(fsys, root)
 	if err != nil {
-		return []error{&InputError{File: root, Msg: cleanPathError(err)}}
+		return []error{&manifest.InputError{File: root, Msg: manifest.CleanPathError(err)}}
 	}
 	var errs []error
 	var manifests []string
@@ -208,22 +209,22 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 		case strings.HasSuffix(base, ".rego"):
 			src, err := fs.ReadFile(fsys, file)
 			if err != nil {
-				errs = append(errs, &InputError{File: file, Msg: cleanPathError(err)})
+				errs = append(errs, &manifest.InputError{File: file, Msg: manifest.CleanPathError(err)})
 				return
 			}
 			if err := s.addModule(file, string(src)); err != nil {
 				errs = append(errs, err)
 			}
-		case slices.Contains(suiteFileNames, base):
+		case slices.Contains(manifest.SuiteFileNames, base):
 			s.suites = append(s.suites, suiteRef{fsys: fsys, file: file})
-		case manifestFile(base):
+		case manifest.IsManifestFile(base):
 			manifests = append(manifests, file)
 		}
 	}
 	if !info.IsDir() {
 		visit(root)
 	} else {
-		errs = append(errs, walkFiles(fsys, root, visit)...)
+		errs = append(errs, manifest.WalkFiles(fsys, root, visit)...)
 	}
 	if s.hasRegoTests() {
 		errs = append(errs, s.addPolicyModules(fsys, manifests)...)
@@ -250,7 +251,7 @@ func (s *testSet) addPolicyModules(fsys fs.FS, files []string) []error {
 		if err != nil {
 			continue
 		}
-		docs, perrs := parseDocuments(file, src)
+		docs, perrs := manifest.ParseDocuments(file, src)
 		if len(perrs) > 0 {
 			continue
 		}
@@ -295,7 +296,7 @@ func runRego(ctx context.Context, t *tally, modules map[string]*ast.Module, re *
 	}
 	ch, err := runner.RunTests(ctx, nil)
 	if err != nil {
-		return &InputError{Msg: "compiling the Rego modules: " + oneLine(err.Error())}
+		return &manifest.InputError{Msg: "compiling the Rego modules: " + oneLine(err.Error())}
 	}
 	var results []*tester.Result
 	for r := range ch {

@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"errors"
@@ -21,33 +21,31 @@ const (
 	DefaultMaxInputSize = 1 << 30
 )
 
-// inputLimits are the limits of a run; zero fields mean the defaults.
-type inputLimits struct {
-	file, total byteSize
+// Limits are the limits of a run (the flags --max-file-size and
+// --max-input-size, which the messages name); zero fields mean the
+// defaults.
+type Limits struct {
+	File, Total ByteSize
 }
 
-func (l *inputLimits) register(f *cmdFlags) {
-	l.file, l.total = DefaultMaxFileSize, DefaultMaxInputSize
-	f.Var(&l.file, "max-file-size", "refuse a file (or standard input) larger than `SIZE`: bytes, or with a unit such as 512Ki, 64Mi, 1Gi (powers of 1024) or 500k, 10M (powers of 1000)")
-	f.Var(&l.total, "max-input-size", "refuse inputs that together are larger than `SIZE` (every -f, --vendors, --policies and --standard file and standard input)")
-}
-
-func (l inputLimits) fileLimit() int64 {
-	if l.file <= 0 {
+// FileLimit is the most bytes one file (or standard input) may hold.
+func (l Limits) FileLimit() int64 {
+	if l.File <= 0 {
 		return DefaultMaxFileSize
 	}
-	return int64(l.file)
+	return int64(l.File)
 }
 
-func (l inputLimits) totalLimit() int64 {
-	if l.total <= 0 {
+// TotalLimit is the most bytes the inputs of a run may hold together.
+func (l Limits) TotalLimit() int64 {
+	if l.Total <= 0 {
 		return DefaultMaxInputSize
 	}
-	return int64(l.total)
+	return int64(l.Total)
 }
 
-// byteSize is a size flag: a number of bytes, optionally with a unit.
-type byteSize int64
+// ByteSize is a size flag: a number of bytes, optionally with a unit.
+type ByteSize int64
 
 var sizeUnits = []struct {
 	suffix string
@@ -57,7 +55,7 @@ var sizeUnits = []struct {
 	{"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"K", 1e3}, {"k", 1e3},
 }
 
-func (s *byteSize) String() string {
+func (s *ByteSize) String() string {
 	if s == nil {
 		return "0"
 	}
@@ -70,7 +68,7 @@ func (s *byteSize) String() string {
 	return strconv.FormatInt(n, 10)
 }
 
-func (s *byteSize) Set(v string) error {
+func (s *ByteSize) Set(v string) error {
 	num := strings.TrimSuffix(v, "B")
 	factor := int64(1)
 	for _, u := range sizeUnits {
@@ -89,7 +87,7 @@ func (s *byteSize) Set(v string) error {
 	if hi, lo := bits.Mul64(uint64(n), uint64(factor)); hi != 0 || lo > math.MaxInt64 {
 		return errors.New("too large")
 	}
-	*s = byteSize(n * factor)
+	*s = ByteSize(n * factor)
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"context"
@@ -28,31 +28,38 @@ import (
 // as with kubectl.
 const DefaultNamespace = "default"
 
-// item is one of our objects: typed, with the document it came from.
-type item struct {
+// Item is one of our objects: typed, with the document it came from.
+type Item struct {
+	Kind    string
+	Object  client.Object // *v1alpha1.MarketingWorkload, ...; not to be changed
+	Subject bool          // given with Inputs.Files: checked and reported
+
 	doc             *Document // nil for objects read from a cluster
-	kind            string
 	namespace, name string
-	// obj is the typed object (*v1alpha1.MarketingWorkload, ...), or nil
-	// for a lazy item: one read again from its file when needed (see
-	// fileCache), so that a check holds a few files' objects, not all.
-	obj     client.Object
-	uid     types.UID // the UID the World gave a lazy item
-	subject bool      // given with -f: checked and reported
 }
 
-func newItem(doc *Document, kind string, obj client.Object, subject bool) *item {
-	return &item{doc: doc, kind: kind, namespace: obj.GetNamespace(), name: obj.GetName(), obj: obj, subject: subject}
+func newItem(doc *Document, kind string, obj client.Object, subject bool) *Item {
+	return &Item{doc: doc, Kind: kind, namespace: obj.GetNamespace(), name: obj.GetName(), Object: obj, Subject: subject}
 }
 
-func (it *item) key() string { return objectKey(it.kind, it.namespace, it.name) }
+// Key is "Kind/namespace/name", or "Kind/name" for cluster-scoped kinds.
+func (it *Item) Key() string { return objectKey(it.Kind, it.namespace, it.name) }
 
-// pos is "file:line" of the item, or "cluster".
-func (it *item) pos() string {
+// Pos is "file:line" of the item, or "cluster".
+func (it *Item) Pos() string {
 	if it.doc == nil {
 		return "cluster"
 	}
 	return it.doc.Pos()
+}
+
+// Position is the file and line of the item's document; "" and 0 for an
+// object read from a cluster.
+func (it *Item) Position() (file string, line int) {
+	if it.doc == nil {
+		return "", 0
+	}
+	return it.doc.File, it.doc.Line
 }
 
 // objectKey is "Kind/namespace/name", or "Kind/name" for cluster-scoped kinds.
@@ -68,9 +75,9 @@ func objectKey(kind, namespace, name string) string {
 // (it is a client.Reader), so the requests the CLI hands the engine are
 // built by the same code as the webhook's and the reconcilers'.
 type World struct {
-	items      []*item
-	byKey      map[string]*item
-	byKind     map[string][]*item // items by kind, in input order
+	items      []*Item
+	byKey      map[string]*Item
+	byKind     map[string][]*Item // items by kind, in input order
 	namespaces map[string]*corev1.Namespace
 	secrets    map[string]*metav1.PartialObjectMetadata // by namespace/name
 	// secretsComplete says every Secret is known (a cluster listing): a
@@ -83,8 +90,6 @@ type World struct {
 	// uidPrefix makes the UIDs given to objects read from files unique to
 	// this World (see add).
 	uidPrefix string
-	// files reads lazy items again; nil when there are none.
-	files *fileCache
 }
 
 func newWorld() *World {
@@ -92,8 +97,8 @@ func newWorld() *World {
 	_, _ = rand.Read(b[:])
 	return &World{
 		uidPrefix:  "guardrails-check-" + hex.EncodeToString(b[:]),
-		byKey:      map[string]*item{},
-		byKind:     map[string][]*item{},
+		byKey:      map[string]*Item{},
+		byKind:     map[string][]*Item{},
 		namespaces: map[string]*corev1.Namespace{},
 		secrets:    map[string]*metav1.PartialObjectMetadata{},
 	}
@@ -101,14 +106,14 @@ func newWorld() *World {
 
 // add records an item; a second object with the same kind, namespace and
 // name is an error unless it is the same document read twice.
-func (w *World) add(it *item) error {
-	k := it.key()
+func (w *World) add(it *Item) error {
+	k := it.Key()
 	if prev, ok := w.byKey[k]; ok {
 		if prev.doc != nil && it.doc != nil && prev.doc.File == it.doc.File && prev.doc.Line == it.doc.Line {
-			prev.subject = prev.subject || it.subject
+			prev.Subject = prev.Subject || it.Subject
 			return nil
 		}
-		return fmt.Errorf("%s %s is given twice (also at %s)", it.kind, nsName(it.namespace, it.name), prev.pos())
+		return fmt.Errorf("%s %s is given twice (also at %s)", it.Kind, nsName(it.namespace, it.name), prev.Pos())
 	}
 	// Objects read from files have no UID or resourceVersion. Within one
 	// World they never change, so each gets a UID of its own and version
@@ -116,17 +121,14 @@ func (w *World) add(it *item) error {
 	// catalogue object (vendors, standard, integrations) once per run
 	// rather than once per object judged against it.
 	uid := types.UID(w.uidPrefix + "-" + strconv.Itoa(len(w.items)))
-	switch {
-	case it.obj == nil:
-		it.uid = uid // set on the object each time it is read (fileCache)
-	case it.obj.GetUID() == "":
-		it.obj.SetUID(uid)
-		if it.obj.GetResourceVersion() == "" {
-			it.obj.SetResourceVersion("1")
+	if it.Object.GetUID() == "" {
+		it.Object.SetUID(uid)
+		if it.Object.GetResourceVersion() == "" {
+			it.Object.SetResourceVersion("1")
 		}
 	}
 	w.byKey[k] = it
-	w.byKind[it.kind] = append(w.byKind[it.kind], it)
+	w.byKind[it.Kind] = append(w.byKind[it.Kind], it)
 	w.items = append(w.items, it)
 	return nil
 }
@@ -138,35 +140,28 @@ func nsName(namespace, name string) string {
 	return namespace + "/" + name
 }
 
-// Items of one kind, in input order. Only for a World read without lazy
-// items (loadWorld holding all): lazy items are left out.
-func itemsOf[T client.Object](w *World) []T {
+// Items of one kind, in input order.
+func Objects[T client.Object](w *World) []T {
 	var out []T
 	for _, it := range w.items {
-		if o, ok := it.obj.(T); ok {
+		if o, ok := it.Object.(T); ok {
 			out = append(out, o)
 		}
 	}
 	return out
 }
 
-// object returns an item's typed object, reading a lazy item's file again.
-// The caller must not change it.
-func (w *World) object(it *item) (client.Object, error) {
-	if it.obj != nil {
-		return it.obj, nil
-	}
-	if w.files == nil {
-		return nil, fmt.Errorf("cli: %s has no object and no file to read it from", it.key())
-	}
-	return w.files.object(w, it)
-}
+// Items returns every item, in input order.
+func (w *World) Items() []*Item { return w.items }
+
+// SetStandard puts std in force for every object (--standard).
+func (w *World) SetStandard(std *v1alpha1.PlatformStandard) { w.standard = std }
 
 // GuardrailPolicies returns the GuardrailPolicies among the inputs.
-func (w *World) guardrailPolicies() []*item {
-	var out []*item
+func (w *World) GuardrailPolicies() []*Item {
+	var out []*Item
 	for _, it := range w.items {
-		if it.kind == v1alpha1.KindGuardrailPolicy {
+		if it.Kind == v1alpha1.KindGuardrailPolicy {
 			out = append(out, it)
 		}
 	}
@@ -174,10 +169,10 @@ func (w *World) guardrailPolicies() []*item {
 }
 
 // subjects returns the items to check, in input order.
-func (w *World) subjects() []*item {
-	var out []*item
+func (w *World) Subjects() []*Item {
+	var out []*Item
 	for _, it := range w.items {
-		if it.subject {
+		if it.Subject {
 			out = append(out, it)
 		}
 	}
@@ -208,7 +203,7 @@ func (w *World) Request(ctx context.Context, obj client.Object, now time.Time) (
 }
 
 // standardFor returns the PlatformStandard in force for a namespace.
-func (w *World) standardFor(ctx context.Context, namespace string) *v1alpha1.PlatformStandard {
+func (w *World) StandardFor(ctx context.Context, namespace string) *v1alpha1.PlatformStandard {
 	if w.standard != nil {
 		return w.standard
 	}
@@ -227,7 +222,7 @@ func (w *World) standardFor(ctx context.Context, namespace string) *v1alpha1.Pla
 // The World is a client.Reader over the inputs.
 var _ client.Reader = (*World)(nil)
 
-var worldScheme = func() *runtime.Scheme {
+var Scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	if err := v1alpha1.AddToScheme(s); err != nil {
 		panic(err)
@@ -254,7 +249,7 @@ func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, 
 		return nil
 	case *metav1.PartialObjectMetadata:
 		if gvk := o.GroupVersionKind(); gvk.Group != "" || gvk.Kind != "Secret" {
-			return fmt.Errorf("cli: reading metadata of %s is not supported offline", gvk)
+			return fmt.Errorf("manifest: reading metadata of %s is not supported offline", gvk)
 		}
 		s, ok := w.secrets[key.Namespace+"/"+key.Name]
 		if !ok {
@@ -271,14 +266,11 @@ func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, 
 	if !ok {
 		return notFound(strings.ToLower(kind)+"s", key.Name)
 	}
-	o, err := w.object(it)
-	if err != nil {
-		return err
-	}
+	o := it.Object
 	// A deep copy into the caller's object, as a cached client's Get does.
 	dst, src := reflect.ValueOf(obj), reflect.ValueOf(o.DeepCopyObject())
 	if dst.Type() != src.Type() {
-		return fmt.Errorf("cli: reading %s into %T", kind, obj)
+		return fmt.Errorf("manifest: reading %s into %T", kind, obj)
 	}
 	dst.Elem().Set(src.Elem())
 	return nil
@@ -288,11 +280,11 @@ func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, 
 // options are not supported: the resolver uses none).
 func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
 	if len(opts) > 0 {
-		return fmt.Errorf("cli: list options are not supported offline")
+		return fmt.Errorf("manifest: list options are not supported offline")
 	}
-	gvks, _, err := worldScheme.ObjectKinds(list)
+	gvks, _, err := Scheme.ObjectKinds(list)
 	if err != nil {
-		return fmt.Errorf("cli: listing %T: %w", list, err)
+		return fmt.Errorf("manifest: listing %T: %w", list, err)
 	}
 	kind := strings.TrimSuffix(gvks[0].Kind, "List")
 	// By kind, not a scan of every item: the resolver lists the Vendors,
@@ -300,19 +292,15 @@ func (w *World) List(_ context.Context, list client.ObjectList, opts ...client.L
 	// request for, which would make a check quadratic in the inputs.
 	objs := make([]runtime.Object, len(w.byKind[kind]))
 	for i, it := range w.byKind[kind] {
-		o, err := w.object(it)
-		if err != nil {
-			return err
-		}
-		objs[i] = o.DeepCopyObject()
+		objs[i] = it.Object.DeepCopyObject()
 	}
 	return meta.SetList(list, objs)
 }
 
 func kindOf(obj runtime.Object) (string, error) {
-	gvks, _, err := worldScheme.ObjectKinds(obj)
+	gvks, _, err := Scheme.ObjectKinds(obj)
 	if err != nil {
-		return "", fmt.Errorf("cli: reading %T offline: %w", obj, err)
+		return "", fmt.Errorf("manifest: reading %T offline: %w", obj, err)
 	}
 	return gvks[0].Kind, nil
 }

@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
-// clusterWorld reads the World from the cluster of a kubeconfig.
-func clusterWorld(ctx context.Context, kubeconfig, kubecontext string) (*World, error) {
+// FromKubeconfig reads the World from the cluster of a kubeconfig.
+func FromKubeconfig(ctx context.Context, kubeconfig, kubecontext string) (*World, error) {
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
 		&clientcmd.ConfigOverrides{CurrentContext: kubecontext},
@@ -22,17 +22,17 @@ func clusterWorld(ctx context.Context, kubeconfig, kubecontext string) (*World, 
 	if err != nil {
 		return nil, fmt.Errorf("reading kubeconfig %s: %w", kubeconfig, err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: worldScheme})
+	c, err := client.New(cfg, client.Options{Scheme: Scheme})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	return readCluster(ctx, c)
+	return FromCluster(ctx, c)
 }
 
-// readCluster lists our six kinds, the Namespaces and the metadata of the
+// FromCluster lists our six kinds, the Namespaces and the metadata of the
 // Secrets (never their data) into a World. Without the right to list
 // Secrets, their age is unknown, as offline.
-func readCluster(ctx context.Context, c client.Reader) (*World, error) {
+func FromCluster(ctx context.Context, c client.Reader) (*World, error) {
 	w := newWorld()
 	add := func(kind string, objs []client.Object) error {
 		for _, o := range objs {

@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"bufio"
@@ -27,9 +27,9 @@ import (
 // stdinName is the file name of documents read from standard input.
 const stdinName = "stdin"
 
-// suiteFileNames are fixture suites (see suite.go); directory walks skip
+// SuiteFileNames are fixture suites (see suite.go); directory walks skip
 // them because they are not Kubernetes manifests.
-var suiteFileNames = []string{"guardrails-test.yaml", "guardrails-test.yml"}
+var SuiteFileNames = []string{"guardrails-test.yaml", "guardrails-test.yml"}
 
 // Document is one YAML or JSON document of the inputs.
 type Document struct {
@@ -84,16 +84,16 @@ func docError(d *Document, format string, args ...any) *InputError {
 	return &InputError{File: d.File, Line: d.Line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// osFS opens paths as the operating system names them (relative to the
+// OSFS opens paths as the operating system names them (relative to the
 // working directory or absolute), so the loader serves real files and the
 // embedded fixtures through the same fs.FS code. It opens only regular
 // files and directories, and never waits to open one: a FIFO, a device or
 // a socket (or a symlink to one) is an error, so that whatever reads
 // through it (the file cache, the test command) cannot hang on a FIFO or
 // read /dev/zero without end.
-type osFS struct{}
+type OSFS struct{}
 
-func (osFS) Open(name string) (fs.File, error) {
+func (OSFS) Open(name string) (fs.File, error) {
 	f, err := openNoBlock(filepath.FromSlash(name))
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func (osFS) Open(name string) (fs.File, error) {
 
 // Stat follows symlinks without opening the file (fs.Stat would open it,
 // and opening a FIFO waits for a writer).
-func (osFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(filepath.FromSlash(name)) }
+func (OSFS) Stat(name string) (fs.FileInfo, error) { return os.Stat(filepath.FromSlash(name)) }
 
 // reader reads manifests from files, directories and standard input,
 // within limits: only regular files (and standard input), none larger than
@@ -121,11 +121,11 @@ type reader struct {
 	fsys   fs.FS
 	stdin  io.Reader
 	read   bool // stdin was consumed
-	limits inputLimits
+	limits Limits
 	used   atomic.Int64 // bytes of the inputs counted against the run limit
 	over   bool         // the run limit was passed: nothing more is read
 	// check, when set, is called on every document as soon as it is
-	// parsed, on the goroutine that parsed it (see loadWorld).
+	// parsed, on the goroutine that parsed it (see Load).
 	check func(*Document)
 }
 
@@ -164,19 +164,19 @@ func (r *reader) sources(p string) []source {
 	name := filepath.ToSlash(p)
 	info, err := fs.Stat(r.fsys, name)
 	if err != nil {
-		return []source{{err: &InputError{File: p, Msg: cleanPathError(err)}}}
+		return []source{{err: &InputError{File: p, Msg: CleanPathError(err)}}}
 	}
 	if !info.IsDir() {
 		return []source{r.sized(name, info)}
 	}
 	var srcs []source
-	errs := walkFiles(r.fsys, name, func(file string) {
-		if base := path.Base(file); !manifestFile(base) || slices.Contains(suiteFileNames, base) {
+	errs := WalkFiles(r.fsys, name, func(file string) {
+		if base := path.Base(file); !IsManifestFile(base) || slices.Contains(SuiteFileNames, base) {
 			return
 		}
 		info, err := fs.Stat(r.fsys, file) // through symlinks
 		if err != nil {
-			srcs = append(srcs, source{err: &InputError{File: file, Msg: cleanPathError(err)}})
+			srcs = append(srcs, source{err: &InputError{File: file, Msg: CleanPathError(err)}})
 			return
 		}
 		srcs = append(srcs, r.sized(file, info))
@@ -190,7 +190,7 @@ func (r *reader) sources(p string) []source {
 // sized checks that file is a regular file within the limits and counts
 // its size against the run limit.
 func (r *reader) sized(file string, info fs.FileInfo) source {
-	fileMax, runMax := r.limits.fileLimit(), r.limits.totalLimit()
+	fileMax, runMax := r.limits.FileLimit(), r.limits.TotalLimit()
 	size := info.Size()
 	switch {
 	case !info.Mode().IsRegular():
@@ -207,14 +207,14 @@ func (r *reader) sized(file string, info fs.FileInfo) source {
 	return source{name: file, size: size}
 }
 
-// walkFiles calls visit for every file below the directory root, in
+// WalkFiles calls visit for every file below the directory root, in
 // lexical order, skipping hidden directories, and returns the errors met
 // on the way.
-func walkFiles(fsys fs.FS, root string, visit func(file string)) []error {
+func WalkFiles(fsys fs.FS, root string, visit func(file string)) []error {
 	var errs []error
 	err := fs.WalkDir(fsys, root, func(file string, d fs.DirEntry, err error) error {
 		if err != nil {
-			errs = append(errs, &InputError{File: file, Msg: cleanPathError(err)})
+			errs = append(errs, &InputError{File: file, Msg: CleanPathError(err)})
 			return nil
 		}
 		if d.IsDir() {
@@ -227,12 +227,14 @@ func walkFiles(fsys fs.FS, root string, visit func(file string)) []error {
 		return nil
 	})
 	if err != nil {
-		errs = append(errs, &InputError{File: root, Msg: cleanPathError(err)})
+		errs = append(errs, &InputError{File: root, Msg: CleanPathError(err)})
 	}
 	return errs
 }
 
-func manifestFile(name string) bool {
+// IsManifestFile reports whether a file name is read as a manifest in a
+// directory walk: .yaml, .yml and .json.
+func IsManifestFile(name string) bool {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".yaml", ".yml", ".json":
 		return true
@@ -309,21 +311,21 @@ func (r *reader) readSource(src source, emit func(chunk)) error {
 	if !src.stdin {
 		f, err := r.fsys.Open(src.name)
 		if err != nil {
-			return &InputError{File: src.name, Msg: cleanPathError(err)}
+			return &InputError{File: src.name, Msg: CleanPathError(err)}
 		}
 		defer func() { _ = f.Close() }()
 		// Checked again on the open file: the path may have been
 		// replaced since it was sized.
 		info, err := f.Stat()
 		if err != nil {
-			return &InputError{File: src.name, Msg: cleanPathError(err)}
+			return &InputError{File: src.name, Msg: CleanPathError(err)}
 		}
 		if !info.Mode().IsRegular() {
 			return &InputError{File: src.name, Msg: (&notRegularError{info.Mode()}).Error()}
 		}
 		in = f
 	}
-	lr := &limitedReader{r: in, reserved: src.size, fileMax: r.limits.fileLimit(), runMax: r.limits.totalLimit(), used: &r.used}
+	lr := &limitedReader{r: in, reserved: src.size, fileMax: r.limits.FileLimit(), runMax: r.limits.TotalLimit(), used: &r.used}
 	dr := newDocReader(lr)
 	for {
 		c, err := dr.next()
@@ -335,15 +337,15 @@ func (r *reader) readSource(src source, emit func(chunk)) error {
 			if errors.As(err, &se) && strings.Contains(se.msg, "max-input-size") {
 				r.over = true
 			}
-			return &InputError{File: src.name, Msg: cleanPathError(err)}
+			return &InputError{File: src.name, Msg: CleanPathError(err)}
 		}
 		emit(c)
 	}
 }
 
-// cleanPathError drops the operation and path from a *fs.PathError, which
+// CleanPathError drops the operation and path from a *fs.PathError, which
 // the caller prints as the position already.
-func cleanPathError(err error) string {
+func CleanPathError(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err.Error()
@@ -538,8 +540,8 @@ func firstContent(text []byte) (offset, line int) {
 
 // splitList splits a List document (kind: List or *List, with items) into
 // its items, each a chunk of its own at its own lines, so that the items
-// of a large List are parsed, validated and held (or left to be read
-// again) one by one, like the documents of a multi-document file, rather
+// of a large List are parsed and validated in parallel, one by one,
+// like the documents of a multi-document file, rather
 // than as one document. The items are cut out of the text, YAML or JSON,
 // without parsing it whole; where that cannot be done safely (anchors and
 // aliases, a quoted or flow scalar continued left of the items, no List
@@ -966,10 +968,10 @@ func onlyComments(text []byte) bool {
 
 var yamlLineRE = regexp.MustCompile(`line (\d+)`)
 
-// parseDocuments parses a YAML (or JSON) stream into its documents. A
+// ParseDocuments parses a YAML (or JSON) stream into its documents. A
 // document that does not parse is an InputError at the document's line; its
 // message carries the line of the fault.
-func parseDocuments(file string, data []byte) ([]*Document, []error) {
+func ParseDocuments(file string, data []byte) ([]*Document, []error) {
 	var docs []*Document
 	var errs []error
 	for _, c := range splitDocuments(data) {

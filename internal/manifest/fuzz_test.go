@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"bufio"
@@ -25,7 +25,7 @@ import (
 //
 // Run it with
 //
-//	go test ./internal/cli -run '^$' -fuzz '^FuzzSplitDocuments$' -fuzztime 60s
+//	go test ./internal/manifest -run '^$' -fuzz '^FuzzSplitDocuments$' -fuzztime 60s
 func FuzzSplitDocuments(f *testing.F) {
 	f.Add([]byte(listVendors))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/report"
 	"sigs.k8s.io/yaml"
 )
 
@@ -64,13 +67,13 @@ func (x Expectation) levels() []expectedLevel {
 	for _, l := range []struct {
 		name string
 		list *[]string
-	}{{outcomeDeny, x.Deny}, {outcomeWarn, x.Warn}, {outcomeAudit, x.Audit}, {outcomeError, x.Error}, {"waived", x.Waived}} {
+	}{{report.OutcomeDeny, x.Deny}, {report.OutcomeWarn, x.Warn}, {report.OutcomeAudit, x.Audit}, {report.OutcomeError, x.Error}, {"waived", x.Waived}} {
 		if l.list != nil {
 			out = append(out, expectedLevel{level: l.name, policies: uniqueSorted(*l.list)})
 		}
 	}
 	if len(out) == 0 {
-		for _, l := range []string{outcomeDeny, outcomeWarn, outcomeAudit, outcomeError} {
+		for _, l := range []string{report.OutcomeDeny, report.OutcomeWarn, report.OutcomeAudit, report.OutcomeError} {
 			out = append(out, expectedLevel{level: l, policies: []string{}})
 		}
 	}
@@ -89,7 +92,7 @@ func uniqueSorted(s []string) []string {
 }
 
 // actual returns the policies with a result at level in o.
-func actual(o *ObjectReport, level string) []string {
+func actual(o *report.ObjectReport, level string) []string {
 	out := []string{}
 	for _, r := range o.Results {
 		switch {
@@ -106,27 +109,27 @@ func actual(o *ObjectReport, level string) []string {
 func readSuite(fsys fs.FS, file string) (*Suite, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		return nil, &InputError{File: file, Msg: cleanPathError(err)}
+		return nil, &manifest.InputError{File: file, Msg: manifest.CleanPathError(err)}
 	}
 	var s Suite
 	if err := yaml.UnmarshalStrict(data, &s); err != nil {
-		return nil, &InputError{File: file, Msg: "invalid fixture suite: " + oneLine(err.Error())}
+		return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: " + oneLine(err.Error())}
 	}
 	if len(s.Inputs) == 0 {
-		return nil, &InputError{File: file, Msg: "invalid fixture suite: inputs is empty"}
+		return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: inputs is empty"}
 	}
 	if len(s.Cases) == 0 {
-		return nil, &InputError{File: file, Msg: "invalid fixture suite: cases is empty"}
+		return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: cases is empty"}
 	}
 	if s.Now != "" {
 		if _, err := time.Parse(time.RFC3339, s.Now); err != nil {
-			return nil, &InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: now %q is not an RFC 3339 time", s.Now)}
+			return nil, &manifest.InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: now %q is not an RFC 3339 time", s.Now)}
 		}
 	}
 	for i, c := range s.Cases {
 		parts := strings.Split(c.Object, "/")
 		if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
-			return nil, &InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: cases[%d].object %q is not Kind/namespace/name or Kind/name", i, c.Object)}
+			return nil, &manifest.InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: cases[%d].object %q is not Kind/namespace/name or Kind/name", i, c.Object)}
 		}
 	}
 	if s.Name == "" {
@@ -148,7 +151,7 @@ func runSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regexp) er
 		}
 		return path.Join(dir, p)
 	}
-	in := &inputFlags{namespace: cmpOr(s.Namespace, DefaultNamespace)}
+	in := &inputFlags{namespace: cmp.Or(s.Namespace, manifest.DefaultNamespace)}
 	for _, p := range s.Inputs {
 		in.files = append(in.files, rel(p))
 	}
@@ -186,7 +189,7 @@ func runSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regexp) er
 		}
 		return nil
 	}
-	byRef := make(map[string]*ObjectReport, len(res.reports))
+	byRef := make(map[string]*report.ObjectReport, len(res.reports))
 	for _, o := range res.reports {
 		byRef[o.Ref()] = o
 	}

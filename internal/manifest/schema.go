@@ -1,4 +1,4 @@
-package cli
+package manifest
 
 import (
 	"context"
@@ -139,9 +139,7 @@ func (ks *kindSchema) admit(ctx context.Context, obj map[string]any, defaultName
 // prepare is the part of admit that changes obj, as the API server does
 // before validating: metadata coerced, unknown fields pruned (each one a
 // problem), the namespace set or dropped by scope, defaults applied. stop
-// says obj is too broken to validate further. On an object admit has
-// already accepted it does the same again and finds no problem, which is
-// how fileCache reads a lazy item again without validating it twice.
+// says obj is too broken to validate further.
 func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (problems []string, stop bool) {
 	md, ok := obj["metadata"].(map[string]any)
 	if !ok {
