@@ -249,15 +249,15 @@ func fingerprint(summary, results any) (string, error) {
 func (k reportKinds) object(namespace string, c content) (*unstructured.Unstructured, error) {
 	var m map[string]any
 	var err error
-	meta := metav1.ObjectMeta{Name: ReportName, Namespace: namespace, Labels: map[string]string{LabelManagedBy: Source}}
+	om := metav1.ObjectMeta{Name: ReportName, Namespace: namespace, Labels: map[string]string{LabelManagedBy: Source}}
 	cfg := &openreportsv1alpha1.ReportConfiguration{Limits: openreportsv1alpha1.Limits{MaxResults: c.Max}}
 	if namespace == "" {
 		m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(&openreportsv1alpha1.ClusterReport{
-			ObjectMeta: meta, Source: Source, Configuration: cfg, Summary: c.Summary, Results: c.Results,
+			ObjectMeta: om, Source: Source, Configuration: cfg, Summary: c.Summary, Results: c.Results,
 		})
 	} else {
 		m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(&openreportsv1alpha1.Report{
-			ObjectMeta: meta, Source: Source, Configuration: cfg, Summary: c.Summary, Results: c.Results,
+			ObjectMeta: om, Source: Source, Configuration: cfg, Summary: c.Summary, Results: c.Results,
 		})
 	}
 	if err != nil {

@@ -131,7 +131,7 @@ func startAuditors(cfg *rest.Config, api string, reg *prometheus.Registry, inter
 		Expect(second.SetupWithManager(mgr)).To(Succeed())
 	}
 	var ctx context.Context
-	ctx, stopMgr = context.WithCancel(context.Background())
+	ctx, stopMgr = context.WithCancel(context.Background()) //nolint:gosec // G118: stopMgr is called by AfterSuite
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

@@ -51,12 +51,12 @@ func Load(ctx context.Context, in Inputs) (*World, []error) {
 	var errs []error
 	subjects, rerrs := r.readPaths(in.Files)
 	errs = append(errs, rerrs...)
-	context, rerrs := r.readPaths(in.Context)
+	catalogue, rerrs := r.readPaths(in.Context)
 	errs = append(errs, rerrs...)
 	for _, d := range subjects {
 		errs = append(errs, admit(ctx, w, d, true, in.Namespace)...)
 	}
-	for _, d := range context {
+	for _, d := range catalogue {
 		errs = append(errs, admit(ctx, w, d, false, in.Namespace)...)
 	}
 	if in.Standard != "" {
