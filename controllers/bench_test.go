@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -117,6 +118,8 @@ func benchN(b *testing.B) int {
 // controller, and an uncached client for the benchmark's own reads and writes.
 type benchEnv struct {
 	testEnv  *envtest.Environment
+	cfg      *rest.Config
+	scheme   *k8sruntime.Scheme
 	client   client.Client
 	standard *v1alpha1.PlatformStandard
 	cancel   context.CancelFunc
@@ -127,6 +130,15 @@ type benchEnv struct {
 // the manager with every controller, as the suite's BeforeSuite does but
 // without Ginkgo and without touching the suite's globals.
 func startEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	env := startAPIServer(b)
+	env.startManager(b, controllers.CacheOptions(nil))
+	return env
+}
+
+// startAPIServer starts envtest with the CRDs, makes the benchmark's
+// uncached client and creates the sample PlatformStandard; no manager.
+func startAPIServer(b *testing.B) *benchEnv {
 	b.Helper()
 	logf.SetLogger(logr.Discard())
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
@@ -146,7 +158,7 @@ func startEnv(b *testing.B) *benchEnv {
 			ErrorIfCRDPathMissing: true,
 			BinaryAssetsDirectory: assets,
 		},
-		done: make(chan error, 1),
+		scheme: sch,
 	}
 	// envtest's default 10.0.0.0/24 runs out of ClusterIPs after 254
 	// Services; each workload has one, and the plain run makes as many again.
@@ -155,62 +167,78 @@ func startEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatalf("starting envtest: %v", err)
 	}
+	env.cfg = restCfg
 	if env.client, err = client.New(restCfg, client.Options{Scheme: sch}); err != nil {
 		env.stop(b)
 		b.Fatal(err)
 	}
-	mgr, err := ctrl.NewManager(rest.CopyConfig(restCfg), ctrl.Options{
-		Scheme:                 sch,
+	env.standard = sampleStandard(b)
+	if err := env.client.Create(context.Background(), env.standard.DeepCopy()); err != nil {
+		env.stop(b)
+		b.Fatalf("creating the sample PlatformStandard: %v", err)
+	}
+	return env
+}
+
+// startManager starts a manager with every controller and the given cache
+// options, and waits until its cache has synced.
+func (e *benchEnv) startManager(b *testing.B, cacheOpts cache.Options) ctrl.Manager {
+	b.Helper()
+	mgr, err := ctrl.NewManager(rest.CopyConfig(e.cfg), ctrl.Options{
+		Scheme:                 e.scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// The suite's manager may have registered the same controller names
 		// earlier in this process (go test -bench . without -run).
 		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      cacheOpts,
 	})
 	if err != nil {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal(err)
 	}
 	engine, err := policy.New(policy.Options{Timeout: 10 * time.Second})
 	if err != nil {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal(err)
 	}
 	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine}); err != nil {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	env.cancel = cancel
-	go func() { env.done <- mgr.Start(ctx) }()
-
-	env.standard = sampleStandard(b)
-	if err := env.client.Create(ctx, env.standard.DeepCopy()); err != nil {
-		env.stop(b)
-		b.Fatalf("creating the sample PlatformStandard: %v", err)
-	}
+	e.cancel = cancel
+	e.done = make(chan error, 1)
+	go func() { e.done <- mgr.Start(ctx) }()
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal("manager cache did not sync")
 	}
-	return env
+	return mgr
+}
+
+// stopManager stops the manager, leaving the API server running.
+func (e *benchEnv) stopManager(b *testing.B) {
+	b.Helper()
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	select {
+	case err := <-e.done:
+		if err != nil {
+			b.Errorf("manager: %v", err)
+		}
+	case <-time.After(time.Minute):
+		b.Error("manager did not stop within a minute")
+	}
+	e.cancel = nil
 }
 
 // stop stops the manager, then the API server and etcd.
 func (e *benchEnv) stop(b *testing.B) {
 	b.Helper()
-	if e.cancel != nil {
-		e.cancel()
-		select {
-		case err := <-e.done:
-			if err != nil {
-				b.Errorf("manager: %v", err)
-			}
-		case <-time.After(time.Minute):
-			b.Error("manager did not stop within a minute")
-		}
-		e.cancel = nil
-	}
+	e.stopManager(b)
 	if err := e.testEnv.Stop(); err != nil {
 		b.Errorf("stopping envtest: %v", err)
 	}

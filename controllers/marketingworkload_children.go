@@ -145,7 +145,7 @@ func withAnnotation(m map[string]string, key, value string) map[string]string {
 // but only those the workload controls.
 func (r *MarketingWorkloadReconciler) deleteAbsent(ctx context.Context, mw *v1alpha1.MarketingWorkload, c render.Children) error {
 	for _, obj := range render.Absent(mw, c) {
-		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		if err := r.getChild(ctx, mw, obj); err != nil {
 			if apierrors.IsNotFound(err) {
 				continue
 			}
@@ -159,6 +159,32 @@ func (r *MarketingWorkloadReconciler) deleteAbsent(ctx context.Context, mw *v1al
 		}
 	}
 	return nil
+}
+
+// getChild reads a child that is no longer rendered. The cache holds only
+// children that carry the operator's label (CacheOptions); one whose label
+// was removed by hand is read from the API server, a single object, but
+// only when the status lists it among the children last applied: most
+// absent kinds (no Ingress, no PDB) were never made and cost no request.
+func (r *MarketingWorkloadReconciler) getChild(ctx context.Context, mw *v1alpha1.MarketingWorkload, obj client.Object) error {
+	listed := madeBefore(mw, obj)
+	err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+	if apierrors.IsNotFound(err) && listed && r.APIReader != nil {
+		return r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+	}
+	return err
+}
+
+// madeBefore reports whether the workload's status lists obj (an empty child
+// with TypeMeta, from render.Absent) among the children it last applied.
+func madeBefore(mw *v1alpha1.MarketingWorkload, obj client.Object) bool {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	for _, ref := range mw.Status.Resources {
+		if ref.Kind == gvk.Kind && ref.APIVersion == gvk.GroupVersion().String() && ref.Name == obj.GetName() {
+			return true
+		}
+	}
+	return false
 }
 
 // toApplyObject turns a typed child into the unstructured form server-side

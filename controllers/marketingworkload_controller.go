@@ -43,7 +43,9 @@ type MarketingWorkloadReconciler struct {
 	Engine   *policy.Engine
 	Clock    clock.PassiveClock
 	Recorder record.EventRecorder
-	Metrics  *Metrics
+	// APIReader reads past the cache: the children the cache cannot see
+	// (one object at a time, only where the status lists one).
+	APIReader client.Reader
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
@@ -72,7 +74,6 @@ func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		}
 		r.recordPhaseChange(&mw, before.Phase)
 	}
-	r.Metrics.observeWorkloads(ctx, r.Client)
 	return result, err
 }
 
