@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/controllers"
@@ -56,8 +57,10 @@ var _ = Describe("the manager's cache", Ordered, func() {
 			g.Expect(mw.Status.Phase).To(Equal(v1alpha1.PhaseActive))
 		}
 	}
+	// The manager caches children as metadata (builder.OnlyMetadata), so
+	// that is how these specs look into its cache.
 	inCache := func(obj client.Object) func() error {
-		return func() error { return mgrCache.Get(ctx, client.ObjectKeyFromObject(obj), obj) }
+		return func() error { return mgrCache.Get(ctx, client.ObjectKeyFromObject(obj), metadataOf(obj)) }
 	}
 	removeLabel := func(obj client.Object) {
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
@@ -72,9 +75,10 @@ var _ = Describe("the manager's cache", Ordered, func() {
 		Expect(k8sClient.Create(ctx, workload("cached-site", 1))).To(Succeed())
 		Eventually(readyAt("cached-site")).WithTimeout(30 * time.Second).Should(Succeed())
 
-		child := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: cacheNS, Name: "cached-site"}}
-		Eventually(inCache(child)).Should(Succeed())
+		child := metadataOf(&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: cacheNS, Name: "cached-site"}})
+		Eventually(func() error { return mgrCache.Get(ctx, client.ObjectKeyFromObject(child), child) }).Should(Succeed())
 		Expect(child.ManagedFields).To(BeEmpty(), "the cache transform drops managedFields")
+		Expect(child.Annotations).To(HaveKey(controllers.AppliedHashAnnotation))
 		var live appsv1.Deployment
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(child), &live)).To(Succeed())
 		Expect(live.ManagedFields).NotTo(BeEmpty(), "the API server keeps them")
@@ -107,7 +111,7 @@ var _ = Describe("the manager's cache", Ordered, func() {
 			key := client.ObjectKeyFromObject(o)
 			Expect(k8sClient.Get(ctx, key, o.DeepCopyObject().(client.Object))).To(Succeed())
 			Consistently(func() bool {
-				return apierrors.IsNotFound(mgrCache.Get(ctx, key, o.DeepCopyObject().(client.Object)))
+				return apierrors.IsNotFound(mgrCache.Get(ctx, key, metadataOf(o)))
 			}).WithTimeout(time.Second).Should(BeTrue(), "%T %s is in the manager's cache", o, key)
 		}
 
@@ -157,7 +161,7 @@ var _ = Describe("the manager's cache", Ordered, func() {
 		Eventually(phaseOf(ctx, cacheNS, "shrinking-site")).WithTimeout(20 * time.Second).Should(Equal(v1alpha1.PhaseBlocked))
 		removeLabel(pdb)
 		Eventually(func() bool {
-			return apierrors.IsNotFound(mgrCache.Get(ctx, client.ObjectKeyFromObject(pdb), &policyv1.PodDisruptionBudget{}))
+			return apierrors.IsNotFound(mgrCache.Get(ctx, client.ObjectKeyFromObject(pdb), metadataOf(pdb)))
 		}).WithTimeout(10 * time.Second).Should(BeTrue())
 
 		// Allowed again at one replica: the PDB is no longer rendered; the
@@ -196,6 +200,16 @@ var _ = Describe("the manager's cache", Ordered, func() {
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 	})
 })
+
+// metadataOf is an empty PartialObjectMetadata of obj's kind, name and
+// namespace.
+func metadataOf(obj client.Object) *metav1.PartialObjectMetadata {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	Expect(err).NotTo(HaveOccurred())
+	m := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: obj.GetName()}}
+	m.SetGroupVersionKind(gvk)
+	return m
+}
 
 // gauge gathers reg and returns the values of family name by label.
 func gauge(g Gomega, reg *prometheus.Registry, name, label string) map[string]float64 {

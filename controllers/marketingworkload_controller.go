@@ -107,13 +107,14 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	if err != nil {
 		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
 	}
-	if err := r.applyChildren(ctx, mw, children); err != nil {
+	refs, err := r.applyChildren(ctx, mw, children)
+	if err != nil {
 		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
 	}
 	mw.Status.Phase = life.Phase
 	mw.Status.URL = render.URL(mw, life)
 	mw.Status.NextTransition = metaTime(life.NextTransition)
-	mw.Status.Resources = children.Refs()
+	mw.Status.Resources = refs
 	msg := fmt.Sprintf("%s: %d child objects applied", life.Phase, len(mw.Status.Resources))
 	reason := ReasonProvisioned
 	if life.Phase == v1alpha1.PhaseArchived {
@@ -155,7 +156,8 @@ func (r *MarketingWorkloadReconciler) recordPhaseChange(mw *v1alpha1.MarketingWo
 func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr)
 	for _, child := range render.OwnedTypes() {
-		b = b.Owns(child, builder.WithPredicates(childChanged))
+		// Metadata only: what upToDate and childChanged read.
+		b = b.Owns(child, builder.WithPredicates(childChanged), builder.OnlyMetadata)
 	}
 	return b.
 		For(&v1alpha1.MarketingWorkload{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
