@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	crconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -71,7 +72,11 @@ const benchNEnv = "GUARDRAILS_BENCH_N"
 //   - steady-writes: writes in the 3 s after that, with nothing changing.
 //   - peak-heap-MiB: the largest runtime HeapInuse sampled every 100ms from
 //     the first Create until the writes stop. The manager runs in the test
-//     process, so this includes the benchmark's clients and their List polls.
+//     process, so this includes the benchmark's clients and their List polls
+//     (paged, 500 workloads a page), and garbage not yet collected.
+//   - live-heap-MiB: HeapAlloc after two forced GCs once the writes stop:
+//     what the manager holds (its cache above all) with N workloads.
+//   - ms/workload: converge-s per workload, to compare N=1,000 and 10,000.
 func BenchmarkConverge(b *testing.B) {
 	n := benchN(b)
 	env := startEnv(b)
@@ -96,6 +101,8 @@ func BenchmarkConverge(b *testing.B) {
 	b.ReportMetric(float64(conv.writes)/float64(n), "writes/workload")
 	b.ReportMetric(float64(conv.steadyWrites), "steady-writes")
 	b.ReportMetric(float64(conv.peakHeap)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(conv.liveHeap)/(1<<20), "live-heap-MiB")
+	b.ReportMetric(conv.elapsed.Seconds()*1000/float64(n), "ms/workload")
 	b.Logf("N=%d: all Ready after %s, manager writes then %d %v; quiet after %s, manager writes then %d %v; in the 3 s after %v",
 		n, conv.elapsed.Round(time.Millisecond), conv.writesAtReady, conv.byMethodAtReady,
 		conv.quiet.Round(time.Millisecond), conv.writes, conv.byMethod, conv.steadyByMethod)
@@ -117,6 +124,8 @@ func benchN(b *testing.B) int {
 // controller, and an uncached client for the benchmark's own reads and writes.
 type benchEnv struct {
 	testEnv  *envtest.Environment
+	cfg      *rest.Config
+	scheme   *k8sruntime.Scheme
 	client   client.Client
 	standard *v1alpha1.PlatformStandard
 	cancel   context.CancelFunc
@@ -127,6 +136,15 @@ type benchEnv struct {
 // the manager with every controller, as the suite's BeforeSuite does but
 // without Ginkgo and without touching the suite's globals.
 func startEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	env := startAPIServer(b)
+	env.startManager(b, controllers.CacheOptions(nil))
+	return env
+}
+
+// startAPIServer starts envtest with the CRDs, makes the benchmark's
+// uncached client and creates the sample PlatformStandard; no manager.
+func startAPIServer(b *testing.B) *benchEnv {
 	b.Helper()
 	logf.SetLogger(logr.Discard())
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
@@ -146,7 +164,7 @@ func startEnv(b *testing.B) *benchEnv {
 			ErrorIfCRDPathMissing: true,
 			BinaryAssetsDirectory: assets,
 		},
-		done: make(chan error, 1),
+		scheme: sch,
 	}
 	// envtest's default 10.0.0.0/24 runs out of ClusterIPs after 254
 	// Services; each workload has one, and the plain run makes as many again.
@@ -155,62 +173,78 @@ func startEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatalf("starting envtest: %v", err)
 	}
+	env.cfg = restCfg
 	if env.client, err = client.New(restCfg, client.Options{Scheme: sch}); err != nil {
 		env.stop(b)
 		b.Fatal(err)
 	}
-	mgr, err := ctrl.NewManager(rest.CopyConfig(restCfg), ctrl.Options{
-		Scheme:                 sch,
+	env.standard = sampleStandard(b)
+	if err := env.client.Create(context.Background(), env.standard.DeepCopy()); err != nil {
+		env.stop(b)
+		b.Fatalf("creating the sample PlatformStandard: %v", err)
+	}
+	return env
+}
+
+// startManager starts a manager with every controller and the given cache
+// options, and waits until its cache has synced.
+func (e *benchEnv) startManager(b *testing.B, cacheOpts cache.Options) ctrl.Manager {
+	b.Helper()
+	mgr, err := ctrl.NewManager(rest.CopyConfig(e.cfg), ctrl.Options{
+		Scheme:                 e.scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// The suite's manager may have registered the same controller names
 		// earlier in this process (go test -bench . without -run).
 		Controller: crconfig.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      cacheOpts,
 	})
 	if err != nil {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal(err)
 	}
 	engine, err := policy.New(policy.Options{Timeout: 10 * time.Second})
 	if err != nil {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal(err)
 	}
 	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine}); err != nil {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	env.cancel = cancel
-	go func() { env.done <- mgr.Start(ctx) }()
-
-	env.standard = sampleStandard(b)
-	if err := env.client.Create(ctx, env.standard.DeepCopy()); err != nil {
-		env.stop(b)
-		b.Fatalf("creating the sample PlatformStandard: %v", err)
-	}
+	e.cancel = cancel
+	e.done = make(chan error, 1)
+	go func() { e.done <- mgr.Start(ctx) }()
 	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		env.stop(b)
+		e.stop(b)
 		b.Fatal("manager cache did not sync")
 	}
-	return env
+	return mgr
+}
+
+// stopManager stops the manager, leaving the API server running.
+func (e *benchEnv) stopManager(b *testing.B) {
+	b.Helper()
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	select {
+	case err := <-e.done:
+		if err != nil {
+			b.Errorf("manager: %v", err)
+		}
+	case <-time.After(time.Minute):
+		b.Error("manager did not stop within a minute")
+	}
+	e.cancel = nil
 }
 
 // stop stops the manager, then the API server and etcd.
 func (e *benchEnv) stop(b *testing.B) {
 	b.Helper()
-	if e.cancel != nil {
-		e.cancel()
-		select {
-		case err := <-e.done:
-			if err != nil {
-				b.Errorf("manager: %v", err)
-			}
-		case <-time.After(time.Minute):
-			b.Error("manager did not stop within a minute")
-		}
-		e.cancel = nil
-	}
+	e.stopManager(b)
 	if err := e.testEnv.Stop(); err != nil {
 		b.Errorf("stopping envtest: %v", err)
 	}
@@ -264,10 +298,12 @@ type convergeResult struct {
 	byMethod        writeCounts
 	steadyByMethod  writeCounts
 	peakHeap        uint64
+	liveHeap        uint64
 }
 
 // converge creates n workloads in a fresh namespace and waits until all are
-// Ready, then until the manager stops writing, then 3 s more.
+// Ready (polled every 250 ms per thousand workloads), then until the manager
+// stops writing, then 3 s more.
 func (e *benchEnv) converge(b *testing.B, n int) convergeResult {
 	b.Helper()
 	ctx := context.Background()
@@ -288,11 +324,16 @@ func (e *benchEnv) converge(b *testing.B, n int) convergeResult {
 		}
 	}
 	timeout := 2*time.Minute + time.Duration(n)*500*time.Millisecond
+	// Each poll lists every workload from the API server: every 250 ms per
+	// thousand, so that the polls cost the API server and this process the
+	// same share at any N (a fixed 250 ms would make the benchmark's own
+	// reads quadratic in N).
+	poll := 250 * time.Millisecond * time.Duration(max(1, n/1000))
 	for ready := 0; ready < n; {
 		if time.Since(start) > timeout {
 			b.Fatalf("%d of %d workloads Ready after %s", ready, n, timeout)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(poll)
 		var err error
 		if ready, err = e.readyCount(ctx, ns); err != nil {
 			b.Fatal(err)
@@ -320,6 +361,7 @@ func (e *benchEnv) converge(b *testing.B, n int) convergeResult {
 	}
 	res.quiet = time.Since(start)
 	res.peakHeap = heap.stop()
+	res.liveHeap = liveHeap()
 	res.byMethod = quiet.minus(before)
 	res.byMethod["POST"] -= n
 	res.writes = sum(res.byMethod)
@@ -330,19 +372,25 @@ func (e *benchEnv) converge(b *testing.B, n int) convergeResult {
 	return res
 }
 
+// readyCount counts the Ready workloads of ns, 500 a page, so the poll's
+// own memory stays small at any N.
 func (e *benchEnv) readyCount(ctx context.Context, ns string) (int, error) {
-	var list v1alpha1.MarketingWorkloadList
-	if err := e.client.List(ctx, &list, client.InNamespace(ns)); err != nil {
-		return 0, fmt.Errorf("listing workloads: %w", err)
-	}
 	ready := 0
-	for i := range list.Items {
-		mw := &list.Items[i]
-		if mw.Status.ObservedGeneration == mw.Generation && meta.IsStatusConditionTrue(mw.Status.Conditions, v1alpha1.ConditionReady) {
-			ready++
+	for cont := ""; ; {
+		var list v1alpha1.MarketingWorkloadList
+		if err := e.client.List(ctx, &list, client.InNamespace(ns), client.Limit(500), client.Continue(cont)); err != nil {
+			return 0, fmt.Errorf("listing workloads: %w", err)
+		}
+		for i := range list.Items {
+			mw := &list.Items[i]
+			if mw.Status.ObservedGeneration == mw.Generation && meta.IsStatusConditionTrue(mw.Status.Conditions, v1alpha1.ConditionReady) {
+				ready++
+			}
+		}
+		if cont = list.Continue; cont == "" {
+			return ready, nil
 		}
 	}
-	return ready, nil
 }
 
 // plain creates, with the benchmark's client and no operator, the children

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
+	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,64 +26,96 @@ import (
 )
 
 // applyChildren server-side applies the rendered children under one field
-// owner with the workload as controller, and deletes the children it owns that
-// are no longer rendered.
-func (r *MarketingWorkloadReconciler) applyChildren(ctx context.Context, mw *v1alpha1.MarketingWorkload, c render.Children) error {
-	for _, obj := range c.Objects() {
+// owner with the workload as controller, deletes the children it owns that
+// are no longer rendered, and returns the refs of the children with the
+// version each is at (for status.resources).
+func (r *MarketingWorkloadReconciler) applyChildren(ctx context.Context, mw *v1alpha1.MarketingWorkload, c render.Children) ([]v1alpha1.ResourceRef, error) {
+	objs := c.Objects()
+	refs := c.Refs()
+	for i, obj := range objs {
 		if err := controllerutil.SetControllerReference(mw, obj, r.Scheme); err != nil {
-			return fmt.Errorf("owner reference on %T %s: %w", obj, obj.GetName(), err)
+			return nil, fmt.Errorf("owner reference on %T %s: %w", obj, obj.GetName(), err)
 		}
 		u, err := toApplyObject(obj, r.Scheme)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		hash, err := appliedHash(u)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		u.SetAnnotations(withAnnotation(u.GetAnnotations(), AppliedHashAnnotation, hash))
-		if r.upToDate(ctx, mw, obj, u, hash) {
+		if v, ok := r.upToDate(ctx, mw, u, hash); ok {
+			refs[i].Version = v
 			continue
 		}
 		if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(render.FieldOwner), client.ForceOwnership); err != nil {
-			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
+			return nil, fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
+		refs[i].Version = versionOf(u) // u now holds the API server's answer
 	}
-	return r.deleteAbsent(ctx, mw, c)
+	return refs, r.deleteAbsent(ctx, mw, c)
 }
 
-// upToDate reports whether the live child (read from the informer cache)
-// already holds what applying u would write, so the apply can be left out:
-// it is controlled by mw, was last applied from this very render (the hash
-// annotation), and every field u sets still has u's value (nobody changed
-// the image or the replicas since). Fields others added, such as defaults
-// and status, do not matter; a list must match element by element. When in
-// doubt (not in the cache, a value the server normalised) it says no and the
-// apply goes ahead, as it always did.
-func (r *MarketingWorkloadReconciler) upToDate(ctx context.Context, mw *v1alpha1.MarketingWorkload, obj client.Object, u *unstructured.Unstructured, hash string) bool {
-	live, ok := obj.DeepCopyObject().(client.Object)
-	if !ok {
-		return false
+// upToDate reports whether the live child already holds what applying u
+// would write, so the apply can be left out, and its version. The cache
+// holds children as metadata only (CacheOptions), so it asks: is the child
+// there, controlled by mw and not being deleted; was it last applied from
+// this very render (the hash annotation); do its labels and annotations
+// still have u's values; and is it still at the version the last apply left
+// (status.resources), so nobody changed its spec or data since. When in
+// doubt (not in the cache, no version recorded, as after an upgrade from a
+// release that recorded none) it says no and the apply goes ahead: one
+// no-op apply records the version.
+func (r *MarketingWorkloadReconciler) upToDate(ctx context.Context, mw *v1alpha1.MarketingWorkload, u *unstructured.Unstructured, hash string) (string, bool) {
+	recorded := recordedVersion(mw, u.GroupVersionKind(), u.GetName())
+	if recorded == "" {
+		return "", false
 	}
-	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-		return false
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	if err := r.Get(ctx, client.ObjectKeyFromObject(u), live); err != nil {
+		return "", false
 	}
 	if live.GetDeletionTimestamp() != nil || live.GetAnnotations()[AppliedHashAnnotation] != hash || !metav1.IsControlledBy(live, mw) {
-		return false
+		return "", false
 	}
-	lm, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
-	if err != nil {
-		return false
+	if versionOf(live) != recorded {
+		return "", false
 	}
-	for k, want := range u.Object {
-		if k == "apiVersion" || k == "kind" {
-			continue // typed objects from the cache carry no TypeMeta
+	if !holds(stringMap(live.GetLabels()), stringMap(u.GetLabels())) || !holds(stringMap(live.GetAnnotations()), stringMap(u.GetAnnotations())) {
+		return "", false
+	}
+	return recorded, true
+}
+
+// versionOf is what status.resources records of a child: its generation,
+// which only a change of its spec moves (a Deployment's rollout status does
+// not), or its resourceVersion for kinds without one (ConfigMap, Service,
+// ServiceAccount), which any change moves.
+func versionOf(o metav1.Object) string {
+	if g := o.GetGeneration(); g > 0 {
+		return "g" + strconv.FormatInt(g, 10)
+	}
+	return "rv" + o.GetResourceVersion()
+}
+
+// recordedVersion is the version status.resources records for a child, or "".
+func recordedVersion(mw *v1alpha1.MarketingWorkload, gvk schema.GroupVersionKind, name string) string {
+	for _, ref := range mw.Status.Resources {
+		if ref.Kind == gvk.Kind && ref.APIVersion == gvk.GroupVersion().String() && ref.Name == name {
+			return ref.Version
 		}
-		if !holds(lm[k], want) {
-			return false
-		}
 	}
-	return true
+	return ""
+}
+
+func stringMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // holds reports whether live has every value of want: maps may have more
@@ -145,20 +179,42 @@ func withAnnotation(m map[string]string, key, value string) map[string]string {
 // but only those the workload controls.
 func (r *MarketingWorkloadReconciler) deleteAbsent(ctx context.Context, mw *v1alpha1.MarketingWorkload, c render.Children) error {
 	for _, obj := range render.Absent(mw, c) {
-		if err := r.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+		child, err := r.getChild(ctx, mw, obj)
+		if err != nil {
 			if apierrors.IsNotFound(err) {
 				continue
 			}
 			return err
 		}
-		if !metav1.IsControlledBy(obj, mw) {
+		if !metav1.IsControlledBy(child, mw) {
 			continue
 		}
-		if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("deleting %T %s: %w", obj, obj.GetName(), err)
+		if err := r.Delete(ctx, child); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting %s %s: %w", child.Kind, child.GetName(), err)
 		}
 	}
 	return nil
+}
+
+// getChild reads the metadata of a child that is no longer rendered (obj,
+// empty with TypeMeta, from render.Absent). The cache holds only children
+// that carry the operator's label (CacheOptions); one whose label was
+// removed by hand is read from the API server, a single object, but only
+// when the status lists it among the children last applied: most absent
+// kinds (no Ingress, no PDB) were never made and cost no request.
+func (r *MarketingWorkloadReconciler) getChild(ctx context.Context, mw *v1alpha1.MarketingWorkload, obj client.Object) (*metav1.PartialObjectMetadata, error) {
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	key := client.ObjectKeyFromObject(obj)
+	listed := slices.ContainsFunc(mw.Status.Resources, func(ref v1alpha1.ResourceRef) bool {
+		return ref.Kind == gvk.Kind && ref.APIVersion == gvk.GroupVersion().String() && ref.Name == key.Name
+	})
+	child := &metav1.PartialObjectMetadata{}
+	child.SetGroupVersionKind(gvk)
+	err := r.Get(ctx, key, child)
+	if apierrors.IsNotFound(err) && listed && r.APIReader != nil {
+		err = r.APIReader.Get(ctx, key, child)
+	}
+	return child, err
 }
 
 // toApplyObject turns a typed child into the unstructured form server-side

@@ -44,7 +44,9 @@ type MarketingWorkloadReconciler struct {
 	Engine   *policy.Engine
 	Clock    clock.PassiveClock
 	Recorder record.EventRecorder
-	Metrics  *Metrics
+	// APIReader reads past the cache: the children the cache cannot see
+	// (one object at a time, only where the status lists one).
+	APIReader client.Reader
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
@@ -74,7 +76,6 @@ func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		r.recordVerdictChange(&mw, before)
 		r.recordPhaseChange(&mw, before.Phase)
 	}
-	r.Metrics.observeWorkloads(ctx, r.Client)
 	return result, err
 }
 
@@ -110,13 +111,14 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	if err != nil {
 		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
 	}
-	if err := r.applyChildren(ctx, mw, children); err != nil {
+	refs, err := r.applyChildren(ctx, mw, children)
+	if err != nil {
 		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
 	}
 	mw.Status.Phase = life.Phase
 	mw.Status.URL = render.URL(mw, life)
 	mw.Status.NextTransition = metaTime(life.NextTransition)
-	mw.Status.Resources = children.Refs()
+	mw.Status.Resources = refs
 	mw.Status.ArchivedAt = archivedAt(mw.Status.ArchivedAt, life.Phase, now)
 	msg := fmt.Sprintf("%s: %d child objects applied", life.Phase, len(mw.Status.Resources))
 	reason := ReasonProvisioned
@@ -185,7 +187,8 @@ func (r *MarketingWorkloadReconciler) recordPhaseChange(mw *v1alpha1.MarketingWo
 func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr)
 	for _, child := range render.OwnedTypes() {
-		b = b.Owns(child, builder.WithPredicates(childChanged))
+		// Metadata only: what upToDate and childChanged read.
+		b = b.Owns(child, builder.WithPredicates(childChanged), builder.OnlyMetadata)
 	}
 	return b.
 		For(&v1alpha1.MarketingWorkload{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

@@ -36,7 +36,6 @@ type SaaSIntegrationReconciler struct {
 	Engine   *policy.Engine
 	Clock    clock.PassiveClock
 	Recorder record.EventRecorder
-	Metrics  *Metrics
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
@@ -65,7 +64,6 @@ func (r *SaaSIntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			r.Recorder.Event(&si, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(readyMessage(si.Status.Conditions)))
 		}
 	}
-	r.Metrics.observeIntegrations(ctx, r.Client)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -25,7 +25,8 @@ type Options struct {
 	// Clock is the time source for campaign phases and expiries; the real
 	// clock when nil. Tests inject a fake one.
 	Clock clock.PassiveClock
-	// Registerer receives guardrails_workloads and guardrails_integrations.
+	// Registerer receives guardrails_workloads and guardrails_integrations,
+	// a collector counting from the manager's cache at scrape time.
 	Registerer prometheus.Registerer
 	// WorkloadConcurrency is how many MarketingWorkloads are reconciled at
 	// once; DefaultWorkloadConcurrency when zero.
@@ -57,14 +58,14 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
-	metrics := NewMetrics(opts.Registerer)
+	NewMetrics(opts.Registerer, mgr.GetCache())
 	recorder := mgr.GetEventRecorderFor("martech-guardrails") //nolint:staticcheck // core/v1 events are what kubectl describe shows
 	steps := []struct {
 		name  string
 		setup func() error
 	}{
-		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder, Metrics: metrics, Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
-		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder, Metrics: metrics}).setup(mgr)},
+		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder, APIReader: mgr.GetAPIReader(), Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
+		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
 		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
 		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
 		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Policies: opts.Policies}).setup(mgr)},

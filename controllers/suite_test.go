@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -37,6 +38,8 @@ var (
 	clk       *clocktesting.FakeClock
 	engine    *policy.Engine
 	cancel    context.CancelFunc
+	// mgrCache is the manager's cache, for tests of what it holds.
+	mgrCache cache.Cache
 )
 
 // suiteStart is the fake clock's start: the sample campaign is Active then.
@@ -73,8 +76,11 @@ var _ = BeforeSuite(func() {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		// The manager's own cache options (controllers/cache.go).
+		Cache: controllers.CacheOptions(nil),
 	})
 	Expect(err).NotTo(HaveOccurred())
+	mgrCache = mgr.GetCache()
 	engine, err = policy.New(policy.Options{Timeout: 10 * time.Second})
 	Expect(err).NotTo(HaveOccurred())
 	clk = clocktesting.NewFakeClock(suiteStart)

@@ -157,6 +157,12 @@ type ResourceRef struct {
 	Kind string `json:"kind"`
 	// Name of the child.
 	Name string `json:"name"`
+	// Version is the child's metadata.generation (its resourceVersion for
+	// kinds without a generation) as the operator's last apply left it. The
+	// manager caches children as metadata only; a live child at another
+	// version was changed by someone else and is applied again.
+	// +optional
+	Version string `json:"version,omitempty"`
 }
 
 // EffectiveValues are what a workload runs with once the PlatformStandard's

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -27,7 +25,7 @@ import (
 // config/rbac/credential-reader. Three things keep that safe:
 //
 //   - the cache's Secret informers cover those namespaces only
-//     (credentialCache), so it never lists Secrets cluster-wide;
+//     (controllers.CacheOptions), so it never lists Secrets cluster-wide;
 //   - at start, a namespace the manager may not list and watch Secrets in is
 //     dropped (readableNamespaces): an informer there would never sync, and
 //     the webhooks and policy loader wait for every informer;
@@ -119,17 +117,6 @@ func credentialNamespaces(cfg *rest.Config, scheme *runtime.Scheme, want []strin
 	}
 	log.Info("reading Secret metadata (never values) in these namespaces only", "namespaces", readable)
 	return readable, nil
-}
-
-// credentialCache restricts the manager cache's Secret informers (metadata
-// and typed alike: the cache keys them by kind) to namespaces, which must not
-// be empty: an empty set would mean every namespace.
-func credentialCache(namespaces []string) map[client.Object]cache.ByObject {
-	byNS := make(map[string]cache.Config, len(namespaces))
-	for _, ns := range namespaces {
-		byNS[ns] = cache.Config{}
-	}
-	return map[client.Object]cache.ByObject{&corev1.Secret{}: {Namespaces: byNS}}
 }
 
 // credentialClient makes the manager's client (ctrl.Options.NewClient): the

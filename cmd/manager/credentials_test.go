@@ -28,6 +28,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/martech-guardrails/guardrails/controllers"
 )
 
 // The tests of the manager's server and Secret options run against a real
@@ -220,7 +222,9 @@ func TestCredentialCache(t *testing.T) {
 
 	start := func(namespaces []string) (cache.Cache, client.Client) {
 		t.Helper()
-		ch, err := cache.New(cfg, cache.Options{Scheme: testScheme, ByObject: credentialCache(namespaces)})
+		opts := controllers.CacheOptions(namespaces)
+		opts.Scheme = testScheme
+		ch, err := cache.New(cfg, opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -127,8 +126,10 @@ func main() {
 		// A stopping leader hands the controllers over at once (lifecycle.go).
 		LeaderElectionReleaseOnCancel: true,
 		WebhookServer:                 life.webhookServer(crwebhook.NewServer(crwebhook.Options{Port: webhookPort, CertDir: wh.certDir, TLSOpts: tlsOpts})),
-		// Secrets: metadata only, in secretNamespaces only (credentials.go).
-		Cache:     cache.Options{ByObject: credentialCache(secretNamespaces)},
+		// What the operator owns and reads, not the cluster: children by
+		// label, Secret metadata in secretNamespaces only (credentials.go),
+		// no managedFields (controllers/cache.go).
+		Cache:     controllers.CacheOptions(secretNamespaces),
 		NewClient: credentialClient(secretNamespaces),
 	})
 	if err != nil {

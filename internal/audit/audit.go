@@ -40,9 +40,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -108,6 +106,9 @@ type Auditor struct {
 
 	cache  cache.Cache
 	client client.Client
+	// api reads what the manager does not cache: the raw Deployments,
+	// Services and Ingresses of managed namespaces (unmanagedCandidates).
+	api    client.Reader
 	mapper meta.RESTMapper
 	writer *writer
 	log    logr.Logger
@@ -178,6 +179,7 @@ func (a *Auditor) SetupWithManager(mgr ctrl.Manager) error {
 func (a *Auditor) Bind(mgr ctrl.Manager) {
 	a.cache = mgr.GetCache()
 	a.client = mgr.GetClient()
+	a.api = mgr.GetAPIReader()
 	a.mapper = mgr.GetRESTMapper()
 	if a.kinds.gv.Group != "" {
 		a.writer = &writer{kinds: a.kinds, client: mgr.GetClient(), reader: mgr.GetAPIReader(), metrics: a.metrics, known: map[string]string{}}
@@ -365,9 +367,10 @@ func (a *Auditor) watch(ctx context.Context) error {
 		{&v1alpha1.Vendor{}, func(o client.Object) ([]string, bool) { return a.vendorScopes(ctx, o.GetName()), false }},
 		{&v1alpha1.PolicyException{}, exceptionScopes},
 		{&corev1.Namespace{}, func(o client.Object) ([]string, bool) { return []string{o.GetName()}, false }},
-		{&appsv1.Deployment{}, own},
-		{&corev1.Service{}, own},
-		{&networkingv1.Ingress{}, own},
+		// No watch of Deployments, Services and Ingresses: the manager
+		// caches only its own children (controllers.CacheOptions), so raw
+		// ones are read by a paged metadata list when their namespace is
+		// passed over (unmanagedCandidates); the guard stops new ones.
 	} {
 		inf, err := a.cache.GetInformer(ctx, w.obj)
 		if err != nil {

@@ -201,6 +201,18 @@ var _ = Describe("Background audit", Ordered, func() {
 		Expect(k8sClient.Create(ctx, rawDeployment(samplesNS, "shadow-web"))).To(Succeed())
 		Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "platform-tools"}})).To(Succeed())
 		Expect(k8sClient.Create(ctx, rawDeployment("platform-tools", "tools-web"))).To(Succeed())
+		// The manager caches only its own children, so the audit does not
+		// watch raw Deployments: it lists them when it passes over their
+		// namespace (every --audit-interval, or on a change there). A
+		// label on the namespace is such a change.
+		var ns corev1.Namespace
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Name: samplesNS}, &ns)).To(Succeed())
+		patch := client.MergeFrom(ns.DeepCopy())
+		if ns.Labels == nil {
+			ns.Labels = map[string]string{}
+		}
+		ns.Labels["audit-test/touched"] = "shadow-web"
+		Expect(k8sClient.Patch(ctx, &ns, patch)).To(Succeed())
 		Eventually(func(g Gomega) {
 			got := resultFor(report(g, samplesNS).Results, policy.KindDeployment, "shadow-web", policy.PolicyUnmanagedWorkload)
 			g.Expect(outcomes(got)).To(ConsistOf(openreportsv1alpha1.Result("warn")), "warn by default")

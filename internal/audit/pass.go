@@ -10,12 +10,12 @@ import (
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -322,25 +322,45 @@ func (a *Auditor) unmanagedCandidates(ctx context.Context, snap *resolve.Snapsho
 		if !policy.Managed(std, ns.Labels) {
 			continue
 		}
-		var deps appsv1.DeploymentList
-		var svcs corev1.ServiceList
-		var ings networkingv1.IngressList
-		for _, l := range []client.ObjectList{&deps, &svcs, &ings} {
-			if err := a.cache.List(ctx, l, noCopy, client.InNamespace(ns.Name)); err != nil {
-				return nil, fmt.Errorf("audit: listing %T in %s: %w", l, ns.Name, err)
+		for _, kind := range []string{policy.KindDeployment, policy.KindService, policy.KindIngress} {
+			objs, err := a.metadataOf(ctx, kind, ns.Name)
+			if err != nil {
+				return nil, err
 			}
-		}
-		for j := range deps.Items {
-			out = append(out, job{scope: ns.Name, obj: &deps.Items[j], kind: policy.KindDeployment})
-		}
-		for j := range svcs.Items {
-			out = append(out, job{scope: ns.Name, obj: &svcs.Items[j], kind: policy.KindService})
-		}
-		for j := range ings.Items {
-			out = append(out, job{scope: ns.Name, obj: &ings.Items[j], kind: policy.KindIngress})
+			for _, o := range objs {
+				out = append(out, job{scope: ns.Name, obj: o, kind: kind})
+			}
 		}
 	}
 	return out, nil
+}
+
+// metadataPage is the page size of metadataOf's list calls.
+const metadataPage = 500
+
+// metadataOf lists the metadata of the objects of kind (one of
+// policy.UnmanagedKinds) in namespace from the API server, a page at a
+// time: the manager's cache holds only the children it renders, and
+// unmanaged-workload reads only metadata (owner references, name).
+func (a *Auditor) metadataOf(ctx context.Context, kind, namespace string) ([]client.Object, error) {
+	gvk := schema.FromAPIVersionAndKind(policy.UnmanagedKinds[kind], kind)
+	var out []client.Object
+	cont := ""
+	for {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(kind + "List"))
+		if err := a.api.List(ctx, list, client.InNamespace(namespace), client.Limit(metadataPage), client.Continue(cont)); err != nil {
+			return nil, fmt.Errorf("audit: listing %s in %s: %w", kind, namespace, err)
+		}
+		for i := range list.Items {
+			o := &list.Items[i]
+			o.SetGroupVersionKind(gvk)
+			out = append(out, o)
+		}
+		if cont = list.GetContinue(); cont == "" {
+			return out, nil
+		}
+	}
 }
 
 // judge evaluates the jobs on Workers goroutines, and records each verdict

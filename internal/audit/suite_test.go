@@ -112,6 +112,9 @@ func startAuditors(cfg *rest.Config, api string, reg *prometheus.Registry, inter
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		// The manager's own cache: only the children it renders, so the
+		// audit must find raw Deployments past it.
+		Cache: controllers.CacheOptions(nil),
 		// The second environment's manager runs the same controllers.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})

@@ -248,7 +248,16 @@ func (w *World) Get(_ context.Context, key client.ObjectKey, obj client.Object, 
 		ns.DeepCopyInto(o)
 		return nil
 	case *metav1.PartialObjectMetadata:
-		if gvk := o.GroupVersionKind(); gvk.Group != "" || gvk.Kind != "Secret" {
+		gvk := o.GroupVersionKind()
+		if gvk.Group == "" && gvk.Kind == "Namespace" {
+			ns, ok := w.namespaces[key.Name]
+			if !ok {
+				return notFound("namespaces", key.Name)
+			}
+			ns.ObjectMeta.DeepCopyInto(&o.ObjectMeta)
+			return nil
+		}
+		if gvk.Group != "" || gvk.Kind != "Secret" {
 			return fmt.Errorf("manifest: reading metadata of %s is not supported offline", gvk)
 		}
 		s, ok := w.secrets[key.Namespace+"/"+key.Name]

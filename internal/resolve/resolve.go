@@ -75,19 +75,35 @@ func standardFor(standards []v1alpha1.PlatformStandard, nsLabels map[string]stri
 	return def
 }
 
-// Namespace returns a namespace's name and labels (empty labels when it is gone).
+// Namespace returns a namespace's name and labels (empty labels when it is
+// gone). Only metadata is read: in the manager the Namespace informer then
+// holds no spec or status (controllers.CacheOptions).
 func (r Resolver) Namespace(ctx context.Context, name string) (policy.Namespace, error) {
 	if name == "" {
 		return policy.Namespace{}, nil
 	}
-	var ns corev1.Namespace
-	if err := r.Reader.Get(ctx, types.NamespacedName{Name: name}, &ns); err != nil {
+	ns := NamespaceMetadata()
+	if err := r.Reader.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
 		if apierrors.IsNotFound(err) {
 			return policy.Namespace{Name: name}, nil
 		}
 		return policy.Namespace{}, fmt.Errorf("reading namespace %s: %w", name, err)
 	}
 	return policy.Namespace{Name: name, Labels: ns.Labels}, nil
+}
+
+// NamespaceMetadata is how the resolver reads Namespaces: metadata only.
+func NamespaceMetadata() *metav1.PartialObjectMetadata {
+	var m metav1.PartialObjectMetadata
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	return &m
+}
+
+// SecretMetadata is how the resolver reads Secrets: metadata only.
+func SecretMetadata() *metav1.PartialObjectMetadata {
+	var m metav1.PartialObjectMetadata
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	return &m
 }
 
 // Vendors returns the whole catalogue by name.
@@ -125,9 +141,8 @@ func (r Resolver) Integrations(ctx context.Context, mw *v1alpha1.MarketingWorklo
 // the operator may not read Secrets, the error wraps ErrSecretUnreadable
 // and Request leaves the Secret out (unknown).
 func (r Resolver) Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error) {
-	var meta metav1.PartialObjectMetadata
-	meta.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &meta)
+	meta := SecretMetadata()
+	err := r.Reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, meta)
 	if apierrors.IsNotFound(err) {
 		return policy.SecretInfo{Exists: false}, nil
 	}

@@ -34,7 +34,7 @@ func TestUnreadableSecretIsUnknown(t *testing.T) {
 	}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(si).WithInterceptorFuncs(interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-			if _, ok := obj.(*metav1.PartialObjectMetadata); ok {
+			if m, ok := obj.(*metav1.PartialObjectMetadata); ok && m.Kind == "Secret" {
 				return apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, key.Name, nil)
 			}
 			return c.Get(ctx, key, obj, opts...)

@@ -118,6 +118,8 @@ func startEnv(opts envOptions) (*env, error) {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		WebhookServer:          e.server,
+		// The manager's own cache options (controllers/cache.go).
+		Cache: controllers.CacheOptions(nil),
 	})
 	if err != nil {
 		return e, err

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -192,17 +190,8 @@ func warmed() []client.Object {
 	return []client.Object{
 		&v1alpha1.PlatformStandard{}, &v1alpha1.Vendor{}, &v1alpha1.PolicyException{},
 		&v1alpha1.SaaSIntegration{}, &v1alpha1.MarketingWorkload{}, &v1alpha1.GuardrailPolicy{},
-		namespaceObject(), secretMetadata(),
+		resolve.NamespaceMetadata(), resolve.SecretMetadata(),
 	}
-}
-
-func namespaceObject() *corev1.Namespace { return &corev1.Namespace{} }
-
-// secretMetadata is how the resolver reads Secrets: metadata only.
-func secretMetadata() *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-	return m
 }
 
 // SelfUsername asks the API server who c authenticates as (a

@@ -135,6 +135,8 @@ func startCluster(clk clock.WithTicker) (*cluster, error) {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		WebhookServer:          server,
+		// The manager's own cache options (controllers/cache.go).
+		Cache: controllers.CacheOptions(nil),
 	})
 	if err != nil {
 		return c, err
