@@ -309,8 +309,10 @@ func (e *benchEnv) converge(b *testing.B, n int) convergeResult {
 	ctx := context.Background()
 	ns := e.namespace(b, "bench-converge")
 	defer func() {
+		// Cleanup only: a failure (at N=10,000 the one DELETE outlived the
+		// HTTP/2 stream on a loaded machine) must not discard the figures.
 		if err := e.client.DeleteAllOf(ctx, &v1alpha1.MarketingWorkload{}, client.InNamespace(ns)); err != nil {
-			b.Errorf("deleting the workloads of %s: %v", ns, err)
+			b.Logf("deleting the workloads of %s: %v", ns, err)
 		}
 	}()
 
