@@ -156,9 +156,9 @@ spec:
 `
 
 // Journey 4: a policy with a syntax error is refused with line:col; a valid
-// stricter one blocks an existing workload (in its status; the background
-// audit's report is built on another branch, so only status is asserted
-// here); an exception clears it until it expires.
+// stricter one blocks an existing workload (in its status and in the
+// background audit's Report of the namespace); an exception clears it (skip
+// in the report) until it expires.
 func journeyPlatformTeam(s *suite) {
 	t := s.t
 	broken := strings.Replace(maxOneReplica, "input.object.spec.replicas > 1", "input.object.spec.replicas > 1 +", 1)
@@ -181,6 +181,7 @@ func journeyPlatformTeam(s *suite) {
 	msg := s.jsonpath(ns, "mw/winter-sale-microsite", `{.status.conditions[?(@.type=="Ready")].message}`)
 	wantAll(t, "the Blocked workload's Ready message", msg, "single-replica-pilot", "2 replicas asked")
 	wantAll(t, "the Blocked workload's violations", s.jsonpath(ns, "mw/winter-sale-microsite", `{.status.violations[*].policy}`), "single-replica-pilot")
+	s.reportSays("single-replica-pilot", "fail")
 	// Blocked leaves what runs as it was.
 	if got := s.jsonpath(ns, "deploy/winter-sale-microsite", "{.spec.replicas}"); got != "2" {
 		t.Errorf("the blocked workload's Deployment has %q replicas, want 2 (left running)", got)
@@ -205,11 +206,25 @@ spec:
 		t.Fatalf("the exception was refused:\n%s", r.out)
 	}
 	s.ok("wait", "--for=jsonpath={.status.phase}=Active", "mw/winter-sale-microsite", "-n", ns, "--timeout=30s")
+	s.reportSays("single-replica-pilot", "skip")
 	// When it expires, the policy applies again.
 	s.ok("wait", "--for=jsonpath={.status.phase}=Blocked", "mw/winter-sale-microsite", "-n", ns, "--timeout=90s")
 	s.ok("delete", "pex", "pilot-microsite", "-n", ns)
 	s.ok("delete", "gp", "single-replica-pilot")
 	s.ok("wait", "--for=jsonpath={.status.phase}=Active", "mw/winter-sale-microsite", "-n", ns, "--timeout=60s")
+}
+
+// reportSays waits until the audit's Report of the namespace has result
+// for policy on the sample microsite, as `kubectl get report` shows it.
+func (s *suite) reportSays(policy, result string) {
+	expr := fmt.Sprintf(`{.results[?(@.policy==%q)].result}`, policy)
+	s.eventually(30*time.Second, "the namespace's Report says "+result+" for "+policy, func() string {
+		got := s.jsonpath(ns, "report/martech-guardrails", expr)
+		if strings.Contains(" "+got+" ", " "+result+" ") {
+			return ""
+		}
+		return fmt.Sprintf("results %q", got)
+	})
 }
 
 // Journey 5: a vendor is prohibited → Blocked, the Deployment keeps running
