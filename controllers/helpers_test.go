@@ -57,7 +57,7 @@ func getMW(ctx context.Context, ns, name string) func(g Gomega) *v1alpha1.Market
 }
 
 // phaseOf polls a workload's phase.
-func phaseOf(ctx context.Context, ns, name string) func(g Gomega) v1alpha1.WorkloadPhase { //nolint:unparam // for any namespace; the specs use the samples' today
+func phaseOf(ctx context.Context, ns, name string) func(g Gomega) v1alpha1.WorkloadPhase {
 	return func(g Gomega) v1alpha1.WorkloadPhase {
 		return getMW(ctx, ns, name)(g).Status.Phase
 	}
@@ -65,7 +65,7 @@ func phaseOf(ctx context.Context, ns, name string) func(g Gomega) v1alpha1.Workl
 
 // nudge asks for a reconcile through an annotation, as a user would after
 // time has moved on (the fake clock does not wake the requeue timer).
-func nudge(ctx context.Context, ns, name string) { //nolint:unparam // for any namespace; the specs use the samples' today
+func nudge(ctx context.Context, ns, name string) {
 	var mw v1alpha1.MarketingWorkload
 	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &mw)).To(Succeed())
 	patch := client.MergeFrom(mw.DeepCopy())

@@ -49,7 +49,9 @@ var deploymentFlags = []struct{ flag, value, doc string }{
 	{"--zap-log-level", "logLevel", "Log level of the manager: debug, info, error, or an integer verbosity."},
 	{"--shutdown-drain", "shutdownDrain", "How long a stopping replica keeps serving admission requests after it turned unready; keep it below terminationGracePeriodSeconds."},
 	{"--audit-interval", "audit.interval", "How often the background audit re-judges every object."},
-	{"--report-api", "audit.reportAPI", "Whether the audit writes report objects."},
+	{"--audit-workers", "audit.workers", "Goroutines the audit evaluates on (0: GOMAXPROCS)."},
+	{"--report-api", "audit.reportAPI", "The report API the audit writes: openreports.io/v1alpha1 (Report, ClusterReport), wgpolicyk8s.io/v1alpha2 (PolicyReport, ClusterPolicyReport) or none."},
+	{"--report-max-results", "audit.reportMaxResults", "Results kept in one report (the summary counts stay exact)."},
 }
 
 // optionalValues name the value of an optional component of
