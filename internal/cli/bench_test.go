@@ -329,3 +329,38 @@ func BenchmarkCheckPeers(b *testing.B) {
 	perRun := elapsed / time.Duration(runs)
 	b.ReportMetric(float64(docs)/perRun.Seconds(), "docs/s")
 }
+
+// TestPeerCorpusVerdicts checks, in every `go test` run, that guardrails
+// denies exactly the workloads of the peer corpus that corpus.PeerDenied
+// names: make bench-peers compares the tools on that count.
+func TestPeerCorpusVerdicts(t *testing.T) {
+	const docs = 200
+	dir := t.TempDir()
+	if _, err := corpus.WritePeers(dir, docs); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for i := range docs {
+		if corpus.PeerDenied(i) {
+			want++
+		}
+	}
+	peers := filepath.Join("..", "..", "test", "bench", "peers")
+	var out, stderr bytes.Buffer
+	code := Main([]string{"check", "-f", dir,
+		"--policies", filepath.Join(peers, "guardrailpolicy.yaml"),
+		"--standard", filepath.Join(peers, "standard.yaml"),
+		"-o", "json", "--now", testNow}, nil, &out, &stderr)
+	if code != ExitDenied {
+		t.Fatalf("check exited %d, want %d:\n%s", code, ExitDenied, stderr.String())
+	}
+	var report struct {
+		Summary struct{ Objects, Deny int } `json:"summary"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.Summary.Objects != docs || report.Summary.Deny != want {
+		t.Errorf("summary %+v, want %d objects and %d denied", report.Summary, docs, want)
+	}
+}

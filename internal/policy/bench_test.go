@@ -20,12 +20,12 @@ import (
 // results (ResultCacheSize -1): the benchmarks that repeat one request time
 // its evaluation, not a cache lookup; BenchmarkEvaluateWorkloadWarm times
 // the result caches.
-func benchWorkload(b *testing.B) (*Engine, Request) {
+func benchWorkload(b testing.TB) (*Engine, Request) {
 	b.Helper()
 	return benchWorkloadWith(b, Options{ResultCacheSize: -1})
 }
 
-func benchWorkloadWith(b *testing.B, opts Options) (*Engine, Request) {
+func benchWorkloadWith(b testing.TB, opts Options) (*Engine, Request) {
 	b.Helper()
 	e := newTestEngine(b, opts)
 	setPolicies(b, e, guardrailPolicy("campaign-naming", namingPolicy))
@@ -40,7 +40,7 @@ func benchWorkloadWith(b *testing.B, opts Options) (*Engine, Request) {
 
 // wantOnly fails b unless d's results come from exactly the named policies,
 // in order: a benchmark must time the decision it claims to.
-func wantOnly(b *testing.B, d *Decision, names ...string) {
+func wantOnly(b testing.TB, d *Decision, names ...string) {
 	b.Helper()
 	got := make([]string, len(d.Results))
 	for i, r := range d.Results {
@@ -49,6 +49,13 @@ func wantOnly(b *testing.B, d *Decision, names ...string) {
 	if !slices.Equal(got, names) {
 		b.Fatalf("results from %v, want %v:%s", got, names, describe(d))
 	}
+}
+
+// TestBenchWorkloadDecision holds the benchmarks' workload to the decision
+// they time, in every `go test` run, not only under -bench.
+func TestBenchWorkloadDecision(t *testing.T) {
+	e, req := benchWorkload(t)
+	wantOnly(t, evaluate(t, e, req), "campaign-naming")
 }
 
 // timeEvaluate checks that req's decision has results from exactly the
