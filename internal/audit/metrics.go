@@ -1,10 +1,11 @@
 package audit
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 
 // metrics are the audit's Prometheus collectors, in the style of
@@ -50,40 +51,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	var err error
-	if m.violations, err = register(reg, m.violations); err != nil {
+	if m.violations, err = policy.RegisterCollector(reg, m.violations); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = policy.RegisterCollector(reg, m.duration); err != nil {
 		return nil, err
 	}
-	if m.lastRun, err = register(reg, m.lastRun); err != nil {
+	if m.lastRun, err = policy.RegisterCollector(reg, m.lastRun); err != nil {
 		return nil, err
 	}
-	if m.reportWrites, err = register(reg, m.reportWrites); err != nil {
+	if m.reportWrites, err = policy.RegisterCollector(reg, m.reportWrites); err != nil {
 		return nil, err
 	}
-	if m.statusWrites, err = register(reg, m.statusWrites); err != nil {
+	if m.statusWrites, err = policy.RegisterCollector(reg, m.statusWrites); err != nil {
 		return nil, err
 	}
-	if m.reportsOn, err = register(reg, m.reportsOn); err != nil {
+	if m.reportsOn, err = policy.RegisterCollector(reg, m.reportsOn); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the identical collector already
-// registered (a test may run several auditors on one registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // violationKey is one series of guardrails_violations.

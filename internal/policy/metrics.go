@@ -42,24 +42,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"policy", "enforcement"}),
 	}
 	var err error
-	m.evaluations, err = register(reg, m.evaluations)
+	m.evaluations, err = RegisterCollector(reg, m.evaluations)
 	if err != nil {
 		return nil, err
 	}
-	m.duration, err = register(reg, m.duration)
+	m.duration, err = RegisterCollector(reg, m.duration)
 	if err != nil {
 		return nil, err
 	}
-	m.denials, err = register(reg, m.denials)
+	m.denials, err = RegisterCollector(reg, m.denials)
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// register registers c, or returns the identical collector already
-// registered (several engines may share a registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+// RegisterCollector registers c, or returns the identical collector
+// already registered (several engines, or auditors, may share a registry).
+func RegisterCollector[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
