@@ -62,9 +62,7 @@ type envOptions struct {
 	clock       clock.PassiveClock
 }
 
-func repoPath(parts ...string) string {
-	return filepath.Join(append([]string{"..", ".."}, parts...)...)
-}
+var repoPath = testenv.RepoPath
 
 func assetsDir() (string, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")

@@ -34,6 +34,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/martech-guardrails/guardrails/internal/testenv"
 )
 
 const (
@@ -53,16 +55,11 @@ func TestChart(t *testing.T) {
 	RunSpecs(t, "Helm Chart Suite")
 }
 
-func repoPath(parts ...string) string {
-	return filepath.Join(append([]string{"..", ".."}, parts...)...)
-}
-
-func assets() string {
-	if a := os.Getenv("KUBEBUILDER_ASSETS"); a != "" {
-		return a
-	}
-	return repoPath("bin", "k8s")
-}
+// The repository's paths and envtest's binaries, as every suite finds them.
+var (
+	repoPath = testenv.RepoPath
+	assets   = testenv.Assets
+)
 
 func helmBin() string {
 	if h := os.Getenv("HELM"); h != "" {

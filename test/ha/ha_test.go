@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/testenv"
 )
 
 const (
@@ -63,16 +64,11 @@ func TestHA(t *testing.T) {
 	RunSpecs(t, "HA Suite")
 }
 
-func repoPath(parts ...string) string {
-	return filepath.Join(append([]string{"..", ".."}, parts...)...)
-}
-
-func assets() string {
-	if a := os.Getenv("KUBEBUILDER_ASSETS"); a != "" {
-		return a
-	}
-	return repoPath("bin", "k8s")
-}
+// The repository's paths and envtest's binaries, as every suite finds them.
+var (
+	repoPath = testenv.RepoPath
+	assets   = testenv.Assets
+)
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))

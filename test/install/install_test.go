@@ -34,6 +34,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/martech-guardrails/guardrails/internal/testenv"
 )
 
 // Names the manager's flags default to (cmd/manager): the install must use
@@ -65,16 +67,11 @@ func TestInstall(t *testing.T) {
 	RunSpecs(t, "Install Suite")
 }
 
-func repoPath(parts ...string) string {
-	return filepath.Join(append([]string{"..", ".."}, parts...)...)
-}
-
-func assets() string {
-	if a := os.Getenv("KUBEBUILDER_ASSETS"); a != "" {
-		return a
-	}
-	return repoPath("bin", "k8s")
-}
+// The repository's paths and envtest's binaries, as every suite finds them.
+var (
+	repoPath = testenv.RepoPath
+	assets   = testenv.Assets
+)
 
 // render runs `kubectl kustomize dir`, as make build-installer does.
 func render(dir string) []*unstructured.Unstructured {

@@ -40,9 +40,7 @@ import (
 // envtest's admin, whose requests are.
 const managerUser = "system:serviceaccount:guardrails-system:guardrails-controller-manager"
 
-func repoPath(parts ...string) string {
-	return filepath.Join(append([]string{"..", ".."}, parts...)...)
-}
+var repoPath = testenv.RepoPath
 
 func assetsDir() (string, error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
