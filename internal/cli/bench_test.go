@@ -354,13 +354,13 @@ func TestPeerCorpusVerdicts(t *testing.T) {
 	if code != ExitDenied {
 		t.Fatalf("check exited %d, want %d:\n%s", code, ExitDenied, stderr.String())
 	}
-	var report struct {
+	var got struct {
 		Summary struct{ Objects, Deny int } `json:"summary"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if report.Summary.Objects != docs || report.Summary.Deny != want {
-		t.Errorf("summary %+v, want %d objects and %d denied", report.Summary, docs, want)
+	if got.Summary.Objects != docs || got.Summary.Deny != want {
+		t.Errorf("summary %+v, want %d objects and %d denied", got.Summary, docs, want)
 	}
 }
