@@ -27,6 +27,10 @@ func Namespaced(kind string) (namespaced, known bool) {
 	return false, false
 }
 
+// ChildKinds are the kinds of the children the operator renders for a
+// MarketingWorkload, which policies may target too.
+var ChildKinds = []string{"Deployment", "Service", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "ServiceAccount", "ConfigMap"}
+
 // Condition types: kstatus-style, so Argo CD, Flux and `kubectl wait` read
 // health without custom code.
 const (

@@ -5,8 +5,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// TargetKind is a kind a policy can evaluate.
-// +kubebuilder:validation:Enum=MarketingWorkload;SaaSIntegration;Vendor;PlatformStandard;GuardrailPolicy;PolicyException
+// TargetKind is a kind a policy can evaluate: one of the six kinds of this
+// API, or a kind of child the operator renders for a MarketingWorkload
+// (Deployment, Service, Ingress, NetworkPolicy, PodDisruptionBudget,
+// ServiceAccount, ConfigMap), which is judged at the workload's doors before
+// it is provisioned.
+// +kubebuilder:validation:Enum=MarketingWorkload;SaaSIntegration;Vendor;PlatformStandard;GuardrailPolicy;PolicyException;Deployment;Service;Ingress;NetworkPolicy;PodDisruptionBudget;ServiceAccount;ConfigMap
 type TargetKind string
 
 // GuardrailPolicySpec is a policy written in Rego by the platform team.
@@ -15,9 +19,11 @@ type GuardrailPolicySpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	Description string `json:"description,omitempty"`
-	// Targets are the kinds the policy evaluates.
+	// Targets are the kinds the policy evaluates. A child kind (Deployment ...)
+	// is evaluated on the children rendered for each MarketingWorkload, with
+	// the workload as `input.owner`; its violations are the workload's.
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=6
+	// +kubebuilder:validation:MaxItems=13
 	// +listType=set
 	Targets []TargetKind `json:"targets"`
 	// Enforcement: deny rejects and blocks, warn admits with a warning, audit only reports.
