@@ -72,6 +72,10 @@ type Request struct {
 	// Owner is, for a Deployment, Service or Ingress, the MarketingWorkload
 	// its controller reference names, when that exists (unmanaged-workload).
 	Owner      *v1alpha1.MarketingWorkload
+	// Inventory is what Gatekeeper templates read as data.inventory, beside
+	// the workload's own rendered children (which the engine adds): the
+	// Kubernetes objects the door knows of (the CLI's input files).
+	Inventory  []*unstructured.Unstructured
 	Exceptions []v1alpha1.PolicyException // of every namespace; expired ones do nothing
 	Now        time.Time                  // time.Now() when zero
 	// Memo, when set, shares decisions on SaaSIntegrations with the other
