@@ -17,3 +17,11 @@ package controllers
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Gatekeeper's ConstraintTemplates and constraints, read-only: the policy
+// loader (internal/policyset/gatekeeper.go) judges rendered children with
+// them where Gatekeeper's CRDs are served. Every constraint kind is its own
+// resource in constraints.gatekeeper.sh, named by the templates, hence `*`
+// there; nothing else of either group is granted.
+// +kubebuilder:rbac:groups=templates.gatekeeper.sh,resources=constrainttemplates,verbs=get;list;watch
+// +kubebuilder:rbac:groups=constraints.gatekeeper.sh,resources=*,verbs=get;list;watch

@@ -64,6 +64,7 @@ func main() {
 		concurrency    int
 		qps            float64
 		burst          int
+		gatekeeper     policyset.GatekeeperOptions
 		wh             webhookFlags
 		life           lifecycle
 		af             auditFlags
@@ -81,6 +82,8 @@ func main() {
 	flag.IntVar(&concurrency, "workload-concurrency", controllers.DefaultWorkloadConcurrency, "MarketingWorkloads reconciled at once.")
 	flag.Float64Var(&qps, "kube-api-qps", 50, "Client-side limit of requests per second to the API server (client-go's default of 20 would throttle the workload reconciles).")
 	flag.IntVar(&burst, "kube-api-burst", 100, "Client-side burst of requests to the API server.")
+	flag.BoolVar(&gatekeeper.Disabled, "disable-gatekeeper", false, "Do not read Gatekeeper's ConstraintTemplates and constraints (read by default where Gatekeeper's CRDs are served, to judge the children of MarketingWorkloads before they are provisioned).")
+	flag.DurationVar(&gatekeeper.Recheck, "gatekeeper-recheck", policyset.DefaultGatekeeperRecheck, "How often to look again for Gatekeeper's CRDs while they are not served (Gatekeeper installed after the operator, a constraint CRD not made yet).")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	wh.bind(flag.CommandLine)
 	life.bind(flag.CommandLine)
@@ -141,9 +144,9 @@ func main() {
 		log.Error(err, "the built-in policies do not compile")
 		os.Exit(1)
 	}
-	// One loader owns the engine's GuardrailPolicies, for the controllers
-	// and the webhooks alike.
-	policies := policyset.New(engine)
+	// One loader owns the engine's GuardrailPolicies and Gatekeeper set,
+	// for the controllers and the webhooks alike.
+	policies := policyset.New(engine).WithGatekeeper(gatekeeper)
 	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
 		log.Error(err, "unable to set up controllers")
 		os.Exit(1)

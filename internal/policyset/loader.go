@@ -1,6 +1,8 @@
 // Package policyset keeps the policy engine's custom policies equal to the
-// cluster's GuardrailPolicies. It is the one owner of Engine.SetPolicies in
-// the manager: the admission webhooks (served by every replica) wait for its
+// cluster's GuardrailPolicies, and its Gatekeeper templates and constraints
+// equal to the cluster's where Gatekeeper's CRDs are served (gatekeeper.go).
+// It is the one owner of Engine.SetPolicies and Engine.SetGatekeeper in the
+// manager: the admission webhooks (served by every replica) wait for its
 // first load, and the GuardrailPolicy reconciler (leader only) reports what
 // it loaded instead of compiling again.
 package policyset
@@ -10,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
 	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -31,7 +35,9 @@ var ErrNotSynced = errors.New("the GuardrailPolicies are not loaded yet; retry i
 type Loader struct {
 	engine *policy.Engine
 	cache  cache.Cache
+	mapper meta.RESTMapper
 	warm   []client.Object
+	gk     GatekeeperOptions
 
 	synced chan struct{}
 	added  sync.Once
@@ -77,10 +83,29 @@ func (l *Loader) Warm(objs ...client.Object) {
 	}()
 }
 
+// GatekeeperOptions configure how the loader reads Gatekeeper's
+// ConstraintTemplates and constraints (gatekeeper.go).
+type GatekeeperOptions struct {
+	// Disabled: never watch them; the engine holds no Gatekeeper set.
+	Disabled bool
+	// Recheck is how often missing Gatekeeper CRDs are looked for again;
+	// DefaultGatekeeperRecheck when zero.
+	Recheck time.Duration
+}
+
+// WithGatekeeper sets the Gatekeeper options (by default: watched where
+// served, rechecked every DefaultGatekeeperRecheck). Call it before the
+// manager starts.
+func (l *Loader) WithGatekeeper(o GatekeeperOptions) *Loader {
+	l.gk = o
+	return l
+}
+
 // Add registers the loader with mgr, once however often it is called.
 func (l *Loader) Add(mgr ctrl.Manager) error {
 	l.added.Do(func() {
 		l.cache = mgr.GetCache()
+		l.mapper = mgr.GetRESTMapper()
 		if err := mgr.Add(l); err != nil {
 			l.addErr = fmt.Errorf("policyset: adding the loader: %w", err)
 		}
@@ -129,17 +154,13 @@ func (l *Loader) Changes() <-chan event.GenericEvent {
 // NeedLeaderElection is false: every replica serves webhooks.
 func (l *Loader) NeedLeaderElection() bool { return false }
 
-// Start loads the policies, closes Synced, and reloads on every spec change
-// until ctx ends.
+// Start loads the policies and the Gatekeeper set, closes Synced, and
+// reloads on every spec change until ctx ends.
 func (l *Loader) Start(ctx context.Context) error {
 	log := logf.FromContext(ctx).WithName("policyset")
-	kick := make(chan struct{}, 1)
-	poke := func() {
-		select {
-		case kick <- struct{}{}:
-		default:
-		}
-	}
+	kick, poke := kicker()
+	gkKick, gkPoke := kicker()
+	gk := newGatekeeper(l.cache, l.mapper, l.engine, l.gk, gkPoke)
 	inf, err := l.cache.GetInformer(ctx, &v1alpha1.GuardrailPolicy{})
 	if err != nil {
 		return fmt.Errorf("policyset: watching GuardrailPolicies: %w", err)
@@ -172,13 +193,41 @@ func (l *Loader) Start(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	l.load(ctx, log)
+	again, _ := gk.sync(ctx, log)
 	close(l.synced)
+	recheck := time.NewTimer(gk.recheck)
+	defer recheck.Stop()
 	for {
+		if !again {
+			recheck.Stop()
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-kick:
 			l.load(ctx, log)
+			continue
+		case <-gkKick:
+		case <-recheck.C:
+		}
+		var changed bool
+		if again, changed = gk.sync(ctx, log); changed {
+			l.notify()
+		}
+		if again {
+			recheck.Reset(gk.recheck)
+		}
+	}
+}
+
+// kicker returns a channel that holds at most one wake-up, and the function
+// that sends it.
+func kicker() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	return ch, func() {
+		select {
+		case ch <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -196,6 +245,14 @@ func (l *Loader) load(ctx context.Context, log logr.Logger) {
 	}
 	l.mu.Lock()
 	l.loaded = loaded
+	l.mu.Unlock()
+	l.notify()
+	log.V(1).Info("loaded GuardrailPolicies", "policies", len(list.Items), "withErrors", len(errs))
+}
+
+// notify tells every subscriber of Changes that the engine's set changed.
+func (l *Loader) notify() {
+	l.mu.Lock()
 	subs := l.subs
 	l.mu.Unlock()
 	for _, ch := range subs {
@@ -204,5 +261,4 @@ func (l *Loader) load(ctx context.Context, log logr.Logger) {
 		default: // one is already waiting
 		}
 	}
-	log.V(1).Info("loaded GuardrailPolicies", "policies", len(list.Items), "withErrors", len(errs))
 }

@@ -1,0 +1,294 @@
+package policyset
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+// Gatekeeper's objects in the cluster. The loader reads them and never
+// writes them: Gatekeeper owns their status and the constraint CRDs.
+//
+//   - ConstraintTemplates (templates.gatekeeper.sh/v1) are watched when
+//     their CRD is served; when it is not, nothing is watched, the loader
+//     logs one line and looks again every GatekeeperRecheck (Gatekeeper
+//     installed after the operator is picked up without a restart).
+//   - Each template defines a constraint kind (spec.crd.spec.names.kind)
+//     in constraints.gatekeeper.sh/v1beta1, whose CRD Gatekeeper creates
+//     after the template. Its constraints are watched once that CRD is
+//     served: every template event (Gatekeeper writes the template's status
+//     when it has made the CRD) and every GatekeeperRecheck while a kind is
+//     missing look again. A kind no template defines any more is unwatched.
+//
+// On every change the engine is given every template and every constraint
+// (Engine.SetGatekeeper, atomic; a template that does not compile keeps its
+// last good version in force), the errors and skipped templates are
+// logged, and the subscribers of Changes are told, as after a
+// GuardrailPolicy change.
+var (
+	constraintVersion = "v1beta1"
+	templateGK        = policy.TemplateGVK.GroupKind()
+)
+
+// DefaultGatekeeperRecheck is how often the loader looks for Gatekeeper's
+// CRDs while they are missing: one discovery call a minute per replica.
+const DefaultGatekeeperRecheck = time.Minute
+
+// gatekeeperSyncTimeout bounds the wait for a new informer's first list
+// (missing RBAC would otherwise hold the webhooks' first load for ever).
+const gatekeeperSyncTimeout = 30 * time.Second
+
+// gatekeeper is the Loader's part that watches Gatekeeper's objects. Only
+// the Loader's Start goroutine uses it.
+type gatekeeper struct {
+	cache   cache.Cache
+	mapper  meta.RESTMapper
+	engine  *policy.Engine
+	poke    func()
+	recheck time.Duration
+
+	disabled    bool
+	templates   *watch            // nil until the template CRD is served
+	constraints map[string]*watch // by constraint kind
+	missing     map[string]bool   // kinds whose CRD is not served (yet)
+	toldAbsent  bool              // the one "not served" line is logged
+	last        string            // fingerprint of the last set given
+}
+
+// watch is one informer the loader added a handler to.
+type watch struct {
+	obj *unstructured.Unstructured
+	inf cache.Informer
+	reg toolscache.ResourceEventHandlerRegistration
+}
+
+func newGatekeeper(c cache.Cache, mapper meta.RESTMapper, engine *policy.Engine, o GatekeeperOptions, poke func()) *gatekeeper {
+	recheck := o.Recheck
+	if recheck <= 0 {
+		recheck = DefaultGatekeeperRecheck
+	}
+	return &gatekeeper{cache: c, mapper: mapper, engine: engine, poke: poke, recheck: recheck, disabled: o.Disabled,
+		constraints: map[string]*watch{}, missing: map[string]bool{}}
+}
+
+// sync brings the watches and the engine's Gatekeeper set up to date. It
+// returns whether to look again after g.recheck (a CRD is missing), and
+// whether the engine's set changed.
+func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed bool) {
+	if g.disabled {
+		if !g.toldAbsent {
+			log.Info("Gatekeeper's templates and constraints are not read (disabled)")
+			g.toldAbsent = true
+		}
+		return false, false
+	}
+	if g.templates == nil {
+		if !g.served(templateGK, policy.TemplateGVK.Version) {
+			if !g.toldAbsent {
+				log.Info("Gatekeeper's ConstraintTemplate CRD is not served: no Gatekeeper templates are watched", "crd", "constrainttemplates."+policy.GatekeeperTemplateGroup, "recheckEvery", g.recheck.String())
+				g.toldAbsent = true
+			}
+			return true, false
+		}
+		w, err := g.watch(ctx, policy.TemplateGVK, g.pokeAll())
+		if err != nil {
+			log.Error(err, "watching Gatekeeper's ConstraintTemplates")
+			return true, false
+		}
+		g.templates = w
+		log.Info("watching Gatekeeper's ConstraintTemplates and their constraints")
+	}
+	templates, err := g.list(ctx, g.templates)
+	if err != nil {
+		log.Error(err, "listing Gatekeeper's ConstraintTemplates")
+		return true, false
+	}
+	again = g.watchKinds(ctx, log, templates)
+	var constraints []*unstructured.Unstructured
+	for _, kind := range sortedKeys(g.constraints) {
+		items, err := g.list(ctx, g.constraints[kind])
+		if err != nil {
+			log.Error(err, "listing Gatekeeper constraints", "kind", kind)
+			again = true
+			continue
+		}
+		constraints = append(constraints, items...)
+	}
+	fp := fingerprint(templates, constraints)
+	if fp == g.last {
+		return again, false
+	}
+	report := g.engine.SetGatekeeper(templates, constraints)
+	g.last = fp
+	logReport(log, report, len(templates), len(constraints))
+	return again, true
+}
+
+// watchKinds watches the constraints of every kind the templates define
+// whose CRD is served, and stops watching kinds no template defines. It
+// returns whether a kind is still missing.
+func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates []*unstructured.Unstructured) bool {
+	want := map[string]bool{}
+	for _, t := range templates {
+		if kind, _, _ := unstructured.NestedString(t.Object, "spec", "crd", "spec", "names", "kind"); kind != "" {
+			want[kind] = true
+		}
+	}
+	for kind, w := range g.constraints {
+		if !want[kind] {
+			g.unwatch(ctx, log, w)
+			delete(g.constraints, kind)
+		}
+	}
+	g.missing = map[string]bool{}
+	for _, kind := range sortedKeys(want) {
+		if g.constraints[kind] != nil {
+			continue
+		}
+		gvk := schema.GroupVersionKind{Group: policy.GatekeeperConstraintGroup, Version: constraintVersion, Kind: kind}
+		if !g.served(gvk.GroupKind(), gvk.Version) {
+			g.missing[kind] = true
+			continue
+		}
+		w, err := g.watch(ctx, gvk, g.pokeOnSpec())
+		if err != nil {
+			log.Error(err, "watching Gatekeeper constraints", "kind", kind)
+			g.missing[kind] = true
+			continue
+		}
+		g.constraints[kind] = w
+	}
+	if len(g.missing) > 0 {
+		log.V(1).Info("constraint CRDs not served yet (Gatekeeper makes them after the template)", "kinds", sortedKeys(g.missing))
+	}
+	return len(g.missing) > 0
+}
+
+// served asks the RESTMapper, which asks discovery again for a group or
+// version it does not know.
+func (g *gatekeeper) served(gk schema.GroupKind, version string) bool {
+	_, err := g.mapper.RESTMapping(gk, version)
+	return err == nil
+}
+
+// watch starts (or reuses) the cache's informer for gvk, adds handler and
+// waits a bounded time for its first list.
+func (g *gatekeeper) watch(ctx context.Context, gvk schema.GroupVersionKind, handler toolscache.ResourceEventHandler) (*watch, error) {
+	obj := &unstructured.Unstructured{}
+	obj.SetGroupVersionKind(gvk)
+	inf, err := g.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, err
+	}
+	reg, err := inf.AddEventHandler(handler)
+	if err != nil {
+		return nil, err
+	}
+	w := &watch{obj: obj, inf: inf, reg: reg}
+	wait, cancel := context.WithTimeout(ctx, gatekeeperSyncTimeout)
+	defer cancel()
+	if !toolscache.WaitForCacheSync(wait.Done(), inf.HasSynced) {
+		_ = inf.RemoveEventHandler(reg)
+		_ = g.cache.RemoveInformer(ctx, obj)
+		return nil, fmt.Errorf("%s: the informer did not sync within %s (is the manager's ClusterRole granting get, list and watch?)", gvk.Kind, gatekeeperSyncTimeout)
+	}
+	return w, nil
+}
+
+func (g *gatekeeper) unwatch(ctx context.Context, log logr.Logger, w *watch) {
+	_ = w.inf.RemoveEventHandler(w.reg)
+	if err := g.cache.RemoveInformer(ctx, w.obj); err != nil {
+		log.Error(err, "removing an informer", "kind", w.obj.GetKind())
+	}
+}
+
+// list returns the objects the watch's informer holds, sorted by name.
+func (g *gatekeeper) list(ctx context.Context, w *watch) ([]*unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(w.obj.GroupVersionKind().GroupVersion().WithKind(w.obj.GetKind() + "List"))
+	if err := g.cache.List(ctx, list); err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+	return out, nil
+}
+
+// pokeAll reloads on every template event, status updates included:
+// Gatekeeper writes a template's status once it has made the constraint
+// CRD, which is when its constraints can be watched. Reloads that change
+// nothing stop at the fingerprint.
+func (g *gatekeeper) pokeAll() toolscache.ResourceEventHandler {
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { g.poke() },
+		UpdateFunc: func(any, any) { g.poke() },
+		DeleteFunc: func(any) { g.poke() },
+	}
+}
+
+// pokeOnSpec reloads when a constraint appears, goes or changes its spec
+// (Gatekeeper's audit writes constraint status every minute: no reload).
+func (g *gatekeeper) pokeOnSpec() toolscache.ResourceEventHandler {
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { g.poke() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, okO := oldObj.(*unstructured.Unstructured)
+			n, okN := newObj.(*unstructured.Unstructured)
+			if !okO || !okN || o.GetGeneration() != n.GetGeneration() || o.GetUID() != n.GetUID() {
+				g.poke()
+			}
+		},
+		DeleteFunc: func(any) { g.poke() },
+	}
+}
+
+// fingerprint names the set: kind, name, uid and generation of each object
+// (the spec changes the generation; status and metadata do not matter to
+// the engine).
+func fingerprint(templates, constraints []*unstructured.Unstructured) string {
+	var b strings.Builder
+	for _, set := range [][]*unstructured.Unstructured{templates, constraints} {
+		for _, o := range set {
+			fmt.Fprintf(&b, "%s/%s/%s/%d;", o.GetKind(), o.GetName(), o.GetUID(), o.GetGeneration())
+		}
+		b.WriteByte('|')
+	}
+	return b.String()
+}
+
+// logReport logs what the engine made of the set: every error (line:col
+// in a template's Rego) and every skipped template, with its reason.
+func logReport(log logr.Logger, r policy.GatekeeperReport, templates, constraints int) {
+	for _, obj := range sortedKeys(r.Errors) {
+		for _, e := range r.Errors[obj] {
+			log.Error(nil, "Gatekeeper object not in force as given", "object", obj, "error", e.Error())
+		}
+	}
+	for _, name := range sortedKeys(r.Skipped) {
+		log.Info("Gatekeeper template skipped", "template", name, "reason", r.Skipped[name])
+	}
+	log.Info("loaded Gatekeeper templates and constraints", "templates", templates, "constraints", constraints, "withErrors", len(r.Errors), "skipped", len(r.Skipped))
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
