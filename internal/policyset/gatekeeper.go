@@ -64,6 +64,16 @@ type gatekeeper struct {
 	missing     map[string]bool   // kinds whose CRD is not served (yet)
 	toldAbsent  bool              // the one "not served" line is logged
 	last        string            // fingerprint of the last set given
+	loaded      GatekeeperLoaded
+}
+
+// GatekeeperLoaded is what the engine was last given of Gatekeeper's
+// objects and what it made of them.
+type GatekeeperLoaded struct {
+	// Generations of the objects given, by "ConstraintTemplate/<name>" and
+	// "<Kind>/<name>" (the keys of Report.Errors).
+	Generations map[string]int64
+	Report      policy.GatekeeperReport
 }
 
 // watch is one informer the loader added a handler to.
@@ -131,6 +141,11 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 	}
 	report := g.engine.SetGatekeeper(templates, constraints)
 	g.last = fp
+	gens := make(map[string]int64, len(templates)+len(constraints))
+	for _, o := range append(append([]*unstructured.Unstructured{}, templates...), constraints...) {
+		gens[o.GetKind()+"/"+o.GetName()] = o.GetGeneration()
+	}
+	g.loaded = GatekeeperLoaded{Generations: gens, Report: report}
 	logReport(log, report, len(templates), len(constraints))
 	return again, true
 }
@@ -275,7 +290,7 @@ func fingerprint(templates, constraints []*unstructured.Unstructured) string {
 func logReport(log logr.Logger, r policy.GatekeeperReport, templates, constraints int) {
 	for _, obj := range sortedKeys(r.Errors) {
 		for _, e := range r.Errors[obj] {
-			log.Error(nil, "Gatekeeper object not in force as given", "object", obj, "error", e.Error())
+			log.Error(nil, "Gatekeeper object rejected (a template keeps its last good version in force)", "object", obj, "error", e.Error())
 		}
 	}
 	for _, name := range sortedKeys(r.Skipped) {

@@ -43,10 +43,11 @@ type Loader struct {
 	added  sync.Once
 	addErr error
 
-	mu     sync.Mutex
-	subs   []chan event.GenericEvent
-	loaded map[string]int64 // generation of each policy in the last load
-	runCtx context.Context  // Start's, once it runs
+	mu       sync.Mutex
+	subs     []chan event.GenericEvent
+	loaded   map[string]int64 // generation of each policy in the last load
+	gkLoaded GatekeeperLoaded
+	runCtx   context.Context // Start's, once it runs
 }
 
 // New returns a loader for engine; Add registers it with a manager.
@@ -138,6 +139,15 @@ func (l *Loader) Loaded(name string) (int64, bool) {
 	return g, ok
 }
 
+// Gatekeeper returns what the engine was last given of Gatekeeper's
+// templates and constraints, and its report (empty before the first load,
+// and where Gatekeeper's CRDs are not served).
+func (l *Loader) Gatekeeper() GatekeeperLoaded {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gkLoaded
+}
+
 // Changes returns a channel that receives an event after each load that
 // follows the call (a source.Channel for a controller whose objects the
 // policy set judges: it reconciles once the engine holds the new set, never
@@ -193,7 +203,7 @@ func (l *Loader) Start(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	l.load(ctx, log)
-	again, _ := gk.sync(ctx, log)
+	again := l.loadGatekeeper(ctx, log, gk)
 	close(l.synced)
 	recheck := time.NewTimer(gk.recheck)
 	defer recheck.Stop()
@@ -210,14 +220,24 @@ func (l *Loader) Start(ctx context.Context) error {
 		case <-gkKick:
 		case <-recheck.C:
 		}
-		var changed bool
-		if again, changed = gk.sync(ctx, log); changed {
-			l.notify()
-		}
-		if again {
+		if again = l.loadGatekeeper(ctx, log, gk); again {
 			recheck.Reset(gk.recheck)
 		}
 	}
+}
+
+// loadGatekeeper brings the engine's Gatekeeper set up to date and tells
+// the subscribers when it changed. It returns whether to look again for a
+// missing CRD after gk.recheck.
+func (l *Loader) loadGatekeeper(ctx context.Context, log logr.Logger, gk *gatekeeper) bool {
+	again, changed := gk.sync(ctx, log)
+	if changed {
+		l.mu.Lock()
+		l.gkLoaded = gk.loaded
+		l.mu.Unlock()
+		l.notify()
+	}
+	return again
 }
 
 // kicker returns a channel that holds at most one wake-up, and the function

@@ -52,6 +52,7 @@ type env struct {
 	managerClient client.Client
 	scheme        *runtime.Scheme
 	engine        *policy.Engine
+	policies      *policyset.Loader
 	hooks         *webhook.Webhooks
 	server        crwebhook.Server // the manager's, serving hooks
 	stopMgr       func() error     // stops the manager (testenv.Run)
@@ -125,8 +126,11 @@ func startEnv(opts envOptions) (*env, error) {
 	if e.engine, err = policy.New(policy.Options{Timeout: 10 * time.Second}); err != nil { // generous: a loaded machine must not turn a verdict into a time-out
 		return e, err
 	}
-	// One loader owns the engine's GuardrailPolicies, as in the manager.
-	policies := policyset.New(e.engine)
+	// One loader owns the engine's GuardrailPolicies, as in the manager;
+	// Gatekeeper's CRDs, which a spec installs while the manager runs, are
+	// looked for every second.
+	policies := policyset.New(e.engine).WithGatekeeper(policyset.GatekeeperOptions{Recheck: time.Second})
+	e.policies = policies
 	if opts.controllers {
 		if err := controllers.SetupAll(mgr, controllers.Options{Engine: e.engine, Policies: policies, Clock: opts.clock}); err != nil {
 			return e, err

@@ -1,0 +1,190 @@
+package webhook_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+)
+
+// Gatekeeper's CRDs are installed while the manager runs (as when
+// Gatekeeper is installed after the operator: the loader finds them on its
+// next look), with the constraint CRD Gatekeeper would make for the test
+// template; no Gatekeeper runs. The constraint matches only gatekeeperNS,
+// so the other specs, before and after, are judged as without Gatekeeper.
+const gatekeeperNS = "gatekeeper-demo"
+
+// gatekeeperWorkload is a MarketingWorkload as a marketing engineer applies
+// it: no campaign, so its rendered Deployment has no campaign label.
+const gatekeeperWorkload = `apiVersion: martech.guardrails.dev/v1alpha1
+kind: MarketingWorkload
+metadata:
+  name: NAME
+  namespace: NAMESPACE
+spec:
+  owner:
+    team: growth
+    contact: growth-team@acme.example
+  costCenter: MKT-4100
+  image: ghcr.io/acme-marketing/landing-page:2.0.1
+`
+
+// The constraint's message for the Deployment rendered for a workload.
+func labelMessage(name string) string {
+	return `Deployment ` + name + ` must carry the labels {"martech.guardrails.dev/campaign"}`
+}
+
+var _ = Describe("Gatekeeper's templates judge the children a MarketingWorkload will have", Ordered, func() {
+	var (
+		template, constraint *unstructured.Unstructured
+		constraintKey        = "K8sRequiredLabels/deployments-need-campaign"
+		templateKey          = "ConstraintTemplate/k8srequiredlabels"
+	)
+	gatekeeperFile := func(name string) string { return repoPath("test", "gatekeeper", name) }
+	workloadFile := func(name, namespace string) string {
+		GinkgoHelper()
+		f := filepath.Join(GinkgoT().TempDir(), name+".yaml")
+		doc := strings.NewReplacer("NAMESPACE", namespace, "NAME", name).Replace(gatekeeperWorkload)
+		Expect(os.WriteFile(f, []byte(doc), 0o600)).To(Succeed())
+		return f
+	}
+	// loaded waits until the loader has given the engine generation gen of
+	// the object key (0: until the object is gone).
+	loaded := func(key string, gen int64) {
+		GinkgoHelper()
+		Eventually(func() int64 { return e.policies.Gatekeeper().Generations[key] }).
+			WithTimeout(30 * time.Second).Should(Equal(gen), "the loader gave the engine %s generation %d", key, gen)
+	}
+	setAction := func(action string) {
+		GinkgoHelper()
+		Expect(e.client.Get(ctx, client.ObjectKeyFromObject(constraint), constraint)).To(Succeed())
+		Expect(unstructured.SetNestedField(constraint.Object, action, "spec", "enforcementAction")).To(Succeed())
+		Expect(e.client.Update(ctx, constraint)).To(Succeed())
+		loaded(constraintKey, constraint.GetGeneration())
+	}
+	phase := func(name string) func(Gomega) v1alpha1.WorkloadPhase {
+		return func(g Gomega) v1alpha1.WorkloadPhase {
+			var mw v1alpha1.MarketingWorkload
+			g.Expect(e.client.Get(ctx, types.NamespacedName{Namespace: gatekeeperNS, Name: name}, &mw)).To(Succeed())
+			return mw.Status.Phase
+		}
+	}
+
+	BeforeAll(func() {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: gatekeeperNS, Labels: map[string]string{
+			"martech.guardrails.dev/managed": "true", "martech.guardrails.dev/team": "growth",
+		}}}
+		Expect(client.IgnoreAlreadyExists(e.client.Create(ctx, ns))).To(Succeed())
+		Expect(e.policies.Gatekeeper().Generations).To(BeEmpty(), "without Gatekeeper's CRDs the engine holds no Gatekeeper set")
+		// InstallCRDs returns once the API server serves them.
+		_, err := envtest.InstallCRDs(e.cfg, envtest.CRDInstallOptions{Paths: []string{
+			gatekeeperFile("constrainttemplate-customresourcedefinition.yaml"),
+			gatekeeperFile("k8srequiredlabels-constraint-crd.yaml"),
+		}, ErrorIfPathMissing: true})
+		Expect(err).NotTo(HaveOccurred())
+		template = readObject(gatekeeperFile("k8srequiredlabels-template.yaml"))
+		constraint = readObject(gatekeeperFile("k8srequiredlabels-constraint.yaml"))
+		Expect(e.client.Create(ctx, template)).To(Succeed())
+		Expect(e.client.Create(ctx, constraint)).To(Succeed())
+		loaded(templateKey, template.GetGeneration())
+		loaded(constraintKey, constraint.GetGeneration())
+		Expect(e.policies.Gatekeeper().Report.Errors).To(BeEmpty())
+		DeferCleanup(func() {
+			for _, name := range []string{"spring-sale", "summer-sale"} {
+				mw := &v1alpha1.MarketingWorkload{ObjectMeta: metav1.ObjectMeta{Namespace: gatekeeperNS, Name: name}}
+				Expect(client.IgnoreNotFound(e.client.Delete(ctx, mw))).To(Succeed())
+			}
+			Expect(client.IgnoreNotFound(e.client.Delete(ctx, constraint))).To(Succeed())
+			Expect(client.IgnoreNotFound(e.client.Delete(ctx, template))).To(Succeed())
+			loaded(templateKey, 0)
+		})
+	})
+
+	It("denies `kubectl apply` of a workload whose rendered Deployment lacks the required label, with the constraint's message", func() {
+		out, err := kubectl("apply", "-f", workloadFile("spring-sale", gatekeeperNS))
+		Expect(err).To(HaveOccurred(), "%s", out)
+		Expect(string(out)).To(ContainSubstring("denied the request"))
+		Expect(string(out)).To(ContainSubstring(labelMessage("spring-sale")))
+		Expect(string(out)).To(ContainSubstring("deployments-need-campaign (Deployment/spring-sale)"), "the result names the constraint and the child")
+		var mw v1alpha1.MarketingWorkload
+		Expect(apierrors.IsNotFound(e.client.Get(ctx, types.NamespacedName{Namespace: gatekeeperNS, Name: "spring-sale"}, &mw))).To(BeTrue(), "nothing stored")
+
+		out, err = kubectl("apply", "--dry-run=server", "-f", workloadFile("spring-sale", managedNS))
+		Expect(err).NotTo(HaveOccurred(), "the constraint matches only %s: %s", gatekeeperNS, out)
+	})
+
+	It("admits it with the message as a warning when the constraint's enforcementAction is warn, and provisions it", func() {
+		setAction("warn")
+		out, err := kubectl("apply", "-f", workloadFile("spring-sale", gatekeeperNS))
+		Expect(err).NotTo(HaveOccurred(), "%s", out)
+		Expect(string(out)).To(MatchRegexp(`Warning: .*` + strings.ReplaceAll(labelMessage("spring-sale"), ".", `\.`)))
+		Eventually(func(g Gomega) {
+			var dep appsv1.Deployment
+			g.Expect(e.client.Get(ctx, types.NamespacedName{Namespace: gatekeeperNS, Name: "spring-sale"}, &dep)).To(Succeed())
+		}).WithTimeout(30*time.Second).Should(Succeed(), "a warning does not block the reconcile")
+		Expect(phase("spring-sale")(Default)).NotTo(Equal(v1alpha1.PhaseBlocked))
+	})
+
+	It("blocks the provisioned workload once the constraint denies again: the change re-reconciles it", func() {
+		setAction("deny")
+		Eventually(phase("spring-sale")).WithTimeout(30 * time.Second).Should(Equal(v1alpha1.PhaseBlocked))
+		var mw v1alpha1.MarketingWorkload
+		Expect(e.client.Get(ctx, types.NamespacedName{Namespace: gatekeeperNS, Name: "spring-sale"}, &mw)).To(Succeed())
+		var messages []string
+		for _, v := range mw.Status.Violations {
+			messages = append(messages, v.Message)
+		}
+		Expect(messages).To(ContainElement(ContainSubstring(labelMessage("spring-sale"))))
+	})
+
+	It("keeps the last good template in force when an update does not compile, and reports the error with line:col", func() {
+		Expect(e.client.Get(ctx, client.ObjectKeyFromObject(template), template)).To(Succeed())
+		targets, _, _ := unstructured.NestedSlice(template.Object, "spec", "targets")
+		target := targets[0].(map[string]any)
+		target["rego"] = "package k8srequiredlabels\n\nviolation[{\"msg\": msg}] {\n  msg := \n}\n"
+		Expect(unstructured.SetNestedSlice(template.Object, targets, "spec", "targets")).To(Succeed())
+		Expect(e.client.Update(ctx, template)).To(Succeed())
+		loaded(templateKey, template.GetGeneration())
+		errs := e.policies.Gatekeeper().Report.Errors[templateKey]
+		Expect(errs).NotTo(BeEmpty(), "the broken update is reported")
+		Expect(errs[0].Line).To(BeNumerically(">", 0), "with its line: %v", errs)
+
+		out, err := kubectl("apply", "--dry-run=server", "-f", workloadFile("summer-sale", gatekeeperNS))
+		Expect(err).To(HaveOccurred(), "the last good template still denies: %s", out)
+		Expect(string(out)).To(ContainSubstring(labelMessage("summer-sale")))
+	})
+
+	It("lets the apply through once the constraint is removed, and unblocks the workload it blocked", func() {
+		Expect(e.client.Delete(ctx, constraint)).To(Succeed())
+		loaded(constraintKey, 0)
+		out, err := kubectl("apply", "-f", workloadFile("summer-sale", gatekeeperNS))
+		Expect(err).NotTo(HaveOccurred(), "%s", out)
+		Expect(string(out)).NotTo(ContainSubstring("must carry the labels"))
+		Eventually(phase("spring-sale")).WithTimeout(30 * time.Second).ShouldNot(Equal(v1alpha1.PhaseBlocked))
+	})
+})
+
+// readObject decodes the one object of a YAML file.
+func readObject(path string) *unstructured.Unstructured {
+	GinkgoHelper()
+	data, err := os.ReadFile(path)
+	Expect(err).NotTo(HaveOccurred())
+	u := &unstructured.Unstructured{}
+	Expect(utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&u.Object)).To(Succeed())
+	return u
+}
