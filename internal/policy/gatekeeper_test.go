@@ -2,10 +2,16 @@ package policy
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
@@ -404,5 +410,90 @@ metadata:
 	}
 	if len(d.Results) != 0 {
 		t.Fatalf("a Service does not match kinds [Deployment]: %+v", d.Results)
+	}
+}
+
+// The sample ConstraintTemplate and Constraint (config/samples/gatekeeper)
+// deny the docs example's rendered Deployment and pass the sample workloads,
+// whose credentials come from Secrets.
+func TestSampleGatekeeperPair(t *testing.T) {
+	read := func(file string) []*unstructured.Unstructured {
+		data, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*unstructured.Unstructured
+		for _, doc := range strings.Split(string(data), "\n---\n") {
+			u := objectOf(t, doc)
+			if len(u.Object) > 0 {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	e := newTestEngine(t, Options{})
+	rep := e.SetGatekeeper(read("config/samples/gatekeeper/no-literal-secrets-template.yaml"), read("config/samples/gatekeeper/no-literal-secrets-constraint.yaml"))
+	if rep.Errors != nil || rep.Skipped != nil {
+		t.Fatalf("%+v", rep)
+	}
+	typed := func(u *unstructured.Unstructured) *v1alpha1.MarketingWorkload {
+		w, err := typedWorkload(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	example := typed(read("docs/examples/literal-secret-workload.yaml")[0])
+	d, err := e.Evaluate(context.Background(), request(example, withStandard(standard())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := resultsOf(d, "no-literal-secrets (Deployment/spring-teaser)")
+	if len(rs) != 1 || rs[0].Enforcement != "deny" || !strings.Contains(rs[0].Message, "container app sets ANALYTICS_API_KEY as a literal value") {
+		t.Fatalf("results %+v", d.Results)
+	}
+	samples := read("config/samples/07_marketingworkloads.yaml")
+	sis := read("config/samples/06_saasintegrations.yaml")
+	integrations := map[string]*v1alpha1.SaaSIntegration{}
+	for _, u := range sis {
+		var si v1alpha1.SaaSIntegration
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &si); err != nil {
+			t.Fatal(err)
+		}
+		integrations[si.Name] = &si
+	}
+	for _, u := range samples {
+		w := typed(u)
+		d, err := e.Evaluate(context.Background(), request(w, withStandard(standard()), func(r *Request) { r.Integrations = integrations }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(d.Policies, "no-literal-secrets") {
+			t.Fatalf("%s: the constraint did not judge the rendered Deployment (policies %v)", w.Name, d.Policies)
+		}
+		for _, r := range d.Results {
+			if strings.HasPrefix(r.Policy, "no-literal-secrets") {
+				t.Errorf("%s: %+v", w.Name, r)
+			}
+		}
+	}
+}
+
+// Results on rendered children count for their policy in the metrics: one
+// series per constraint, not one per child.
+func TestChildResultsMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newTestEngine(t, Options{Registerer: reg})
+	setGatekeeper(t, e, []string{requiredLabelsTemplate}, []string{requiredLabels("tier", "", `"acme.io/tier"`)})
+	req := compliantRequest(workload())
+	req.Operation = OperationCreate
+	if _, err := e.Evaluate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(e.metrics.denials.WithLabelValues("tier", "deny")); got != 1 {
+		t.Errorf("admission_denials_total{tier,deny} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(e.metrics.evaluations.WithLabelValues("tier", "violation")); got != 1 {
+		t.Errorf("evaluations_total{tier,violation} = %v, want 1", got)
 	}
 }
