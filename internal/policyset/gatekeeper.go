@@ -81,6 +81,8 @@ type watch struct {
 	obj *unstructured.Unstructured
 	inf cache.Informer
 	reg toolscache.ResourceEventHandlerRegistration
+	// synced: its first list is in (waitSynced)
+	synced bool
 }
 
 func newGatekeeper(c cache.Cache, mapper meta.RESTMapper, engine *policy.Engine, o GatekeeperOptions, poke func()) *gatekeeper {
@@ -111,7 +113,7 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 			}
 			return true, false
 		}
-		w, err := g.watch(ctx, policy.TemplateGVK, g.pokeAll())
+		w, err := g.watch(ctx, log, policy.TemplateGVK, g.pokeAll())
 		if err != nil {
 			log.Error(err, "watching Gatekeeper's ConstraintTemplates")
 			return true, false
@@ -167,6 +169,7 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 		}
 	}
 	g.missing = map[string]bool{}
+	var started []*watch // their first lists run side by side
 	for _, kind := range sortedKeys(want) {
 		if g.constraints[kind] != nil {
 			continue
@@ -176,13 +179,22 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 			g.missing[kind] = true
 			continue
 		}
-		w, err := g.watch(ctx, gvk, g.pokeOnSpec())
+		w, err := g.start(ctx, gvk, g.pokeOnSpec())
 		if err != nil {
 			log.Error(err, "watching Gatekeeper constraints", "kind", kind)
 			g.missing[kind] = true
 			continue
 		}
-		g.constraints[kind] = w
+		started = append(started, w)
+	}
+	for _, w := range g.waitSynced(ctx, started...) {
+		if w.synced {
+			g.constraints[w.obj.GetKind()] = w
+			continue
+		}
+		log.Error(nil, "Gatekeeper constraints not watched: the informer did not sync in time (does the manager's ClusterRole grant get, list and watch on constraints.gatekeeper.sh?)", "kind", w.obj.GetKind(), "waited", gatekeeperSyncTimeout.String())
+		g.unwatch(ctx, log, w)
+		g.missing[w.obj.GetKind()] = true
 	}
 	if len(g.missing) > 0 {
 		log.V(1).Info("constraint CRDs not served yet (Gatekeeper makes them after the template)", "kinds", sortedKeys(g.missing))
@@ -197,9 +209,23 @@ func (g *gatekeeper) served(gk schema.GroupKind, version string) bool {
 	return err == nil
 }
 
-// watch starts (or reuses) the cache's informer for gvk, adds handler and
-// waits a bounded time for its first list.
-func (g *gatekeeper) watch(ctx context.Context, gvk schema.GroupVersionKind, handler toolscache.ResourceEventHandler) (*watch, error) {
+// watch starts the cache's informer for gvk with handler and waits a
+// bounded time for its first list.
+func (g *gatekeeper) watch(ctx context.Context, log logr.Logger, gvk schema.GroupVersionKind, handler toolscache.ResourceEventHandler) (*watch, error) {
+	w, err := g.start(ctx, gvk, handler)
+	if err != nil {
+		return nil, err
+	}
+	if g.waitSynced(ctx, w); !w.synced {
+		g.unwatch(ctx, log, w)
+		return nil, fmt.Errorf("%s: the informer did not sync within %s (does the manager's ClusterRole grant get, list and watch?)", gvk.Kind, gatekeeperSyncTimeout)
+	}
+	return w, nil
+}
+
+// start starts (or reuses) the cache's informer for gvk and adds handler,
+// without waiting for its first list.
+func (g *gatekeeper) start(ctx context.Context, gvk schema.GroupVersionKind, handler toolscache.ResourceEventHandler) (*watch, error) {
 	obj := &unstructured.Unstructured{}
 	obj.SetGroupVersionKind(gvk)
 	inf, err := g.cache.GetInformer(ctx, obj, cache.BlockUntilSynced(false))
@@ -210,15 +236,18 @@ func (g *gatekeeper) watch(ctx context.Context, gvk schema.GroupVersionKind, han
 	if err != nil {
 		return nil, err
 	}
-	w := &watch{obj: obj, inf: inf, reg: reg}
+	return &watch{obj: obj, inf: inf, reg: reg}, nil
+}
+
+// waitSynced waits up to gatekeeperSyncTimeout, for all of ws together,
+// until their informers have listed, and marks those that have.
+func (g *gatekeeper) waitSynced(ctx context.Context, ws ...*watch) []*watch {
 	wait, cancel := context.WithTimeout(ctx, gatekeeperSyncTimeout)
 	defer cancel()
-	if !toolscache.WaitForCacheSync(wait.Done(), inf.HasSynced) {
-		_ = inf.RemoveEventHandler(reg)
-		_ = g.cache.RemoveInformer(ctx, obj)
-		return nil, fmt.Errorf("%s: the informer did not sync within %s (is the manager's ClusterRole granting get, list and watch?)", gvk.Kind, gatekeeperSyncTimeout)
+	for _, w := range ws {
+		w.synced = toolscache.WaitForCacheSync(wait.Done(), w.inf.HasSynced)
 	}
-	return w, nil
+	return ws
 }
 
 func (g *gatekeeper) unwatch(ctx context.Context, log logr.Logger, w *watch) {
