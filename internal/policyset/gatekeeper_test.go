@@ -8,11 +8,14 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -35,9 +38,10 @@ const (
 func gatekeeperFile(name string) string { return testenv.RepoPath("test", "gatekeeper", name) }
 
 // TestGatekeeperLoader runs the loader in a real manager (the manager's
-// cache options) against a real API server where Gatekeeper's template CRD
-// is served and the constraint CRD appears after the template, as
-// Gatekeeper makes it. No Gatekeeper runs: the test writes what it would.
+// cache options, and only the manager's generated ClusterRole as its
+// rights) against a real API server where Gatekeeper's template CRD is
+// served and the constraint CRD appears after the template, as Gatekeeper
+// makes it. No Gatekeeper runs: the test writes what it would.
 func TestGatekeeperLoader(t *testing.T) {
 	ctrl.SetLogger(zap.New(zap.WriteTo(testWriter{t}), zap.UseDevMode(true)))
 	if _, err := os.Stat(filepath.Join(testenv.Assets(), "kube-apiserver")); err != nil {
@@ -56,7 +60,12 @@ func TestGatekeeperLoader(t *testing.T) {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgrCfg := managerIdentity(t, env, c)
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
 		Cache: controllers.CacheOptions(nil), // the manager's: it must not filter Gatekeeper's objects out
 	})
@@ -88,10 +97,6 @@ func TestGatekeeperLoader(t *testing.T) {
 			t.Fatal(err)
 		}
 		stop()
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if g := loader.Gatekeeper().Generations; len(g) != 0 {
 		t.Fatalf("no templates yet, the engine was given %v", g)
@@ -166,6 +171,36 @@ func TestGatekeeperLoader(t *testing.T) {
 	if msgs := denials(t, engine, dep); len(msgs) != 0 {
 		t.Fatalf("after the template was deleted: %q", msgs)
 	}
+}
+
+// managerIdentity is a user granted config/rbac/role.yaml, the manager's
+// generated ClusterRole, and nothing else.
+func managerIdentity(t *testing.T, env *envtest.Environment, c client.Client) *rest.Config {
+	t.Helper()
+	role := &rbacv1.ClusterRole{}
+	data, err := os.ReadFile(testenv.RepoPath("config", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(role); err != nil {
+		t.Fatal(err)
+	}
+	const user = "system:serviceaccount:guardrails-system:guardrails-controller-manager"
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "manager"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
+	}
+	for _, o := range []client.Object{role, binding} {
+		if err := c.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := env.AddUser(envtest.User{Name: user}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Config()
 }
 
 func newEngine(t *testing.T) *policy.Engine {
