@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +112,18 @@ func TestGatekeeperLoader(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLoaded(t, loader, templateKey, template.GetGeneration())
+	cel := readObject(t, gatekeeperFile("k8sdisallowedtags-cel-template.yaml"))
+	if err := c.Create(ctx, cel); err != nil {
+		t.Fatal(err)
+	}
+	waitLoaded(t, loader, "ConstraintTemplate/k8sdisallowedtags", cel.GetGeneration())
+	if reason := loader.Gatekeeper().Report.Skipped["k8sdisallowedtags"]; !strings.Contains(reason, "K8sNativeValidation") {
+		t.Fatalf("a CEL-only template is reported skipped with the reason; report: %+v", loader.Gatekeeper().Report)
+	}
+	if err := c.Delete(ctx, cel); err != nil {
+		t.Fatal(err)
+	}
+	waitLoaded(t, loader, "ConstraintTemplate/k8sdisallowedtags", 0)
 	drain(changes)
 	if _, err := envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{gatekeeperFile("k8srequiredlabels-constraint-crd.yaml")}, ErrorIfPathMissing: true}); err != nil {
 		t.Fatal(err)
