@@ -17,29 +17,11 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 
-// Gatekeeper's objects in the cluster. The loader reads them and never
-// writes them: Gatekeeper owns their status and the constraint CRDs.
-//
-//   - ConstraintTemplates (templates.gatekeeper.sh/v1) are watched when
-//     their CRD is served; when it is not, nothing is watched, the loader
-//     logs one line and looks again every GatekeeperRecheck (Gatekeeper
-//     installed after the operator is picked up without a restart).
-//   - Each template defines a constraint kind (spec.crd.spec.names.kind)
-//     in constraints.gatekeeper.sh/v1beta1, whose CRD Gatekeeper creates
-//     after the template. Its constraints are watched once that CRD is
-//     served: every template event (Gatekeeper writes the template's status
-//     when it has made the CRD) and every GatekeeperRecheck while a kind is
-//     missing look again. A kind no template defines any more is unwatched.
-//
-// On every change the engine is given every template and every constraint
-// (Engine.SetGatekeeper, atomic; a template that does not compile keeps its
-// last good version in force), the errors and skipped templates are
-// logged, and the subscribers of Changes are told, as after a
-// GuardrailPolicy change.
-var (
-	constraintVersion = "v1beta1"
-	templateGK        = policy.TemplateGVK.GroupKind()
-)
+// constraintVersion is the version of constraints.gatekeeper.sh read: the
+// one Gatekeeper stores.
+const constraintVersion = "v1beta1"
+
+var templateGK = policy.TemplateGVK.GroupKind()
 
 // DefaultGatekeeperRecheck is how often the loader looks for Gatekeeper's
 // CRDs while they are missing: one discovery call a minute per replica.
@@ -49,8 +31,27 @@ const DefaultGatekeeperRecheck = time.Minute
 // (missing RBAC would otherwise hold the webhooks' first load for ever).
 const gatekeeperSyncTimeout = 30 * time.Second
 
-// gatekeeper is the Loader's part that watches Gatekeeper's objects. Only
-// the Loader's Start goroutine uses it.
+// gatekeeper is the Loader's part that reads Gatekeeper's objects in the
+// cluster; only the Loader's Start goroutine uses it. It never writes them:
+// Gatekeeper owns their status and the constraint CRDs.
+//
+//   - ConstraintTemplates (templates.gatekeeper.sh/v1) are watched when
+//     their CRD is served; when it is not, nothing is watched, the loader
+//     logs one line and looks again every GatekeeperOptions.Recheck
+//     (Gatekeeper installed after the operator is picked up without a
+//     restart).
+//   - Each template defines a constraint kind (spec.crd.spec.names.kind)
+//     in constraints.gatekeeper.sh/v1beta1, whose CRD Gatekeeper creates
+//     after the template. Its constraints are watched once that CRD is
+//     served: every template event (Gatekeeper writes the template's status
+//     when it has made the CRD) and every Recheck while a kind is missing
+//     look again. A kind no template defines any more is unwatched.
+//
+// On every change the engine is given every template and every constraint
+// (Engine.SetGatekeeper, atomic; a template that does not compile keeps its
+// last good version in force), the errors and skipped templates are
+// logged, and the subscribers of Changes are told, as after a
+// GuardrailPolicy change.
 type gatekeeper struct {
 	cache   cache.Cache
 	mapper  meta.RESTMapper
