@@ -68,7 +68,7 @@ var _ = Describe("Gatekeeper's templates judge the children a MarketingWorkload 
 	loaded := func(key string, gen int64) {
 		GinkgoHelper()
 		Eventually(func() int64 { return e.policies.Gatekeeper().Generations[key] }).
-			WithTimeout(30 * time.Second).Should(Equal(gen), "the loader gave the engine %s generation %d", key, gen)
+			WithTimeout(30*time.Second).Should(Equal(gen), "the loader gave the engine %s generation %d", key, gen)
 	}
 	setAction := func(action string) {
 		GinkgoHelper()
