@@ -379,7 +379,7 @@ func TestDataflowFromCluster(t *testing.T) {
 	if len(w.Items()) != len(files.Items()) {
 		t.Fatalf("read %d objects from the cluster, %d from the files", len(w.Items()), len(files.Items()))
 	}
-	eng, errs := newEngine(w)
+	eng, _, errs := newEngine(w)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

@@ -77,7 +77,7 @@ func runTest(e *env, args []string) int {
 	if len(errs) > 0 {
 		return printErrors(e, "test", errs)
 	}
-	if len(set.modules) == 0 && len(set.suites) == 0 {
+	if len(set.modules) == 0 && len(set.suites) == 0 && len(set.gator) == 0 {
 		fmt.Fprintf(e.stderr, "guardrails test: no Rego tests or fixture suites found in %s\n", strings.Join(pos, ", "))
 		return ExitBadInput
 	}
@@ -91,7 +91,12 @@ func runTest(e *env, args []string) int {
 			return printErrors(e, "test", []error{err})
 		}
 	}
-	if t.passed+t.failed == 0 {
+	for _, s := range set.gator {
+		if err := runGatorSuite(ctx, t, s, re); err != nil {
+			return printErrors(e, "test", []error{err})
+		}
+	}
+	if t.passed+t.failed+t.skipped == 0 {
 		fmt.Fprintf(e.stderr, "guardrails test: no test matches -run %q\n", filter)
 		return ExitBadInput
 	}
@@ -126,9 +131,12 @@ func (t *tally) fail(name string, details ...string) {
 	}
 }
 
-func (t *tally) skip(name string) {
+func (t *tally) skip(name string, reason ...string) {
 	t.skipped++
 	fmt.Fprintf(t.out, "SKIP  %s\n", name)
+	for _, r := range reason {
+		fmt.Fprintf(t.out, "      %s\n", r)
+	}
 }
 
 func (t *tally) summary() string {
@@ -143,6 +151,7 @@ func (t *tally) summary() string {
 type testSet struct {
 	modules map[string]*ast.Module // Rego modules by file name
 	suites  []suiteRef
+	gator   []suiteRef // Gatekeeper's gator suites (kind: Suite)
 }
 
 // suiteRef is a fixture suite file in a file system.
@@ -225,6 +234,11 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 		visit(root)
 	} else {
 		errs = append(errs, manifest.WalkFiles(fsys, root, visit)...)
+	}
+	for _, file := range manifests {
+		if data, err := fs.ReadFile(fsys, file); err == nil && isGatorSuite(data) {
+			s.gator = append(s.gator, suiteRef{fsys: fsys, file: file})
+		}
 	}
 	if s.hasRegoTests() {
 		errs = append(errs, s.addPolicyModules(fsys, manifests)...)

@@ -101,7 +101,8 @@ func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1al
 
 // admit classifies one document: one of our objects is validated against
 // its CRD (schema and CEL), defaulted and added to the World; a List is
-// expanded; Namespaces and Secrets are recorded; anything else is ignored.
+// expanded; Gatekeeper templates and constraints, Namespaces and Secrets
+// are recorded; anything else goes in the inventory (data.inventory).
 func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string) []error {
 	if v := d.checked; v != nil {
 		d.checked = nil // held by the item from now on
@@ -137,7 +138,7 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		return errs
 	}
 	if gv.Group != v1alpha1.GroupVersion.Group {
-		if err := w.ingestForeign(d, gv.WithKind(kind)); err != nil {
+		if err := w.ingestForeign(d, gv.WithKind(kind), namespace); err != nil {
 			return []error{docError(d, "%s: %v", kind, err)}
 		}
 		return nil

@@ -120,10 +120,13 @@ type sarifWriter struct {
 	out     *bufio.Writer
 	index   map[string]int // Rule index by policy name
 	results *jsonArray
+	skipped []Skipped
 }
 
-func NewSARIF(out io.Writer, rules []Rule) (Writer, error) {
-	w := &sarifWriter{out: bufio.NewWriter(out), index: map[string]int{}}
+// NewSARIF writes `-o sarif`: rules are the policies in force, skipped the
+// Gatekeeper templates not evaluated.
+func NewSARIF(out io.Writer, rules []Rule, skipped ...Skipped) (Writer, error) {
+	w := &sarifWriter{out: bufio.NewWriter(out), index: map[string]int{}, skipped: skipped}
 	tool := sarifTool{Driver: sarifDriver{
 		Name:           "guardrails",
 		Version:        version.Version,
@@ -211,6 +214,9 @@ func (w *sarifWriter) Object(o *ObjectReport) error {
 
 func (w *sarifWriter) End(Summary) error {
 	w.results.close()
+	if err := writeSkippedSARIF(w.out, w.skipped); err != nil {
+		return err
+	}
 	w.out.WriteString("\n    }\n  ]\n}\n")
 	return w.out.Flush()
 }
