@@ -68,7 +68,7 @@ func (w *World) ingestGatekeeper(d *Document, gvk schema.GroupVersionKind) (bool
 		if prev.doc.File == d.File && prev.doc.Line == d.Line {
 			return true, nil // the same document read twice
 		}
-		return true, fmt.Errorf("%s is given twice (also at %s)", g.Key(), prev.Pos())
+		return true, fmt.Errorf("%s is given twice (also at %s)", u.GetName(), prev.Pos())
 	}
 	w.gatekeeper[g.Key()] = g
 	if isTemplate {
