@@ -26,13 +26,24 @@ type PolicyInfo struct {
 	Category    string
 	Targets     []string // kinds, e.g. MarketingWorkload
 	Builtin     bool
+	// Gatekeeper is set for a Gatekeeper constraint (Name is the
+	// constraint's name, Title "<Kind> <name>").
+	Gatekeeper bool
 }
 
-// knownKind reports whether a policy can target kind (one of the six).
+// knownKind reports whether kind is one of the six kinds of our API.
 func knownKind(kind string) bool { _, known := v1alpha1.Namespaced(kind); return known }
 
-// namespaced reports whether objects of kind live in a namespace.
-func namespaced(kind string) bool { ns, _ := v1alpha1.Namespaced(kind); return ns }
+// childKind reports whether kind is a kind of rendered child.
+func childKind(kind string) bool { return slices.Contains(v1alpha1.ChildKinds, kind) }
+
+// targetKind reports whether a policy can target kind: one of the six, or a
+// kind of rendered child.
+func targetKind(kind string) bool { return knownKind(kind) || childKind(kind) }
+
+// namespaced reports whether objects of kind live in a namespace (rendered
+// children do).
+func namespaced(kind string) bool { ns, _ := v1alpha1.Namespaced(kind); return ns || childKind(kind) }
 
 func validEnforcement(s string) bool {
 	switch v1alpha1.Enforcement(s) {
@@ -353,7 +364,7 @@ func (c *compiler) compileCustom(gp *v1alpha1.GuardrailPolicy, prev *customRego,
 	}
 	for i, t := range spec.Targets {
 		switch {
-		case !knownKind(string(t)):
+		case !targetKind(string(t)):
 			specErr(fmt.Sprintf("spec.targets[%d]", i), "unknown kind %q", t)
 		case !slices.Contains(p.info.Targets, string(t)):
 			p.info.Targets = append(p.info.Targets, string(t))

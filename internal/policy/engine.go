@@ -80,6 +80,12 @@ type policySet struct {
 	// validation are the engine's own checks (validation.go), in infos too.
 	validation []PolicyInfo
 	names      *ast.Term // input.policies
+	unknown    []string  // custom policies with no version in force
+	// gk are the Gatekeeper templates and constraints in force.
+	gk *gkSet
+	// children: some policy judges rendered children (a custom policy
+	// targeting a child kind, or a constraint).
+	children bool
 }
 
 // New compiles the built-in policies embedded in package policies and returns
@@ -118,7 +124,7 @@ func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) 
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	e.builtins = bs
-	e.cur.Store(newPolicySet(bs, nil, nil, nil))
+	e.cur.Store(newPolicySet(bs, nil, nil, nil, nil))
 	return e, nil
 }
 
@@ -140,7 +146,7 @@ func taxonomyStore(t *taxonomy.Taxonomy) storage.Store {
 
 // newPolicySet builds the immutable set. unknown are the names of custom
 // policies that exist but have no version in force.
-func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]CompileError, unknown []string) *policySet {
+func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]CompileError, unknown []string, gk *gkSet) *policySet {
 	s := &policySet{
 		builtins:   bs,
 		custom:     custom,
@@ -148,6 +154,7 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 		byKind:     make(map[string][]*customPolicy),
 		errors:     errs,
 		validation: validationInfos(),
+		unknown:    unknown,
 	}
 	names := slices.Clone(unknown)
 	for _, p := range s.validation {
@@ -167,7 +174,14 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 		}
 		s.infos = append(s.infos, p.info)
 		names = append(names, p.info.Name)
+		s.children = s.children || slices.ContainsFunc(p.info.Targets, childKind)
 	}
+	s.gk = gk.without(names)
+	for _, info := range s.gk.infos() {
+		s.infos = append(s.infos, info)
+		names = append(names, info.Name)
+	}
+	s.children = s.children || !s.gk.empty()
 	slices.SortFunc(s.infos, func(a, b PolicyInfo) int { return strings.Compare(a.Name, b.Name) })
 	s.inForce = make(map[string]bool, len(s.infos))
 	for _, p := range s.infos {
@@ -296,7 +310,7 @@ func (e *Engine) SetPolicies(gps []v1alpha1.GuardrailPolicy) map[string][]Compil
 	if len(errs) == 0 {
 		errs = nil
 	}
-	e.cur.Store(newPolicySet(e.builtins, custom, errs, unknown))
+	e.cur.Store(newPolicySet(e.builtins, custom, errs, unknown, old.gk))
 	return errs
 }
 

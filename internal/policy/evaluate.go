@@ -122,6 +122,16 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if err != nil {
 		return nil, err
 	}
+	if set.childrenJudged(subject.kind, obj) {
+		rs, names, outs, err := ev.children(&req, obj, op, namespace, integrations)
+		if err != nil {
+			return nil, err
+		}
+		d.Results = append(d.Results, rs...)
+		d.Policies = slices.Compact(slices.Sorted(slices.Values(append(d.Policies, names...))))
+		outcomes = append(outcomes, outs...)
+		slices.SortStableFunc(d.Results, func(a, b Result) int { return strings.Compare(a.Policy, b.Policy) })
+	}
 	e.metrics.observe(subject.kind, op, time.Since(start), outcomes, d.Results)
 	return d, nil
 }

@@ -71,7 +71,7 @@ type Request struct {
 	Secrets map[string]SecretInfo
 	// Owner is, for a Deployment, Service or Ingress, the MarketingWorkload
 	// its controller reference names, when that exists (unmanaged-workload).
-	Owner      *v1alpha1.MarketingWorkload
+	Owner *v1alpha1.MarketingWorkload
 	// Inventory is what Gatekeeper templates read as data.inventory, beside
 	// the workload's own rendered children (which the engine adds): the
 	// Kubernetes objects the door knows of (the CLI's input files).

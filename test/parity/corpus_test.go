@@ -258,6 +258,10 @@ func parseDoc(file string, start, index int, text []byte) (*doc, error) {
 	for _, l := range lines {
 		at, text, _ := strings.Cut(l, "\x00")
 		f := strings.Fields(text)
+		if len(f) > 1 && strings.HasPrefix(f[1], "(") && strings.HasSuffix(f[1], ")") {
+			// A result on a rendered child: "<policy> (<Kind>/<name>)".
+			f = append([]string{f[0] + " " + f[1]}, f[2:]...)
+		}
 		if len(f) < 2 || len(f) > 3 || !slices.Contains(outcomes, f[1]) {
 			return nil, fmt.Errorf("%s:%s: bad expectation %q: want `<policy> <outcome> [<field>]` with outcome one of %s", file, at, text, strings.Join(outcomes, ", "))
 		}

@@ -1,0 +1,151 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/render"
+)
+
+var keyOwner = ast.InternedTerm("owner")
+
+// renderedChild is one child the renderer produced, for the policies.
+type renderedChild struct {
+	obj *object
+	gk  *gkSubject
+}
+
+// children judges the children the renderer would produce for the workload
+// wl (its typed form w) with the GuardrailPolicies targeting their kinds and
+// the Gatekeeper constraints matching them. Their results are the
+// workload's: Policy reads "<policy> (<Kind>/<name>)" and Field is the path
+// inside the child. A workload the renderer cannot render (an integration
+// it references is missing, an invalid name) has no children to judge: the
+// built-ins and the reconciler report why.
+func (ev *evaluation) children(req *Request, wl *object, op Operation, namespace string, integrations *ast.Term) ([]Result, []string, []outcome, error) {
+	w, err := typedWorkload(req.Object)
+	if err != nil || w == nil {
+		return nil, nil, nil, err
+	}
+	if w.Namespace == "" {
+		w = w.DeepCopy()
+		w.Namespace = namespace
+	}
+	kids, _, err := render.Render(render.Inputs{Workload: w, Standard: req.Standard, Integrations: req.Integrations, Vendors: req.Vendors, Now: ev.now})
+	if err != nil {
+		if errors.Is(err, render.ErrNotFound) || errors.Is(err, render.ErrInvalid) {
+			return nil, nil, nil, nil
+		}
+		return nil, nil, nil, err
+	}
+	objs := kids.Objects()
+	rendered := make([]renderedChild, 0, len(objs))
+	for _, o := range objs {
+		c, err := childOf(o, ev.nsLabels)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		rendered = append(rendered, c)
+	}
+	var inventory *ast.Term
+	if gk := ev.set.gk; gk != nil && gk.inventory {
+		all := make([]*gkSubject, 0, len(rendered)+len(req.Inventory))
+		for _, inv := range req.Inventory {
+			s, err := unstructuredSubject(inv, nil)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			all = append(all, s)
+		}
+		for _, c := range rendered {
+			all = append(all, c.gk)
+		}
+		inventory = inventoryTerm(all)
+	}
+	owner := ast.NewTerm(wl.value)
+	var results []Result
+	var names []string
+	var outcomes []outcome
+	for _, c := range rendered {
+		var rs []Result
+		for _, p := range ev.set.byKind[c.obj.kind] {
+			if settingOf(ev.disabled, ev.overrides, p.info).Disabled {
+				continue
+			}
+			if p.selector != nil && !p.selector.Matches(ev.nsLabels) {
+				continue
+			}
+			in := newInput(ev.shared, op, c.obj, nil, c.obj, namespace, integrations)
+			in.add(keyOwner, owner)
+			v, err := ev.run(p.rego.query, p.rego.results, in.value(p.params), []string{"v"})
+			if err != nil && ev.ctx.Err() != nil {
+				return nil, nil, nil, ev.ctx.Err()
+			}
+			names = append(names, p.info.Name)
+			outcomes = append(outcomes, outcome{policy: p.info.Name, failed: err != nil})
+			if err != nil {
+				rs = append(rs, ev.failure(&p.info, c.obj, namespace, err))
+				continue
+			}
+			rs = ev.results(rs, &p.info, c.obj, namespace, v[0])
+		}
+		if gk := ev.set.gk; !gk.empty() {
+			grs, gnames, gouts, err := ev.gatekeeper(gk, c.gk, nil, op, inventory, c.obj, namespace)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			rs = append(rs, grs...)
+			names = append(names, gnames...)
+			outcomes = append(outcomes, gouts...)
+		}
+		for i := range rs {
+			r := &rs[i]
+			if r.Exception == nil {
+				// An exception for the workload waives its children's results too.
+				r.Exception = ev.waivers.find(r.Policy, wl.kind, namespace, wl.name)
+			}
+			r.Policy = ChildResultName(r.Policy, c.obj.kind, c.obj.name)
+		}
+		results = append(results, rs...)
+	}
+	return results, names, outcomes, nil
+}
+
+// ChildResultName is the name of a result a policy gave on a rendered child:
+// "<policy> (<Kind>/<name>)".
+func ChildResultName(policy, kind, name string) string {
+	return fmt.Sprintf("%s (%s/%s)", policy, kind, name)
+}
+
+// PolicyOfResult is the name of the policy that gave a result: Policy, less
+// the " (<Kind>/<name>)" of a result on a rendered child.
+func PolicyOfResult(name string) string {
+	if i := strings.Index(name, " ("); i > 0 && strings.HasSuffix(name, ")") {
+		return name[:i]
+	}
+	return name
+}
+
+// childOf converts a rendered child for the input and for matching.
+func childOf(o client.Object, nsLabels map[string]string) (renderedChild, error) {
+	gvk := o.GetObjectKind().GroupVersionKind()
+	v, err := jsonValue(o)
+	if err != nil {
+		return renderedChild{}, fmt.Errorf("policy: converting rendered %s %q: %w", gvk.Kind, o.GetName(), err)
+	}
+	obj := &object{kind: gvk.Kind, apiVersion: gvk.GroupVersion().String(), namespace: o.GetNamespace(), name: o.GetName(), value: v}
+	return renderedChild{obj: obj, gk: &gkSubject{value: v, meta: reviewed{
+		group: gvk.Group, version: gvk.Version, kind: gvk.Kind, name: o.GetName(), namespace: o.GetNamespace(),
+		labels: o.GetLabels(), namespaced: true, nsLabels: nsLabels,
+	}}}, nil
+}
+
+// childrenJudged reports whether Evaluate judges subject's rendered children.
+func (s *policySet) childrenJudged(kind string, obj *object) bool {
+	return s.children && kind == v1alpha1.KindMarketingWorkload && obj != nil
+}
