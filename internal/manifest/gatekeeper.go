@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -119,8 +120,11 @@ var clusterScoped = func() map[schema.GroupKind]bool {
 
 // GatekeeperError places an error the engine reports for a template or
 // constraint at its document: "ConstraintTemplate <name> does not compile:
-// <module>:<line>:<col>: <message>", or "<Kind> <name>: <message>" for a
-// constraint.
+// <field>:<line>:<col> (<file>:<line>:<col>): <message>", the field being
+// where the Rego module is (spec.targets[0].rego,
+// spec.targets[0].code[i].source.libs[j], ...), the place in the file
+// known when the module is a YAML block scalar; "<Kind> <name>: <field>:
+// <message>" for a constraint.
 func GatekeeperError(g *Gatekeeper, key string, ce policy.CompileError) error {
 	var b strings.Builder
 	kind, name, _ := strings.Cut(key, "/")
@@ -132,12 +136,19 @@ func GatekeeperError(g *Gatekeeper, key string, ce policy.CompileError) error {
 	} else {
 		fmt.Fprintf(&b, "%s %s: ", kind, name)
 	}
-	if ce.Module != "" {
-		b.WriteString(ce.Module)
+	if where := ce.Module; where != "" {
+		var n *yaml.Node
+		if g != nil && (where == "rego" || strings.HasPrefix(where, "libs[")) {
+			where, n = templateModule(docRoot(g.doc), where)
+		}
+		b.WriteString(where)
 		if ce.Line > 0 {
 			fmt.Fprintf(&b, ":%d", ce.Line)
 			if ce.Column > 0 {
 				fmt.Fprintf(&b, ":%d", ce.Column)
+			}
+			if line, col, ok := blockLine(g.doc, n, ce.Line, ce.Column); ok {
+				fmt.Fprintf(&b, " (%s:%d:%d)", g.doc.File, line, col)
 			}
 		}
 		b.WriteString(": ")
@@ -148,6 +159,31 @@ func GatekeeperError(g *Gatekeeper, key string, ce policy.CompileError) error {
 		err.File, err.Line = g.doc.File, g.doc.Line
 	}
 	return err
+}
+
+// templateModule finds a template's module ("rego" or "libs[i]") as the
+// engine reads it: in the first code[] entry of engine Rego
+// (source.rego, source.libs), else in the target's rego and libs. It
+// returns the module's field path and its YAML node (nil when not found).
+func templateModule(root *yaml.Node, module string) (string, *yaml.Node) {
+	prefix := "spec.targets[0]"
+	var target *yaml.Node
+	if t := mapValue(mapValue(root, "spec"), "targets"); t != nil && t.Kind == yaml.SequenceNode && len(t.Content) > 0 {
+		target = t.Content[0]
+	}
+	holder := target
+	if code := mapValue(target, "code"); code != nil && code.Kind == yaml.SequenceNode {
+		for i, c := range code.Content {
+			if e := mapValue(c, "engine"); e != nil && e.Value == "Rego" {
+				holder, prefix = mapValue(c, "source"), fmt.Sprintf("%s.code[%d].source", prefix, i)
+				break
+			}
+		}
+	}
+	if module == "rego" {
+		return prefix + ".rego", mapValue(holder, "rego")
+	}
+	return prefix + "." + module, libNode(mapValue(holder, "libs"), module)
 }
 
 // Position is the file and line of the object's document.
