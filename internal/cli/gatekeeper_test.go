@@ -289,3 +289,95 @@ func TestCheckGatekeeperObjectsAreNotUnknownKinds(t *testing.T) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 }
+
+func TestCheckGatekeeperDocsExample(t *testing.T) {
+	// The command in docs/examples/literal-secret-workload.yaml.
+	r := runCLI(t, nil, "check", "--now", testNow, "--vendors", samples+"/02_vendors.yaml",
+		"--standard", samples+"/01_platformstandard.yaml", "--policies", samples+"/gatekeeper/",
+		"-f", "../../docs/examples/literal-secret-workload.yaml")
+	if r.code != ExitDenied {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r)
+	}
+	wantIn(t, "stdout", r.stdout, r, "DENY   no-literal-secrets (Deployment/spring-teaser)", "sets ANALYTICS_API_KEY as a literal value")
+}
+
+func TestCheckGatekeeperReports(t *testing.T) {
+	files := []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-deny.yaml", gkFixtures + "/workload.yaml"}
+	// SARIF: the child's result is one of the constraint's rule.
+	r := checkGatekeeper(t, files, "-o", "sarif")
+	var sarif struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct{ Rules []struct{ ID string } }
+			}
+			Results []struct {
+				RuleID    string
+				RuleIndex int
+				Message   struct{ Text string }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &sarif); err != nil {
+		t.Fatalf("%v\n%s", err, r)
+	}
+	run := sarif.Runs[0]
+	var found bool
+	for _, res := range run.Results {
+		if res.RuleID == "deployments-need-campaign" {
+			found = true
+			if run.Tool.Driver.Rules[res.RuleIndex].ID != res.RuleID {
+				t.Errorf("ruleIndex %d is rule %s", res.RuleIndex, run.Tool.Driver.Rules[res.RuleIndex].ID)
+			}
+			if want := "MarketingWorkload growth-marketing/evergreen-site (Deployment/evergreen-site): Deployment evergreen-site lacks"; !strings.HasPrefix(res.Message.Text, want) {
+				t.Errorf("message %q, want it to start with %q", res.Message.Text, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no SARIF result of deployments-need-campaign\n%s", r)
+	}
+	// JUnit: the child's testcase fails, and no passing one of the same
+	// constraint contradicts it.
+	r = checkGatekeeper(t, files, "-o", "junit")
+	wantIn(t, "stdout", r.stdout, r, `<testcase name="deployments-need-campaign (Deployment/evergreen-site)"`, `<failure message="Deployment evergreen-site lacks`)
+	if strings.Contains(r.stdout, `<testcase name="deployments-need-campaign" `) {
+		t.Errorf("a passing testcase of the failing constraint:\n%s", r.stdout)
+	}
+}
+
+func TestCheckGatekeeperLibErrorPosition(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"template.yaml": `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: brokenlib
+spec:
+  crd:
+    spec:
+      names:
+        kind: BrokenLib
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      code:
+        - engine: K8sNativeValidation
+          source: {validations: []}
+        - engine: Rego
+          source:
+            version: "v1"
+            rego: |
+              package brokenlib
+              import data.lib.util
+              violation contains {"msg": "x"} if util.bad
+            libs:
+              - |
+                package lib.util
+                bad if {
+                  input.review.object.kind ==
+                }
+`})
+	file := filepath.Join(dir, "template.yaml")
+	r := runCLI(t, nil, "check", "-f", file)
+	if r.code != ExitBadInput {
+		t.Fatalf("exit %d, want 2\n%s", r.code, r)
+	}
+	wantIn(t, "stderr", r.stderr, r, file+":1: ConstraintTemplate brokenlib does not compile: spec.targets[0].code[1].source.libs[0]:4:1 ("+file+":27:17): ")
+}
