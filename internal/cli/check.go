@@ -20,7 +20,9 @@ object is validated against its CRD schema and CEL rules, defaulted, and
 evaluated by the built-in policies and the GuardrailPolicies among the
 inputs. Vendors, the PlatformStandard, SaaSIntegrations, GuardrailPolicies,
 PolicyExceptions, Namespaces and Secrets (metadata only) among the inputs
-form the world the objects are judged in; other kinds are ignored.
+form the world the objects are judged in. Gatekeeper ConstraintTemplates and
+constraints among the inputs judge the children each MarketingWorkload
+would render; every other object is their data.inventory, not judged.
 
 Exit status: 0 no deny result, 1 a deny result (or a policy that could not
 be evaluated), 2 bad input or usage.`

@@ -25,15 +25,18 @@ const testUsage = `
 Usage: guardrails test [flags] [DIR ...]
 
 Run the Rego unit tests (rules named test_* in .rego files, usually
-<policy>_test.rego) with OPA's tester, and the allow/deny fixture suites
-(files named guardrails-test.yaml) found under each DIR. A DIR may also be
-one .rego file or one suite file. The Rego of GuardrailPolicy manifests
+<policy>_test.rego) with OPA's tester, the allow/deny fixture suites
+(files named guardrails-test.yaml) and Gatekeeper's gator suites (kind:
+Suite, test.gatekeeper.sh/v1alpha1) found under each DIR. A DIR may also
+be one .rego file or one suite file. The Rego of GuardrailPolicy manifests
 under DIR is loaded too, so that _test.rego files can import it.
 
 With no DIR, test the embedded built-in policies: their Rego unit tests and
 their fixture suites.
 
-Each test prints PASS or FAIL; the last line is "N passed, M failed".
+Each test prints PASS, FAIL or SKIP (with the reason: skip: true, or a
+Gatekeeper template with only the CEL engine); the last line is
+"N passed, M failed".
 Exit status: 0 every test passed, 1 a test failed, 2 bad input or usage.
 See docs/cli.md for the fixture suite format.`
 
@@ -44,7 +47,10 @@ const testExamples = `  # The built-ins embedded in this binary
   guardrails test policies/
 
   # The platform team's policies and fixtures, only the tests about residency
-  guardrails test --run residency platform/policies/`
+  guardrails test --run residency platform/policies/
+
+  # A Gatekeeper library's gator suites
+  guardrails test library/`
 
 // regoTimeout bounds one Rego unit test.
 const regoTimeout = 30 * time.Second
@@ -236,7 +242,7 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 		errs = append(errs, manifest.WalkFiles(fsys, root, visit)...)
 	}
 	for _, file := range manifests {
-		if data, err := fs.ReadFile(fsys, file); err == nil && isGatorSuite(data) {
+		if data, err := readLimited(fsys, file); err == nil && isGatorSuite(data) {
 			s.gator = append(s.gator, suiteRef{fsys: fsys, file: file})
 		}
 	}
