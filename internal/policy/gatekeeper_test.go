@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -474,5 +476,24 @@ func TestSampleGatekeeperPair(t *testing.T) {
 				t.Errorf("%s: %+v", w.Name, r)
 			}
 		}
+	}
+}
+
+// Results on rendered children count for their policy in the metrics: one
+// series per constraint, not one per child.
+func TestChildResultsMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newTestEngine(t, Options{Registerer: reg})
+	setGatekeeper(t, e, []string{requiredLabelsTemplate}, []string{requiredLabels("tier", "", `"acme.io/tier"`)})
+	req := compliantRequest(workload())
+	req.Operation = OperationCreate
+	if _, err := e.Evaluate(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(e.metrics.denials.WithLabelValues("tier", "deny")); got != 1 {
+		t.Errorf("admission_denials_total{tier,deny} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(e.metrics.evaluations.WithLabelValues("tier", "violation")); got != 1 {
+		t.Errorf("evaluations_total{tier,violation} = %v, want 1", got)
 	}
 }

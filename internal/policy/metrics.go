@@ -86,16 +86,19 @@ func (m *metrics) observe(kind string, op Operation, took time.Duration, outcome
 		if r.Enforcement == EnforcementError {
 			continue
 		}
-		t := counts[r.Policy]
+		// A result on a rendered child counts for its policy (one series
+		// per policy, not per child).
+		name := PolicyOfResult(r.Policy)
+		t := counts[name]
 		if r.Waived() {
 			t.waived++
 		} else {
 			t.open++
 			if admission {
-				m.denials.WithLabelValues(r.Policy, r.Enforcement).Inc()
+				m.denials.WithLabelValues(name, r.Enforcement).Inc()
 			}
 		}
-		counts[r.Policy] = t
+		counts[name] = t
 	}
 	for _, o := range outcomes {
 		result := resultPass
