@@ -144,7 +144,7 @@ func TestTestBadInput(t *testing.T) {
 		t.Errorf("%s", r)
 	}
 	r = runCLI(t, nil, "test", t.TempDir())
-	if r.code != ExitBadInput || !strings.Contains(r.stderr, "no Rego tests or fixture suites") {
+	if r.code != ExitBadInput || !strings.Contains(r.stderr, "no Rego tests, fixture suites or gator suites") {
 		t.Errorf("%s", r)
 	}
 	dir = writeFiles(t, map[string]string{"x_test.rego": "package x_test\n\ntest_x if {\n"})

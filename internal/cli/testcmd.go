@@ -84,7 +84,7 @@ func runTest(e *env, args []string) int {
 		return printErrors(e, "test", errs)
 	}
 	if len(set.modules) == 0 && len(set.suites) == 0 && len(set.gator) == 0 {
-		fmt.Fprintf(e.stderr, "guardrails test: no Rego tests or fixture suites found in %s\n", strings.Join(pos, ", "))
+		fmt.Fprintf(e.stderr, "guardrails test: no Rego tests, fixture suites or gator suites found in %s\n", strings.Join(pos, ", "))
 		return ExitBadInput
 	}
 	ctx := context.Background()
