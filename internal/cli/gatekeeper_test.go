@@ -381,3 +381,19 @@ spec:
 	}
 	wantIn(t, "stderr", r.stderr, r, file+":1: ConstraintTemplate brokenlib does not compile: spec.targets[0].code[1].source.libs[0]:4:1 ("+file+":27:17): ")
 }
+
+func TestGatorSuiteUnnamed(t *testing.T) {
+	// Names are optional in gator: lines use the index.
+	file := writeGatorSuite(t, `
+  - template: SUITES/required-labels/template.yaml
+    constraint: SUITES/required-labels/constraint.yaml
+    cases:
+      - object: SUITES/required-labels/deployment-labelled.yaml
+        assertions: [{violations: no}]
+`)
+	r := runCLI(t, nil, "test", file)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d, want 0\n%s", r.code, r)
+	}
+	wantIn(t, "stdout", r.stdout, r, "PASS  gator mine: tests[0]/cases[0]\n1 passed, 0 failed\n")
+}

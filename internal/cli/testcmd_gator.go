@@ -199,6 +199,17 @@ func runGatorSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regex
 	if err != nil {
 		return err
 	}
+	// Names are optional in gator: the index stands in.
+	for i := range s.Tests {
+		if s.Tests[i].Name == "" {
+			s.Tests[i].Name = fmt.Sprintf("tests[%d]", i)
+		}
+		for j := range s.Tests[i].Cases {
+			if s.Tests[i].Cases[j].Name == "" {
+				s.Tests[i].Cases[j].Name = fmt.Sprintf("cases[%d]", j)
+			}
+		}
+	}
 	name := s.Metadata.Name
 	if name == "" {
 		name = ref.file
