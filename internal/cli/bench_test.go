@@ -97,7 +97,7 @@ func BenchmarkCheckEvaluate(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
+	w, eng, _, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
 	if len(errs) > 0 {
 		b.Fatal(errs)
 	}

@@ -20,7 +20,9 @@ object is validated against its CRD schema and CEL rules, defaulted, and
 evaluated by the built-in policies and the GuardrailPolicies among the
 inputs. Vendors, the PlatformStandard, SaaSIntegrations, GuardrailPolicies,
 PolicyExceptions, Namespaces and Secrets (metadata only) among the inputs
-form the world the objects are judged in; other kinds are ignored.
+form the world the objects are judged in. Gatekeeper ConstraintTemplates and
+constraints among the inputs judge the children each MarketingWorkload
+would render; every other object is their data.inventory, not judged.
 
 Exit status: 0 no deny result, 1 a deny result (or a policy that could not
 be evaluated), 2 bad input or usage.`
@@ -53,19 +55,20 @@ func runCheck(e *env, args []string) int {
 		return f.usageError(e, "no input: give -f PATH (a file, a directory or - for stdin)")
 	}
 	ctx := context.Background()
-	w, eng, errs := loadChecked(ctx, e, &in)
+	w, eng, skipped, errs := loadChecked(ctx, e, &in)
 	if len(errs) > 0 {
 		return printErrors(e, "check", errs)
 	}
+	printSkipped(e, "check", skipped)
 	var rw report.Writer
 	switch format.value {
 	case "json":
-		rw = report.NewJSON(e.stdout)
+		rw = report.NewJSON(e.stdout, skipped...)
 	case "junit":
 		rw = report.NewJUnit(e.stdout)
 	case "sarif":
 		var err error
-		if rw, err = report.NewSARIF(e.stdout, rules(ctx, eng, w)); err != nil {
+		if rw, err = report.NewSARIF(e.stdout, rules(ctx, eng, w), skipped...); err != nil {
 			fmt.Fprintf(e.stderr, "guardrails check: writing the report: %v\n", err)
 			return ExitBadInput
 		}
@@ -110,25 +113,27 @@ type checked struct {
 	world   *manifest.World
 	engine  *policy.Engine
 	reports []*report.ObjectReport
+	skipped []report.Skipped
 	now     time.Time
 }
 
 // loadChecked loads the inputs and compiles their policies, reporting
-// every bad input at once.
-func loadChecked(ctx context.Context, e *env, in *inputFlags) (*manifest.World, *policy.Engine, []error) {
+// every bad input at once; skipped are the Gatekeeper templates the engine
+// does not evaluate.
+func loadChecked(ctx context.Context, e *env, in *inputFlags) (*manifest.World, *policy.Engine, []report.Skipped, []error) {
 	w, errs := manifest.Load(ctx, in.inputs(e))
-	eng, cerrs := newEngine(w) // also on bad input: report every problem at once
+	eng, skipped, cerrs := newEngine(w) // also on bad input: report every problem at once
 	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return nil, nil, manifest.SortErrors(errs)
+		return nil, nil, nil, manifest.SortErrors(errs)
 	}
-	return w, eng, nil
+	return w, eng, skipped, nil
 }
 
 // checkInputs loads the inputs, compiles their policies and evaluates every
 // object given with -f, keeping every report (guardrails test compares
 // them with a suite's expectations).
 func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error) {
-	w, eng, errs := loadChecked(ctx, e, in)
+	w, eng, skipped, errs := loadChecked(ctx, e, in)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -137,7 +142,7 @@ func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error
 	if err != nil {
 		return nil, []error{err}
 	}
-	return &checked{world: w, engine: eng, reports: reports, now: now}, nil
+	return &checked{world: w, engine: eng, reports: reports, skipped: skipped, now: now}, nil
 }
 
 // rules lists every policy in force, with the enforcement the default

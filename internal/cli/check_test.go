@@ -349,7 +349,7 @@ func TestCheckSARIF(t *testing.T) {
 	for _, p := range eng.Policies() {
 		want = append(want, p.Name)
 	}
-	want = append(want, "pinned-image-tags") // the samples' GuardrailPolicy
+	want = append(want, "pinned-image-tags", "no-literal-secrets") // the samples' GuardrailPolicy and Gatekeeper constraint
 	slices.Sort(want)
 	var ids []string
 	levels := map[string]string{}

@@ -144,7 +144,7 @@ func TestTestBadInput(t *testing.T) {
 		t.Errorf("%s", r)
 	}
 	r = runCLI(t, nil, "test", t.TempDir())
-	if r.code != ExitBadInput || !strings.Contains(r.stderr, "no Rego tests or fixture suites") {
+	if r.code != ExitBadInput || !strings.Contains(r.stderr, "no Rego tests, fixture suites or gator suites") {
 		t.Errorf("%s", r)
 	}
 	dir = writeFiles(t, map[string]string{"x_test.rego": "package x_test\n\ntest_x if {\n"})
@@ -379,7 +379,7 @@ func TestDataflowFromCluster(t *testing.T) {
 	if len(w.Items()) != len(files.Items()) {
 		t.Fatalf("read %d objects from the cluster, %d from the files", len(w.Items()), len(files.Items()))
 	}
-	eng, errs := newEngine(w)
+	eng, _, errs := newEngine(w)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

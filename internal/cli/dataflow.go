@@ -83,10 +83,11 @@ func runDataflow(e *env, args []string) int {
 	} else {
 		w, errs = manifest.Load(ctx, in.inputs(e))
 	}
-	eng, cerrs := newEngine(w)
+	eng, skipped, cerrs := newEngine(w)
 	if errs = append(errs, cerrs...); len(errs) > 0 {
 		return printErrors(e, "dataflow", manifest.SortErrors(errs))
 	}
+	printSkipped(e, "dataflow", skipped)
 	g, err := buildGraph(ctx, eng, w, in.now.value())
 	if err != nil {
 		fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)

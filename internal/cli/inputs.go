@@ -10,6 +10,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
 // inputFlags name the inputs; check, dataflow and policies share them.
@@ -56,35 +57,35 @@ func (in *inputFlags) inputs(e *env) manifest.Inputs {
 // verdict into a time-out.
 const OfflinePolicyTimeout = time.Second
 
-// newEngine returns the engine with the built-ins and the World's
-// GuardrailPolicies in force. A policy that does not compile is bad input,
+// newEngine returns the engine with the built-ins, the World's
+// GuardrailPolicies and its Gatekeeper templates and constraints in force.
+// A policy, template or constraint the engine cannot use is bad input,
 // reported at its document with the error's line:col in its module. A run
 // judges each object once (and each integration once, through its Memo),
-// so the engine keeps no results.
-func newEngine(w *manifest.World) (*policy.Engine, []error) {
+// so the engine keeps no results. skipped are the Gatekeeper templates
+// the engine does not evaluate.
+func newEngine(w *manifest.World) (eng *policy.Engine, skipped []report.Skipped, errs []error) {
 	eng, err := policy.New(policy.Options{Timeout: OfflinePolicyTimeout, ResultCacheSize: -1})
 	if err != nil {
-		return nil, []error{err}
+		return nil, nil, []error{err}
 	}
-	items := w.GuardrailPolicies()
-	if len(items) == 0 {
-		return eng, nil
-	}
-	gps := make([]v1alpha1.GuardrailPolicy, len(items))
-	byName := make(map[string]*manifest.Item, len(items))
-	for i, it := range items {
-		gps[i] = *it.Object.(*v1alpha1.GuardrailPolicy)
-		byName[gps[i].Name] = it
-	}
-	cerrs := eng.SetPolicies(gps)
-	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(cerrs)) {
-		it := byName[name]
-		for _, ce := range cerrs[name] {
-			errs = append(errs, manifest.CompileError(it, ce))
+	if items := w.GuardrailPolicies(); len(items) > 0 {
+		gps := make([]v1alpha1.GuardrailPolicy, len(items))
+		byName := make(map[string]*manifest.Item, len(items))
+		for i, it := range items {
+			gps[i] = *it.Object.(*v1alpha1.GuardrailPolicy)
+			byName[gps[i].Name] = it
+		}
+		cerrs := eng.SetPolicies(gps)
+		for _, name := range slices.Sorted(maps.Keys(cerrs)) {
+			it := byName[name]
+			for _, ce := range cerrs[name] {
+				errs = append(errs, manifest.CompileError(it, ce))
+			}
 		}
 	}
-	return eng, errs
+	skipped, gerrs := setGatekeeper(eng, w)
+	return eng, skipped, append(errs, gerrs...)
 }
 
 // printErrors writes bad-input errors, one a line, and returns ExitBadInput.

@@ -159,7 +159,7 @@ func checkReports(t *testing.T, in inputFlags) []*report.ObjectReport {
 		t.Fatal(err)
 	}
 	in.namespace = manifest.DefaultNamespace
-	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
+	w, eng, _, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -182,7 +182,7 @@ func TestFilesAreReadOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, eng, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
+	w, eng, _, errs := loadChecked(ctx, &env{fsys: manifest.OSFS{}}, &in)
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

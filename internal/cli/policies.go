@@ -71,10 +71,11 @@ func runPolicies(e *env, args []string) int {
 	}
 	ctx := context.Background()
 	w, errs := manifest.Load(ctx, in.inputs(e))
-	eng, cerrs := newEngine(w)
+	eng, skipped, cerrs := newEngine(w)
 	if errs = append(errs, cerrs...); len(errs) > 0 {
 		return printErrors(e, "policies", manifest.SortErrors(errs))
 	}
+	printSkipped(e, "policies", skipped)
 	rows := policyRows(rules(ctx, eng, w))
 	var err error
 	switch {

@@ -25,15 +25,18 @@ const testUsage = `
 Usage: guardrails test [flags] [DIR ...]
 
 Run the Rego unit tests (rules named test_* in .rego files, usually
-<policy>_test.rego) with OPA's tester, and the allow/deny fixture suites
-(files named guardrails-test.yaml) found under each DIR. A DIR may also be
-one .rego file or one suite file. The Rego of GuardrailPolicy manifests
+<policy>_test.rego) with OPA's tester, the allow/deny fixture suites
+(files named guardrails-test.yaml) and Gatekeeper's gator suites (kind:
+Suite, test.gatekeeper.sh/v1alpha1) found under each DIR. A DIR may also
+be one .rego file or one suite file. The Rego of GuardrailPolicy manifests
 under DIR is loaded too, so that _test.rego files can import it.
 
 With no DIR, test the embedded built-in policies: their Rego unit tests and
 their fixture suites.
 
-Each test prints PASS or FAIL; the last line is "N passed, M failed".
+Each test prints PASS, FAIL or SKIP (with the reason: skip: true, or a
+Gatekeeper template with only the CEL engine); the last line is
+"N passed, M failed".
 Exit status: 0 every test passed, 1 a test failed, 2 bad input or usage.
 See docs/cli.md for the fixture suite format.`
 
@@ -44,7 +47,10 @@ const testExamples = `  # The built-ins embedded in this binary
   guardrails test policies/
 
   # The platform team's policies and fixtures, only the tests about residency
-  guardrails test --run residency platform/policies/`
+  guardrails test --run residency platform/policies/
+
+  # A Gatekeeper library's gator suites
+  guardrails test library/`
 
 // regoTimeout bounds one Rego unit test.
 const regoTimeout = 30 * time.Second
@@ -77,8 +83,8 @@ func runTest(e *env, args []string) int {
 	if len(errs) > 0 {
 		return printErrors(e, "test", errs)
 	}
-	if len(set.modules) == 0 && len(set.suites) == 0 {
-		fmt.Fprintf(e.stderr, "guardrails test: no Rego tests or fixture suites found in %s\n", strings.Join(pos, ", "))
+	if len(set.modules) == 0 && len(set.suites) == 0 && len(set.gator) == 0 {
+		fmt.Fprintf(e.stderr, "guardrails test: no Rego tests, fixture suites or gator suites found in %s\n", strings.Join(pos, ", "))
 		return ExitBadInput
 	}
 	ctx := context.Background()
@@ -91,7 +97,12 @@ func runTest(e *env, args []string) int {
 			return printErrors(e, "test", []error{err})
 		}
 	}
-	if t.passed+t.failed == 0 {
+	for _, s := range set.gator {
+		if err := runGatorSuite(ctx, t, s, re); err != nil {
+			return printErrors(e, "test", []error{err})
+		}
+	}
+	if t.passed+t.failed+t.skipped == 0 {
 		fmt.Fprintf(e.stderr, "guardrails test: no test matches -run %q\n", filter)
 		return ExitBadInput
 	}
@@ -126,9 +137,12 @@ func (t *tally) fail(name string, details ...string) {
 	}
 }
 
-func (t *tally) skip(name string) {
+func (t *tally) skip(name string, reason ...string) {
 	t.skipped++
 	fmt.Fprintf(t.out, "SKIP  %s\n", name)
+	for _, r := range reason {
+		fmt.Fprintf(t.out, "      %s\n", r)
+	}
 }
 
 func (t *tally) summary() string {
@@ -143,6 +157,7 @@ func (t *tally) summary() string {
 type testSet struct {
 	modules map[string]*ast.Module // Rego modules by file name
 	suites  []suiteRef
+	gator   []suiteRef // Gatekeeper's gator suites (kind: Suite)
 }
 
 // suiteRef is a fixture suite file in a file system.
@@ -225,6 +240,11 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 		visit(root)
 	} else {
 		errs = append(errs, manifest.WalkFiles(fsys, root, visit)...)
+	}
+	for _, file := range manifests {
+		if data, err := readLimited(fsys, file); err == nil && isGatorSuite(data) {
+			s.gator = append(s.gator, suiteRef{fsys: fsys, file: file})
+		}
 	}
 	if s.hasRegoTests() {
 		errs = append(errs, s.addPolicyModules(fsys, manifests)...)

@@ -101,7 +101,8 @@ func loadStandard(ctx context.Context, r *reader, file, namespace string) (*v1al
 
 // admit classifies one document: one of our objects is validated against
 // its CRD (schema and CEL), defaulted and added to the World; a List is
-// expanded; Namespaces and Secrets are recorded; anything else is ignored.
+// expanded; Gatekeeper templates and constraints, Namespaces and Secrets
+// are recorded; anything else goes in the inventory (data.inventory).
 func admit(ctx context.Context, w *World, d *Document, subject bool, namespace string) []error {
 	if v := d.checked; v != nil {
 		d.checked = nil // held by the item from now on
@@ -137,7 +138,7 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		return errs
 	}
 	if gv.Group != v1alpha1.GroupVersion.Group {
-		if err := w.ingestForeign(d, gv.WithKind(kind)); err != nil {
+		if err := w.ingestForeign(d, gv.WithKind(kind), namespace); err != nil {
 			return []error{docError(d, "%s: %v", kind, err)}
 		}
 		return nil
@@ -297,27 +298,48 @@ func CompileError(it *Item, ce policy.CompileError) error {
 // spec.libs[i]) to the file, when the module is written as a YAML block
 // scalar (rego: |).
 func moduleLine(d *Document, module string, line, col int) (int, int, bool) {
-	if d == nil || len(d.text) == 0 {
+	root := docRoot(d)
+	if root == nil {
 		return 0, 0, false
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(d.text, &root); err != nil || len(root.Content) == 0 {
-		return 0, 0, false
-	}
-	spec := mapValue(root.Content[0], "spec")
+	spec := mapValue(root, "spec")
 	var n *yaml.Node
 	switch {
 	case module == "rego":
 		n = mapValue(spec, "rego")
 	case strings.HasPrefix(module, "libs["):
-		var i int
-		if _, err := fmt.Sscanf(module, "libs[%d]", &i); err != nil {
-			return 0, 0, false
-		}
-		if libs := mapValue(spec, "libs"); libs != nil && libs.Kind == yaml.SequenceNode && i < len(libs.Content) {
-			n = libs.Content[i]
-		}
+		n = libNode(mapValue(spec, "libs"), module)
 	}
+	return blockLine(d, n, line, col)
+}
+
+// docRoot is the YAML node of d's object, nil when there is no source.
+func docRoot(d *Document) *yaml.Node {
+	if d == nil || len(d.text) == 0 {
+		return nil
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(d.text, &root); err != nil || len(root.Content) == 0 {
+		return nil
+	}
+	return root.Content[0]
+}
+
+// libNode is entry i of libs for module "libs[i]".
+func libNode(libs *yaml.Node, module string) *yaml.Node {
+	var i int
+	if _, err := fmt.Sscanf(module, "libs[%d]", &i); err != nil {
+		return nil
+	}
+	if libs != nil && libs.Kind == yaml.SequenceNode && i < len(libs.Content) {
+		return libs.Content[i]
+	}
+	return nil
+}
+
+// blockLine maps line:col of the text of n, a literal block scalar of d
+// (key: |), to the file.
+func blockLine(d *Document, n *yaml.Node, line, col int) (int, int, bool) {
 	if n == nil || n.Kind != yaml.ScalarNode || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || n.Style&yaml.FoldedStyle != 0 {
 		return 0, 0, false
 	}

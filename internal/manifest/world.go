@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -90,6 +91,11 @@ type World struct {
 	// uidPrefix makes the UIDs given to objects read from files unique to
 	// this World (see add).
 	uidPrefix string
+	// Gatekeeper templates and constraints (see gatekeeper.go), and by
+	// key; inventory, every other object not of our group.
+	templates, constraints []*Gatekeeper
+	gatekeeper             map[string]*Gatekeeper
+	inventory              []*unstructured.Unstructured
 }
 
 func newWorld() *World {
@@ -101,6 +107,7 @@ func newWorld() *World {
 		byKind:     map[string][]*Item{},
 		namespaces: map[string]*corev1.Namespace{},
 		secrets:    map[string]*metav1.PartialObjectMetadata{},
+		gatekeeper: map[string]*Gatekeeper{},
 	}
 }
 
@@ -199,6 +206,7 @@ func (w *World) Request(ctx context.Context, obj client.Object, now time.Time) (
 	if w.standard != nil {
 		req.Standard = w.standard
 	}
+	req.Inventory = w.inventory
 	return req, nil
 }
 
@@ -314,9 +322,22 @@ func kindOf(obj runtime.Object) (string, error) {
 	return gvks[0].Kind, nil
 }
 
-// ingestForeign records the Namespaces and the metadata of the Secrets
-// among the inputs; other kinds outside our group are ignored.
-func (w *World) ingestForeign(d *Document, gvk schema.GroupVersionKind) error {
+// ingestForeign records the Gatekeeper templates and constraints, the
+// Namespaces and the metadata of the Secrets among the inputs; every
+// object but the templates and constraints goes in the inventory.
+func (w *World) ingestForeign(d *Document, gvk schema.GroupVersionKind, namespace string) error {
+	if ok, err := w.ingestGatekeeper(d, gvk); ok {
+		return err
+	}
+	if err := w.ingestCore(d, gvk); err != nil {
+		return err
+	}
+	w.addInventory(d, gvk, namespace)
+	return nil
+}
+
+// ingestCore records the Namespaces and the metadata of the Secrets.
+func (w *World) ingestCore(d *Document, gvk schema.GroupVersionKind) error {
 	if gvk.Group != "" || gvk.Version != "v1" {
 		return nil
 	}

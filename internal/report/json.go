@@ -26,6 +26,7 @@ type JSONResult struct {
 
 type JSONReport struct {
 	Results []JSONResult `json:"results"`
+	Skipped []Skipped    `json:"skipped,omitempty"`
 	Summary Summary      `json:"summary"`
 }
 
@@ -67,10 +68,13 @@ func (a *jsonArray) close() {
 type jsonWriter struct {
 	out     *bufio.Writer
 	results *jsonArray
+	skipped []Skipped
 }
 
-func NewJSON(out io.Writer) Writer {
-	w := &jsonWriter{out: bufio.NewWriter(out)}
+// NewJSON writes `-o json`; skipped are the Gatekeeper templates not
+// evaluated.
+func NewJSON(out io.Writer, skipped ...Skipped) Writer {
+	w := &jsonWriter{out: bufio.NewWriter(out), skipped: skipped}
 	w.out.WriteString("{\n  \"results\": [")
 	w.results = newJSONArray(w.out, 2)
 	return w
@@ -96,6 +100,9 @@ func (w *jsonWriter) Object(o *ObjectReport) error {
 
 func (w *jsonWriter) End(s Summary) error {
 	w.results.close()
+	if err := writeSkippedJSON(w.out, w.skipped); err != nil {
+		return err
+	}
 	b, err := json.MarshalIndent(s, "  ", "  ")
 	if err != nil {
 		return err

@@ -76,6 +76,13 @@ func junitSuiteOf(o *ObjectReport) JUnitSuite {
 			names = append(names, r.Policy)
 		}
 	}
+	// A policy with results on rendered children ("<policy> (Deployment/x)")
+	// is those testcases, not also a passing one of its own.
+	names = slices.DeleteFunc(names, func(name string) bool {
+		return slices.ContainsFunc(o.Results, func(r policy.Result) bool {
+			return r.Policy != name && policy.PolicyOfResult(r.Policy) == name
+		})
+	})
 	for _, name := range names {
 		c := JUnitCase{Name: name, Classname: o.Ref(), File: o.File, Line: o.Line}
 		var denies, errs, notes []string

@@ -120,10 +120,13 @@ type sarifWriter struct {
 	out     *bufio.Writer
 	index   map[string]int // Rule index by policy name
 	results *jsonArray
+	skipped []Skipped
 }
 
-func NewSARIF(out io.Writer, rules []Rule) (Writer, error) {
-	w := &sarifWriter{out: bufio.NewWriter(out), index: map[string]int{}}
+// NewSARIF writes `-o sarif`: rules are the policies in force, skipped the
+// Gatekeeper templates not evaluated.
+func NewSARIF(out io.Writer, rules []Rule, skipped ...Skipped) (Writer, error) {
+	w := &sarifWriter{out: bufio.NewWriter(out), index: map[string]int{}, skipped: skipped}
 	tool := sarifTool{Driver: sarifDriver{
 		Name:           "guardrails",
 		Version:        version.Version,
@@ -163,21 +166,28 @@ func NewSARIF(out io.Writer, rules []Rule) (Writer, error) {
 
 func (w *sarifWriter) Object(o *ObjectReport) error {
 	for _, r := range o.Results {
-		i, ok := w.index[r.Policy]
+		// A result on a rendered child ("<policy> (Deployment/x)") is
+		// one of the policy's rule, the child named in the message.
+		rule := policy.PolicyOfResult(r.Policy)
+		i, ok := w.index[rule]
 		if !ok {
 			continue // every result comes from a policy in force
 		}
+		subject := o.Kind + " " + nsName(o.Namespace, o.Name)
+		if child := strings.TrimPrefix(r.Policy, rule); child != "" {
+			subject += child
+		}
 		var msg string
 		if r.Field != "" {
-			msg = fmt.Sprintf("%s %s: %s: %s", o.Kind, nsName(o.Namespace, o.Name), r.Field, r.Message)
+			msg = fmt.Sprintf("%s: %s: %s", subject, r.Field, r.Message)
 		} else {
-			msg = fmt.Sprintf("%s %s: %s", o.Kind, nsName(o.Namespace, o.Name), r.Message)
+			msg = fmt.Sprintf("%s: %s", subject, r.Message)
 		}
 		if r.Remediation != "" {
 			msg += " Fix: " + r.Remediation
 		}
 		sr := sarifResult{
-			RuleID:    r.Policy,
+			RuleID:    rule,
 			RuleIndex: i,
 			Level:     sarifLevel(r.Enforcement),
 			Message:   sarifText{Text: msg},
@@ -211,6 +221,9 @@ func (w *sarifWriter) Object(o *ObjectReport) error {
 
 func (w *sarifWriter) End(Summary) error {
 	w.results.close()
+	if err := writeSkippedSARIF(w.out, w.skipped); err != nil {
+		return err
+	}
 	w.out.WriteString("\n    }\n  ]\n}\n")
 	return w.out.Flush()
 }

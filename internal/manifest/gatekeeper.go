@@ -1,0 +1,190 @@
+package manifest
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/martech-guardrails/guardrails/internal/policy"
+)
+
+// Gatekeeper is a Gatekeeper ConstraintTemplate or constraint among the
+// inputs (templates.gatekeeper.sh, constraints.gatekeeper.sh), as written,
+// with the document it came from.
+type Gatekeeper struct {
+	Object *unstructured.Unstructured
+	doc    *Document
+}
+
+// Key is "ConstraintTemplate/<name>" or "<Kind>/<name>", as the engine's
+// GatekeeperReport names the object.
+func (g *Gatekeeper) Key() string { return g.Object.GetKind() + "/" + g.Object.GetName() }
+
+// Pos is "file:line" of the object's document.
+func (g *Gatekeeper) Pos() string { return g.doc.Pos() }
+
+// GatekeeperTemplates returns the ConstraintTemplates among the inputs, in
+// input order.
+func (w *World) GatekeeperTemplates() []*Gatekeeper { return w.templates }
+
+// GatekeeperConstraints returns the Gatekeeper constraints among the inputs,
+// in input order.
+func (w *World) GatekeeperConstraints() []*Gatekeeper { return w.constraints }
+
+// GatekeeperObject returns the template or constraint the engine's report
+// names by key ("ConstraintTemplate/<name>", "<Kind>/<name>"), or nil.
+func (w *World) GatekeeperObject(key string) *Gatekeeper { return w.gatekeeper[key] }
+
+// Inventory returns the objects of the inputs that are none of our kinds
+// and no Gatekeeper template or constraint: what Gatekeeper templates read
+// as data.inventory. Secrets are there with their metadata only.
+func (w *World) Inventory() []*unstructured.Unstructured { return w.inventory }
+
+// Unstructured returns the objects of gs.
+func Unstructured(gs []*Gatekeeper) []*unstructured.Unstructured {
+	out := make([]*unstructured.Unstructured, len(gs))
+	for i, g := range gs {
+		out[i] = g.Object
+	}
+	return out
+}
+
+// ingestGatekeeper records a Gatekeeper template or constraint; false when
+// the document is neither.
+func (w *World) ingestGatekeeper(d *Document, gvk schema.GroupVersionKind) (bool, error) {
+	isTemplate := policy.IsGatekeeperTemplate(gvk)
+	if !isTemplate && !policy.IsGatekeeperConstraint(gvk) {
+		return false, nil
+	}
+	// The document's map is not used again: no copy.
+	u := &unstructured.Unstructured{Object: d.Object}
+	if u.GetName() == "" {
+		return true, fmt.Errorf("metadata.name: Required value: name is required")
+	}
+	g := &Gatekeeper{Object: u, doc: d}
+	if prev, ok := w.gatekeeper[g.Key()]; ok {
+		if prev.doc.File == d.File && prev.doc.Line == d.Line {
+			return true, nil // the same document read twice
+		}
+		return true, fmt.Errorf("%s is given twice (also at %s)", u.GetName(), prev.Pos())
+	}
+	w.gatekeeper[g.Key()] = g
+	if isTemplate {
+		w.templates = append(w.templates, g)
+	} else {
+		w.constraints = append(w.constraints, g)
+	}
+	return true, nil
+}
+
+// addInventory records a foreign object for data.inventory: a namespaced
+// object that names no namespace is put in namespace, as kubectl would,
+// unless its kind is a well-known cluster-scoped one; of a Secret only the
+// metadata is kept.
+func (w *World) addInventory(d *Document, gvk schema.GroupVersionKind, namespace string) {
+	obj := d.Object
+	if gvk.Group == "" && gvk.Kind == "Secret" {
+		obj = map[string]any{"apiVersion": d.Object["apiVersion"], "kind": d.Object["kind"], "metadata": d.Object["metadata"]}
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	if u.GetNamespace() == "" && !clusterScoped[gvk.GroupKind()] {
+		u.SetNamespace(namespace)
+	}
+	w.inventory = append(w.inventory, u)
+}
+
+// clusterScoped are the cluster-scoped kinds of Kubernetes itself. Offline
+// there is no discovery to ask; a kind not listed is taken as namespaced
+// when the object names no namespace.
+var clusterScoped = func() map[schema.GroupKind]bool {
+	m := map[schema.GroupKind]bool{}
+	for _, gk := range []string{
+		"Namespace", "Node", "PersistentVolume", "ComponentStatus",
+		"ClusterRole.rbac.authorization.k8s.io", "ClusterRoleBinding.rbac.authorization.k8s.io",
+		"CustomResourceDefinition.apiextensions.k8s.io", "APIService.apiregistration.k8s.io",
+		"StorageClass.storage.k8s.io", "CSIDriver.storage.k8s.io", "CSINode.storage.k8s.io", "VolumeAttachment.storage.k8s.io",
+		"PriorityClass.scheduling.k8s.io", "RuntimeClass.node.k8s.io", "IngressClass.networking.k8s.io",
+		"ValidatingWebhookConfiguration.admissionregistration.k8s.io", "MutatingWebhookConfiguration.admissionregistration.k8s.io",
+		"ValidatingAdmissionPolicy.admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io",
+		"MutatingAdmissionPolicy.admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding.admissionregistration.k8s.io",
+		"CertificateSigningRequest.certificates.k8s.io", "FlowSchema.flowcontrol.apiserver.k8s.io",
+		"PriorityLevelConfiguration.flowcontrol.apiserver.k8s.io",
+	} {
+		m[schema.ParseGroupKind(gk)] = true
+	}
+	return m
+}()
+
+// GatekeeperError places an error the engine reports for a template or
+// constraint at its document: "ConstraintTemplate <name> does not compile:
+// <field>:<line>:<col> (<file>:<line>:<col>): <message>", the field being
+// where the Rego module is (spec.targets[0].rego,
+// spec.targets[0].code[i].source.libs[j], ...), the place in the file
+// known when the module is a YAML block scalar; "<Kind> <name>: <field>:
+// <message>" for a constraint.
+func GatekeeperError(g *Gatekeeper, key string, ce policy.CompileError) error {
+	var b strings.Builder
+	kind, name, _ := strings.Cut(key, "/")
+	if g != nil {
+		kind, name = g.Object.GetKind(), g.Object.GetName()
+	}
+	if kind == policy.TemplateGVK.Kind {
+		fmt.Fprintf(&b, "%s %s does not compile: ", kind, name)
+	} else {
+		fmt.Fprintf(&b, "%s %s: ", kind, name)
+	}
+	if where := ce.Module; where != "" {
+		var n *yaml.Node
+		if g != nil && (where == "rego" || strings.HasPrefix(where, "libs[")) {
+			where, n = templateModule(docRoot(g.doc), where)
+		}
+		b.WriteString(where)
+		if ce.Line > 0 {
+			fmt.Fprintf(&b, ":%d", ce.Line)
+			if ce.Column > 0 {
+				fmt.Fprintf(&b, ":%d", ce.Column)
+			}
+			if line, col, ok := blockLine(g.doc, n, ce.Line, ce.Column); ok {
+				fmt.Fprintf(&b, " (%s:%d:%d)", g.doc.File, line, col)
+			}
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(ce.Message)
+	err := &InputError{Msg: b.String()}
+	if g != nil {
+		err.File, err.Line = g.doc.File, g.doc.Line
+	}
+	return err
+}
+
+// templateModule finds a template's module ("rego" or "libs[i]") as the
+// engine reads it: in the first code[] entry of engine Rego
+// (source.rego, source.libs), else in the target's rego and libs. It
+// returns the module's field path and its YAML node (nil when not found).
+func templateModule(root *yaml.Node, module string) (string, *yaml.Node) {
+	prefix := "spec.targets[0]"
+	var target *yaml.Node
+	if t := mapValue(mapValue(root, "spec"), "targets"); t != nil && t.Kind == yaml.SequenceNode && len(t.Content) > 0 {
+		target = t.Content[0]
+	}
+	holder := target
+	if code := mapValue(target, "code"); code != nil && code.Kind == yaml.SequenceNode {
+		for i, c := range code.Content {
+			if e := mapValue(c, "engine"); e != nil && e.Value == "Rego" {
+				holder, prefix = mapValue(c, "source"), fmt.Sprintf("%s.code[%d].source", prefix, i)
+				break
+			}
+		}
+	}
+	if module == "rego" {
+		return prefix + ".rego", mapValue(holder, "rego")
+	}
+	return prefix + "." + module, libNode(mapValue(holder, "libs"), module)
+}
+
+// Position is the file and line of the object's document.
+func (g *Gatekeeper) Position() (file string, line int) { return g.doc.File, g.doc.Line }

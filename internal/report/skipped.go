@@ -1,0 +1,88 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+)
+
+// Skipped is a Gatekeeper ConstraintTemplate the engine does not evaluate
+// (one with only the K8sNativeValidation CEL engine): its constraints are
+// not in force, and the reports say so rather than pass in silence.
+type Skipped struct {
+	Template string `json:"template"`
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Reason   string `json:"reason"`
+}
+
+// String is "file:line: ConstraintTemplate <name> skipped: <reason>".
+func (s Skipped) String() string {
+	msg := fmt.Sprintf("ConstraintTemplate %s skipped: %s", s.Template, s.Reason)
+	if s.File != "" {
+		return fmt.Sprintf("%s:%d: %s", s.File, s.Line, msg)
+	}
+	return msg
+}
+
+// writeSkippedJSON writes `"skipped": [...],` of -o json, nothing when
+// none was skipped.
+func writeSkippedJSON(out *bufio.Writer, skipped []Skipped) error {
+	if len(skipped) == 0 {
+		return nil
+	}
+	b, err := json.MarshalIndent(skipped, "  ", "  ")
+	if err != nil {
+		return err
+	}
+	out.WriteString(",\n  \"skipped\": ")
+	_, err = out.Write(b)
+	return err
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful            bool                `json:"executionSuccessful"`
+	ToolConfigurationNotifications []sarifNotification `json:"toolConfigurationNotifications"`
+}
+
+type sarifNotification struct {
+	Descriptor sarifDescriptor `json:"descriptor"`
+	Level      string          `json:"level"`
+	Message    sarifText       `json:"message"`
+	Locations  []sarifLocation `json:"locations,omitempty"`
+}
+
+type sarifDescriptor struct {
+	ID string `json:"id"`
+}
+
+// writeSkippedSARIF writes the run's invocation with a note for each
+// skipped template (SARIF's toolConfigurationNotifications), nothing when
+// none was skipped.
+func writeSkippedSARIF(out *bufio.Writer, skipped []Skipped) error {
+	if len(skipped) == 0 {
+		return nil
+	}
+	inv := sarifInvocation{ExecutionSuccessful: true}
+	for _, s := range skipped {
+		n := sarifNotification{
+			Descriptor: sarifDescriptor{ID: "ConstraintTemplate/" + s.Template},
+			Level:      "note",
+			Message:    sarifText{Text: fmt.Sprintf("ConstraintTemplate %s skipped: %s", s.Template, s.Reason)},
+		}
+		if s.File != "" {
+			n.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{
+				ArtifactLocation: sarifArtifactLoc{URI: sarifURI(s.File)},
+				Region:           sarifRegion{StartLine: max(s.Line, 1)},
+			}}}
+		}
+		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications, n)
+	}
+	b, err := json.MarshalIndent([]sarifInvocation{inv}, "      ", "  ")
+	if err != nil {
+		return err
+	}
+	out.WriteString(",\n      \"invocations\": ")
+	_, err = out.Write(b)
+	return err
+}
