@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -94,6 +95,9 @@ func (w *World) addInventory(d *Document, gvk schema.GroupVersionKind, namespace
 		u.SetNamespace(namespace)
 	}
 	w.inventory = append(w.inventory, u)
+	if w.inventoryValue == nil {
+		w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.inventory) })
+	}
 }
 
 // clusterScoped are the cluster-scoped kinds of Kubernetes itself. Offline

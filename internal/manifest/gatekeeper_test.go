@@ -86,8 +86,8 @@ func TestLoadGatekeeperAndInventory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(req.Inventory) != 4 {
-		t.Errorf("request inventory %d objects, want 4", len(req.Inventory))
+	if req.Inventory.Len() != 4 {
+		t.Errorf("request inventory %d objects, want 4", req.Inventory.Len())
 	}
 }
 

@@ -96,6 +96,9 @@ type World struct {
 	templates, constraints []*Gatekeeper
 	gatekeeper             map[string]*Gatekeeper
 	inventory              []*unstructured.Unstructured
+	// inventoryValue converts inventory for the engine once, on the
+	// first Request that needs it.
+	inventoryValue func() (*policy.Inventory, error)
 }
 
 func newWorld() *World {
@@ -206,7 +209,16 @@ func (w *World) Request(ctx context.Context, obj client.Object, now time.Time) (
 	if w.standard != nil {
 		req.Standard = w.standard
 	}
-	req.Inventory = w.inventory
+	if len(w.inventory) > 0 {
+		if w.inventoryValue == nil {
+			return req, fmt.Errorf("manifest: the world's inventory was not prepared")
+		}
+		inv, err := w.inventoryValue()
+		if err != nil {
+			return req, err
+		}
+		req.Inventory = inv
+	}
 	return req, nil
 }
 

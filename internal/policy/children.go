@@ -54,13 +54,9 @@ func (ev *evaluation) children(req *Request, wl *object, op Operation, namespace
 	}
 	var inventory *ast.Term
 	if gk := ev.set.gk; gk != nil && gk.inventory {
-		all := make([]*gkSubject, 0, len(rendered)+len(req.Inventory))
-		for _, inv := range req.Inventory {
-			s, err := unstructuredSubject(inv, nil)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			all = append(all, s)
+		all := make([]*gkSubject, 0, len(rendered)+req.Inventory.Len())
+		if req.Inventory != nil {
+			all = append(all, req.Inventory.objs...)
 		}
 		for _, c := range rendered {
 			all = append(all, c.gk)

@@ -619,6 +619,34 @@ func inventoryTerm(objs []*gkSubject) *ast.Term {
 	return ast.ObjectTerm(ast.Item(keyNamespace, ast.NewTerm(ns)), ast.Item(keyCluster, ast.NewTerm(cluster)))
 }
 
+// Inventory is a set of objects for data.inventory, converted for the
+// policies once, so that the many requests of a batch (a CLI run) share one
+// conversion. It is read-only once built.
+type Inventory struct {
+	objs []*gkSubject
+}
+
+// NewInventory converts objs for data.inventory. The objects are not kept.
+func NewInventory(objs []*unstructured.Unstructured) (*Inventory, error) {
+	inv := &Inventory{objs: make([]*gkSubject, 0, len(objs))}
+	for _, o := range objs {
+		s, err := unstructuredSubject(o, nil)
+		if err != nil {
+			return nil, err
+		}
+		inv.objs = append(inv.objs, s)
+	}
+	return inv, nil
+}
+
+// Len is the number of objects in the inventory.
+func (inv *Inventory) Len() int {
+	if inv == nil {
+		return 0
+	}
+	return len(inv.objs)
+}
+
 // unstructuredSubject converts u for review; nsLabels are its namespace's.
 func unstructuredSubject(u *unstructured.Unstructured, nsLabels map[string]string) (*gkSubject, error) {
 	v, err := ast.InterfaceToValue(u.Object)
@@ -710,15 +738,11 @@ func (e *Engine) Review(ctx context.Context, req ReviewRequest) (*Decision, erro
 	ev.txn = txn
 	var inventory *ast.Term
 	if set.gk != nil && set.gk.inventory {
-		objs := make([]*gkSubject, 0, len(req.Inventory))
-		for _, inv := range req.Inventory {
-			o, err := unstructuredSubject(inv, nil)
-			if err != nil {
-				return nil, err
-			}
-			objs = append(objs, o)
+		inv, err := NewInventory(req.Inventory)
+		if err != nil {
+			return nil, err
 		}
-		inventory = inventoryTerm(objs)
+		inventory = inventoryTerm(inv.objs)
 	}
 	subject := &object{kind: s.meta.kind, namespace: s.meta.namespace, name: s.meta.name}
 	d := &Decision{Kind: s.meta.kind, Namespace: s.meta.namespace, Name: s.meta.name}

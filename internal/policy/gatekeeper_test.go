@@ -323,14 +323,17 @@ metadata:
 		t.Fatalf("the rendered Service is in data.inventory: %+v", rs)
 	}
 	req := compliantRequest(workload())
-	req.Inventory = []*unstructured.Unstructured{objectOf(t, `
+	req.Inventory, err = NewInventory([]*unstructured.Unstructured{objectOf(t, `
 apiVersion: v1
 kind: ConfigMap
 metadata:
   name: legacy
   namespace: campaigns
   labels: {acme.io/forbidden: "yes"}
-`)}
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err = e.Evaluate(ctx, req)
 	if err != nil {
 		t.Fatal(err)

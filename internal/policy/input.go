@@ -74,8 +74,9 @@ type Request struct {
 	Owner *v1alpha1.MarketingWorkload
 	// Inventory is what Gatekeeper templates read as data.inventory, beside
 	// the workload's own rendered children (which the engine adds): the
-	// Kubernetes objects the door knows of (the CLI's input files).
-	Inventory  []*unstructured.Unstructured
+	// Kubernetes objects the door knows of (the CLI's input files), converted
+	// once by NewInventory for every request that shares them. Nil: none.
+	Inventory  *Inventory
 	Exceptions []v1alpha1.PolicyException // of every namespace; expired ones do nothing
 	Now        time.Time                  // time.Now() when zero
 	// Memo, when set, shares decisions on SaaSIntegrations with the other
