@@ -791,3 +791,10 @@ func (s *gkSet) templateNames() []string {
 	}
 	return slices.Sorted(maps.Keys(s.templates))
 }
+
+// ReadsInventory reports whether a constraint in force reads data.inventory,
+// so that a door fills Request.Inventory only when it is read.
+func (e *Engine) ReadsInventory() bool {
+	gk := e.cur.Load().gk
+	return !gk.empty() && gk.inventory
+}
