@@ -133,6 +133,15 @@ say "installing CRDs"
 "$KUBECTL" wait --for condition=Established --timeout=60s -f "$ROOT/config/crd/bases" >/dev/null
 # The report CRDs the audit writes (docs/audit.md): `get reports -A`.
 "$KUBECTL" apply --server-side --force-conflicts -f "$ROOT/config/reports/openreports" >/dev/null
+# Gatekeeper's ConstraintTemplate CRD (as Gatekeeper v3.23.1 publishes it)
+# and the constraint CRD Gatekeeper would create for the sample template, so
+# the sample ConstraintTemplate and Constraint (config/samples/gatekeeper/)
+# are stored and the operator applies them to what it renders
+# (docs/policies.md). GATEKEEPER=false leaves them out.
+if [ "${GATEKEEPER:-true}" = true ]; then
+  "$KUBECTL" apply --server-side --force-conflicts -f "$ROOT/test/gatekeeper/constrainttemplate-customresourcedefinition.yaml" -f "$ROOT/config/samples/gatekeeper/crds" >/dev/null
+  "$KUBECTL" wait --for condition=Established --timeout=60s -f "$ROOT/test/gatekeeper/constrainttemplate-customresourcedefinition.yaml" -f "$ROOT/config/samples/gatekeeper/crds" >/dev/null
+fi
 
 # make_certs writes a local CA and a serving certificate for 127.0.0.1 and
 # localhost (tls.crt, tls.key, ca.crt) unless valid ones are there.
@@ -260,6 +269,10 @@ for i in $(seq 1 30); do
   sleep 2
 done
 sed 's/^/    /' "$LOCAL/samples-apply.log"
+if [ "${GATEKEEPER:-true}" = true ]; then
+  say "applying config/samples/gatekeeper/ (a Gatekeeper ConstraintTemplate and its Constraint)"
+  "$KUBECTL" apply -f "$ROOT/config/samples/gatekeeper/" 2>&1 | sed 's/^/    /'
+fi
 
 cat <<MSG
 
