@@ -155,6 +155,21 @@ func TestMakeRun(t *testing.T) {
 		if g := kubectl("get", "martech", "-A"); g.code != 0 || !strings.Contains(g.out, "winter-sale-microsite") {
 			t.Errorf("bin/kubectl get martech -A exited %d:\n%s", g.code, g.out)
 		}
+		// The sample Gatekeeper template and constraint are in force: the
+		// docs example's rendered Deployment is refused at apply time, with
+		// the README's message (server-side dry-run: a pass before the
+		// constraint is loaded stores nothing).
+		wantAll(t, "make run", out, "k8snoliteralsecrets", "no-literal-secrets")
+		want := "no-literal-secrets (Deployment/spring-teaser): Deployment spring-teaser: container app sets ANALYTICS_API_KEY as a literal value"
+		var g result
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+			if g = kubectl("apply", "--dry-run=server", "-f", filepath.Join(root, "docs", "examples", "literal-secret-workload.yaml")); g.code != 0 && strings.Contains(g.out, want) {
+				break
+			}
+		}
+		if g.code == 0 || !strings.Contains(g.out, want) {
+			t.Errorf("apply of docs/examples/literal-secret-workload.yaml exited %d, want a denial with %q:\n%s", g.code, want, g.out)
+		}
 		r.ctrlC()
 		wantAll(t, "make run after Ctrl-C", r.out.String(), "stopping simulated cluster")
 		noProcessesLeft(t, local)
