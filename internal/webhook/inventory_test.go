@@ -120,6 +120,29 @@ var _ = Describe("Gatekeeper's templates read data.inventory from the manager's 
 		Expect(err).NotTo(HaveOccurred(), "the same cost centre is admitted: %s", out)
 	})
 
+	It("blocks at reconcile a workload the webhook did not judge, with the same message", func() {
+		// The operator's own identity is exempt from the webhooks: the
+		// reconciler is the door that judges this one, with the same
+		// inventory from the same cache.
+		mw := &v1alpha1.MarketingWorkload{ObjectMeta: metav1.ObjectMeta{Namespace: inventoryNS, Name: "south-promo"}, Spec: v1alpha1.MarketingWorkloadSpec{
+			Owner:      v1alpha1.Owner{Team: "growth", Contact: "growth-team@acme.example"},
+			CostCenter: "MKT-4200", Image: "ghcr.io/acme-marketing/landing-page:2.0.1",
+		}}
+		Expect(e.managerClient.Create(ctx, mw)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var got v1alpha1.MarketingWorkload
+			g.Expect(e.client.Get(ctx, client.ObjectKeyFromObject(mw), &got)).To(Succeed())
+			g.Expect(got.Status.Phase).To(Equal(v1alpha1.PhaseBlocked))
+			var messages []string
+			for _, v := range got.Status.Violations {
+				messages = append(messages, v.Message)
+			}
+			g.Expect(messages).To(ContainElement(ContainSubstring(conflict("south-promo", "MKT-4200", "north-promo", "MKT-4100"))))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		var dep appsv1.Deployment
+		Expect(e.client.Get(ctx, client.ObjectKeyFromObject(mw), &dep)).NotTo(Succeed(), "a blocked workload gets no children")
+	})
+
 	It("does not judge a workload against its own children: changing the only cost centre of the namespace is admitted", func() {
 		Expect(e.client.Delete(ctx, &v1alpha1.MarketingWorkload{ObjectMeta: metav1.ObjectMeta{Namespace: inventoryNS, Name: "east-promo"}})).To(Succeed())
 		// No garbage collector runs in envtest: the deleted workload's
