@@ -189,3 +189,23 @@ func TestInventoryBounded(t *testing.T) {
 		t.Fatalf("kept %s … %s, want the first %d by name", objs[0].GetName(), objs[len(objs)-1].GetName(), MaxInventory)
 	}
 }
+
+// A workload created after the audit's snapshot was taken still owns the
+// children the reconciler provisioned for it: the audit lists raw objects
+// after the snapshot, and they are not shadow IT.
+func TestSnapshotOwnerCreatedAfterSnapshot(t *testing.T) {
+	ctx := context.Background()
+	reader, _ := inventoryWorld(t)
+	snap := NewSnapshot(reader, SnapshotOf{Workloads: []v1alpha1.MarketingWorkload{*workload("shop", "b")}})
+	child := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "a", OwnerReferences: []metav1.OwnerReference{{
+		APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindMarketingWorkload, Name: "a", Controller: ptr.To(true)}}}}
+	if w, err := snap.Owner(ctx, child); err != nil || w != nil {
+		t.Fatalf("owner %v, %v: workload a does not exist", w, err)
+	}
+	if err := reader.(client.Client).Create(ctx, workload("shop", "a")); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := snap.Owner(ctx, child); err != nil || w == nil || w.Name != "a" {
+		t.Fatalf("owner %v, %v: want workload a, created after the snapshot", w, err)
+	}
+}

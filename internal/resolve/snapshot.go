@@ -143,13 +143,20 @@ func (s *Snapshot) Integrations(_ context.Context, mw *v1alpha1.MarketingWorkloa
 	return out, nil
 }
 
-// Owner returns the MarketingWorkload controlling obj, if it exists.
-func (s *Snapshot) Owner(_ context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error) {
+// Owner returns the MarketingWorkload controlling obj, if it exists. A
+// workload created after the snapshot was taken is looked up in the reader:
+// the audit lists raw objects from the API server after the snapshot, so a
+// child the reconciler has just provisioned for a new workload is its, not
+// shadow IT.
+func (s *Snapshot) Owner(ctx context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error) {
 	name, ok := workloadOwner(obj)
 	if !ok {
 		return nil, nil
 	}
-	return s.workloads[types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}], nil
+	if w := s.workloads[types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}]; w != nil {
+		return w, nil
+	}
+	return s.reader.Owner(ctx, obj)
 }
 
 // Secret returns what policies may know of a Secret, read once per pass.
