@@ -80,7 +80,7 @@ func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Re
 }
 
 func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha1.MarketingWorkload, now time.Time) (ctrl.Result, error) {
-	res := resolve.Resolver{Reader: r.Client}
+	res := resolve.Resolver{Reader: r.Client, ReadsInventory: r.Engine.ReadsInventory}
 	preq, err := res.Request(ctx, mw, policy.OperationAudit, now)
 	if err != nil {
 		return ctrl.Result{}, &stepError{ReasonResolveFailed, err}

@@ -305,6 +305,7 @@ func (a *Auditor) snapshot(ctx context.Context, scopes []string, all bool) (*res
 		of.Integrations = append(of.Integrations, sis.Items...)
 		of.Workloads = append(of.Workloads, mws.Items...)
 	}
+	of.ReadsInventory = a.engine.ReadsInventory
 	return resolve.NewSnapshot(a.cache, of.SnapshotOf), of, nil
 }
 

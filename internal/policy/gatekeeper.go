@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -212,8 +211,8 @@ func sortByName(list []*unstructured.Unstructured) {
 // its compiled form in force, reused when its Rego is unchanged.
 func (c *compiler) compileTemplate(u *unstructured.Unstructured, prev *gkTemplate) (t *gkTemplate, skipped string, errs []CompileError) {
 	key := "ConstraintTemplate/" + u.GetName()
-	specErr := func(field, format string, args ...any) []CompileError {
-		return []CompileError{{Policy: key, Module: field, Message: fmt.Sprintf(format, args...)}}
+	specErr := func(at, format string, args ...any) []CompileError {
+		return []CompileError{{Policy: key, Module: at, Message: fmt.Sprintf(format, args...)}}
 	}
 	var ct templatesv1.ConstraintTemplate
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &ct); err != nil {
@@ -399,8 +398,8 @@ type gkMatch struct {
 func compileConstraint(u *unstructured.Unstructured, t *gkTemplate) (*gkConstraint, []CompileError) {
 	key := u.GetKind() + "/" + u.GetName()
 	var errs []CompileError
-	specErr := func(field, format string, args ...any) {
-		errs = append(errs, CompileError{Policy: key, Module: field, Message: fmt.Sprintf(format, args...)})
+	specErr := func(at, format string, args ...any) {
+		errs = append(errs, CompileError{Policy: key, Module: at, Message: fmt.Sprintf(format, args...)})
 	}
 	con := &gkConstraint{kind: u.GetKind(), template: t, info: PolicyInfo{
 		Name:     u.GetName(),
@@ -782,14 +781,6 @@ func (s *gkSet) infos() []PolicyInfo {
 		out = append(out, c.info)
 	}
 	return out
-}
-
-// templateNames are the names of the templates in force, sorted.
-func (s *gkSet) templateNames() []string {
-	if s == nil {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(s.templates))
 }
 
 // ReadsInventory reports whether a constraint in force reads data.inventory,

@@ -38,6 +38,11 @@ var ErrSecretUnreadable = errors.New("the operator may not read Secrets here")
 // Resolver reads the cluster through Reader (a cached client in the manager).
 type Resolver struct {
 	Reader client.Reader
+	// ReadsInventory, when set, says whether a constraint in force reads
+	// data.inventory (policy.Engine.ReadsInventory): a MarketingWorkload's
+	// request then carries the inventory (Inventory). Unset: none is
+	// listed, the engine's own rendered children only.
+	ReadsInventory func() bool
 }
 
 // Standard returns the PlatformStandard in force for a namespace: a
@@ -215,6 +220,7 @@ type world interface {
 	Integrations(ctx context.Context, mw *v1alpha1.MarketingWorkload) (map[string]*v1alpha1.SaaSIntegration, error)
 	Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error)
 	Owner(ctx context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error)
+	Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*policy.Inventory, error)
 }
 
 // build is the one way a request is built, whatever it is built from.
@@ -242,6 +248,9 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 	switch o := obj.(type) {
 	case *v1alpha1.MarketingWorkload:
 		if req.Integrations, err = w.Integrations(ctx, o); err != nil {
+			return policy.Request{}, err
+		}
+		if req.Inventory, err = w.Inventory(ctx, o); err != nil {
 			return policy.Request{}, err
 		}
 		req.Secrets = map[string]policy.SecretInfo{}

@@ -34,6 +34,14 @@ type Snapshot struct {
 
 	mu      sync.Mutex
 	secrets map[types.NamespacedName]secretEntry
+
+	// data.inventory (inventory.go): the managed children of every
+	// namespace, listed once through reader when a workload first needs them.
+	readsInventory func() bool
+	nsItems        []metaItem
+	childrenOnce   sync.Once
+	children       map[string][]metaItem
+	childrenErr    error
 }
 
 type secretEntry struct {
@@ -49,6 +57,10 @@ type SnapshotOf struct {
 	Exceptions   []v1alpha1.PolicyException
 	Integrations []v1alpha1.SaaSIntegration
 	Workloads    []v1alpha1.MarketingWorkload
+	// ReadsInventory is Resolver.ReadsInventory: when set and true, the
+	// workloads' requests carry data.inventory, the managed children
+	// listed once per Snapshot through the reader, and Namespaces.
+	ReadsInventory func() bool
 }
 
 // NewSnapshot indexes the lists in of; Secrets are read through reader.
@@ -63,9 +75,19 @@ func NewSnapshot(reader client.Reader, of SnapshotOf) *Snapshot {
 		integrations: make(map[types.NamespacedName]*v1alpha1.SaaSIntegration, len(of.Integrations)),
 		workloads:    make(map[types.NamespacedName]*v1alpha1.MarketingWorkload, len(of.Workloads)),
 		secrets:      map[types.NamespacedName]secretEntry{},
+
+		readsInventory: of.ReadsInventory,
 	}
 	for i := range of.Namespaces {
 		s.namespaces[of.Namespaces[i].Name] = of.Namespaces[i].Labels
+	}
+	if of.ReadsInventory != nil {
+		s.nsItems = make([]metaItem, 0, len(of.Namespaces))
+		for i := range of.Namespaces {
+			ns := &of.Namespaces[i]
+			s.nsItems = append(s.nsItems, metaItem{namespaceGVK, &metav1.PartialObjectMetadata{ObjectMeta: ns.ObjectMeta}})
+		}
+		slices.SortFunc(s.nsItems, byKindName)
 	}
 	slices.SortFunc(s.standards, func(a, b v1alpha1.PlatformStandard) int { return strings.Compare(a.Name, b.Name) })
 	for i := range of.Vendors {
@@ -121,13 +143,20 @@ func (s *Snapshot) Integrations(_ context.Context, mw *v1alpha1.MarketingWorkloa
 	return out, nil
 }
 
-// Owner returns the MarketingWorkload controlling obj, if it exists.
-func (s *Snapshot) Owner(_ context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error) {
+// Owner returns the MarketingWorkload controlling obj, if it exists. A
+// workload created after the snapshot was taken is looked up in the reader:
+// the audit lists raw objects from the API server after the snapshot, so a
+// child the reconciler has just provisioned for a new workload is its, not
+// shadow IT.
+func (s *Snapshot) Owner(ctx context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error) {
 	name, ok := workloadOwner(obj)
 	if !ok {
 		return nil, nil
 	}
-	return s.workloads[types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}], nil
+	if w := s.workloads[types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}]; w != nil {
+		return w, nil
+	}
+	return s.reader.Owner(ctx, obj)
 }
 
 // Secret returns what policies may know of a Secret, read once per pass.
@@ -144,4 +173,27 @@ func (s *Snapshot) Secret(ctx context.Context, namespace, name string) (policy.S
 	s.secrets[key] = secretEntry{info, err}
 	s.mu.Unlock()
 	return info, err
+}
+
+// Inventory returns mw's data.inventory as Resolver.Inventory does, from
+// the children listed once for the whole pass.
+func (s *Snapshot) Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*policy.Inventory, error) {
+	if s.readsInventory == nil || !s.readsInventory() {
+		return nil, nil
+	}
+	s.childrenOnce.Do(func() {
+		all, err := listChildren(ctx, s.reader.Reader, "")
+		if err != nil {
+			s.childrenErr = err
+			return
+		}
+		s.children = map[string][]metaItem{}
+		for _, c := range all {
+			s.children[c.meta.Namespace] = append(s.children[c.meta.Namespace], c)
+		}
+	})
+	if s.childrenErr != nil {
+		return nil, s.childrenErr
+	}
+	return inventoryOf(ctx, mw, s.children[mw.Namespace], s.nsItems)
 }

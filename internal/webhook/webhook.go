@@ -136,7 +136,7 @@ func (w *Webhooks) setup(mgr ctrl.Manager) error {
 	if w.reader == nil {
 		w.reader = mgr.GetClient()
 	}
-	w.resolver = resolve.Resolver{Reader: w.reader}
+	w.resolver = resolve.Resolver{Reader: w.reader, ReadsInventory: w.engine.ReadsInventory}
 	w.policies.Warm(warmed()...)
 	if err := w.policies.Add(mgr); err != nil {
 		return fmt.Errorf("webhook: %w", err)
@@ -187,11 +187,11 @@ func (w *Webhooks) exempted(req admission.Request) bool {
 // running and synced before the policy loader reports synced and the first
 // request arrives.
 func warmed() []client.Object {
-	return []client.Object{
+	return append([]client.Object{
 		&v1alpha1.PlatformStandard{}, &v1alpha1.Vendor{}, &v1alpha1.PolicyException{},
 		&v1alpha1.SaaSIntegration{}, &v1alpha1.MarketingWorkload{}, &v1alpha1.GuardrailPolicy{},
 		resolve.NamespaceMetadata(), resolve.SecretMetadata(),
-	}
+	}, resolve.ChildMetadata()...) // data.inventory
 }
 
 // SelfUsername asks the API server who c authenticates as (a
