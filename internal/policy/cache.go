@@ -12,8 +12,8 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
-// DefaultConversionCacheSize bounds the conversion cache unless
-// Options.ConversionCacheSize says otherwise; when full it starts over.
+// DefaultConversionCacheSize bounds the conversion cache; when full it
+// starts over.
 const DefaultConversionCacheSize = 4096
 
 // convCache keeps the AST form of the stored objects a request refers to

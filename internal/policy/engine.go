@@ -40,10 +40,6 @@ type Options struct {
 	RequestBudget time.Duration
 	// Registerer, when set, receives the engine's Prometheus metrics.
 	Registerer prometheus.Registerer
-	// ConversionCacheSize bounds how many stored objects (Vendors,
-	// SaaSIntegrations, standards) the engine keeps converted for its
-	// input; DefaultConversionCacheSize when zero.
-	ConversionCacheSize int
 	// ResultCacheSize bounds how many results each prepared query
 	// remembers (see resultCache): DefaultResultCacheSize when zero, none
 	// when negative.
@@ -101,7 +97,7 @@ func New(opts Options) (*Engine, error) {
 // newEngine is New with the built-in modules given (file name → source).
 func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) {
 	installGuards()
-	e := &Engine{timeout: opts.Timeout, budget: opts.RequestBudget, cache: newConvCache(opts.ConversionCacheSize)}
+	e := &Engine{timeout: opts.Timeout, budget: opts.RequestBudget, cache: newConvCache(DefaultConversionCacheSize)}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -498,5 +499,31 @@ func TestChildResultsMetrics(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(e.metrics.evaluations.WithLabelValues("tier", "violation")); got != 1 {
 		t.Errorf("evaluations_total{tier,violation} = %v, want 1", got)
+	}
+}
+
+// Templates get the GuardrailPolicies' restricted capabilities and time
+// budget: http.send is refused at compile time with its line, and a
+// template that runs too long gives an error result, not a hang.
+func TestGatekeeperCapabilitiesAndBudget(t *testing.T) {
+	e := newTestEngine(t, Options{Timeout: 50 * time.Millisecond})
+	outward := strings.Replace(requiredLabelsTemplate, "count(missing_labels) > 0", `http.send({"method": "get", "url": "https://example.com"})`, 1)
+	rep := setGatekeeper(t, e, []string{outward}, nil)
+	errs := rep.Errors["ConstraintTemplate/k8srequiredlabels"]
+	if len(errs) == 0 || !strings.Contains(errs[0].Message, "http.send") || errs[0].Line == 0 {
+		t.Fatalf("errors %+v: want http.send refused with its line", rep.Errors)
+	}
+	slow := strings.Replace(requiredLabelsTemplate, "count(missing_labels) > 0", "count([x | some x in numbers.range(1, 1000000); x < 0]) == 0", 1)
+	slow = strings.Replace(slow, "rego: |\n        package k8srequiredlabels\n", "rego: |\n        package k8srequiredlabels\n\n        import future.keywords.in\n", 1)
+	if rep := setGatekeeper(t, e, []string{slow}, []string{requiredLabels("tier", "", `"acme.io/tier"`)}); rep.Errors != nil {
+		t.Fatalf("%+v", rep.Errors)
+	}
+	d, err := e.Evaluate(context.Background(), compliantRequest(workload()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := resultsOf(d, "tier (Deployment/spring-sale)")
+	if len(rs) != 1 || rs[0].Enforcement != EnforcementError || !strings.Contains(rs[0].Message, "time budget") {
+		t.Fatalf("results %+v: want an error result for the slow template", rs)
 	}
 }
