@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/martech-guardrails/guardrails/internal/manifest"
 )
 
 const (
@@ -396,4 +399,20 @@ func TestGatorSuiteUnnamed(t *testing.T) {
 		t.Fatalf("exit %d, want 0\n%s", r.code, r)
 	}
 	wantIn(t, "stdout", r.stdout, r, "PASS  gator mine: tests[0]/cases[0]\n1 passed, 0 failed\n")
+}
+
+func TestInventoryKeptOnlyWhenRead(t *testing.T) {
+	for template, want := range map[string]bool{"unique-ingress-host": true, "required-labels": false} {
+		in := inputFlags{namespace: "default", files: []string{
+			gatorSuites + "/" + template + "/template.yaml", gatorSuites + "/" + template + "/constraint.yaml",
+			gkFixtures + "/ingress.yaml", gkFixtures + "/exposed-workload.yaml",
+		}}
+		w, _, _, errs := loadChecked(context.Background(), &env{fsys: manifest.OSFS{}}, &in)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		if got := len(w.Inventory()) > 0; got != want {
+			t.Errorf("%s: inventory kept %v, want %v", template, got, want)
+		}
+	}
 }

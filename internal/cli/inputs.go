@@ -85,6 +85,9 @@ func newEngine(w *manifest.World) (eng *policy.Engine, skipped []report.Skipped,
 		}
 	}
 	skipped, gerrs := setGatekeeper(eng, w)
+	if !eng.ReadsInventory() {
+		w.DropInventory()
+	}
 	return eng, skipped, append(errs, gerrs...)
 }
 

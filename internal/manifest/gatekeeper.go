@@ -44,6 +44,10 @@ func (w *World) GatekeeperObject(key string) *Gatekeeper { return w.gatekeeper[k
 // as data.inventory. Secrets are there with their metadata only.
 func (w *World) Inventory() []*unstructured.Unstructured { return w.inventory }
 
+// DropInventory lets the inventory go, when no template in force reads
+// data.inventory: the requests then carry none, and memory holds none.
+func (w *World) DropInventory() { w.inventory, w.inventoryValue = nil, nil }
+
 // Unstructured returns the objects of gs.
 func Unstructured(gs []*Gatekeeper) []*unstructured.Unstructured {
 	out := make([]*unstructured.Unstructured, len(gs))
