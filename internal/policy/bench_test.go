@@ -55,7 +55,10 @@ func wantOnly(b testing.TB, d *Decision, names ...string) {
 // they time, in every `go test` run, not only under -bench.
 func TestBenchWorkloadDecision(t *testing.T) {
 	e, req := benchWorkload(t)
-	wantOnly(t, evaluate(t, e, req), "campaign-naming")
+	d := evaluate(t, e, req)
+	if len(d.Results) != 1 || d.Results[0].Policy != "campaign-naming" || d.Results[0].Enforcement != "deny" {
+		t.Fatalf("want one deny from campaign-naming:%s", describe(d))
+	}
 }
 
 // timeEvaluate checks that req's decision has results from exactly the
@@ -174,6 +177,31 @@ func BenchmarkEngineOverhead(b *testing.B) {
 	timeEvaluate(b, e, req)
 }
 
+// TestBuiltinBenchInputs holds BenchmarkBuiltin's inputs to what it times,
+// in every `go test` run: each built-in evaluates (within the budget) and
+// finds nothing on the compliant input of its kind.
+func TestBuiltinBenchInputs(t *testing.T) {
+	ev, inputs, si := benchInputs(t)
+	judged := 0
+	for _, p := range ev.set.builtins.policies {
+		in, ok := inputs[p.info.Targets[0]]
+		if !ok {
+			continue
+		}
+		judged++
+		v, err := ev.run(p.alone, nil, in, []string{"v"})
+		if err != nil {
+			t.Fatalf("%s: %v", p.info.Name, err)
+		}
+		if out := ev.results(nil, &p.info, si, testNS, v[0]); len(out) != 0 {
+			t.Errorf("%s found %+v on a compliant input", p.info.Name, out)
+		}
+	}
+	if judged < 10 {
+		t.Fatalf("%d built-ins judged, want the workload's and the integration's (at least 10)", judged)
+	}
+}
+
 // BenchmarkBuiltin evaluates each built-in alone against the input of the
 // object kind it targets (a SaaSIntegration, and a MarketingWorkload with
 // its three integrations' verdicts in input.integrations), as in
@@ -240,7 +268,7 @@ func BenchmarkOneRule(b *testing.B) {
 // request and the inputs its objects are judged on, by kind: a
 // SaaSIntegration (also returned), and the MarketingWorkload with its
 // integrations' verdicts.
-func benchInputs(b *testing.B) (*evaluation, map[string]ast.Value, *object) {
+func benchInputs(b testing.TB) (*evaluation, map[string]ast.Value, *object) {
 	b.Helper()
 	e, req := benchWorkload(b)
 	stored(&req)
