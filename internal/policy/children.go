@@ -68,28 +68,17 @@ func (ev *evaluation) children(req *Request, wl *object, op Operation, namespace
 	var names []string
 	var outcomes []outcome
 	for _, c := range rendered {
-		var rs []Result
-		for _, p := range ev.set.byKind[c.obj.kind] {
-			if settingOf(ev.disabled, ev.overrides, p.info).Disabled {
-				continue
-			}
-			if p.selector != nil && !p.selector.Matches(ev.nsLabels) {
-				continue
-			}
-			in := newInput(ev.shared, op, c.obj, nil, c.obj, namespace, integrations)
-			in.add(keyOwner, owner)
-			v, err := ev.run(p.rego.query, p.rego.results, in.value(p.params), []string{"v"})
-			if err != nil && ev.ctx.Err() != nil {
-				return nil, nil, nil, ev.ctx.Err()
-			}
-			names = append(names, p.info.Name)
-			outcomes = append(outcomes, outcome{policy: p.info.Name, failed: err != nil})
-			if err != nil {
-				rs = append(rs, ev.failure(&p.info, c.obj, namespace, err))
-				continue
-			}
-			rs = ev.results(rs, &p.info, c.obj, namespace, v[0])
+		// The GuardrailPolicies targeting the child's kind, as for any
+		// subject (no built-in or engine check targets a child kind).
+		in := newInput(ev.shared, op, c.obj, nil, c.obj, namespace, integrations)
+		in.add(keyOwner, owner)
+		cd, outs, err := ev.object(c.obj, namespace, in)
+		if err != nil {
+			return nil, nil, nil, err
 		}
+		rs := cd.Results
+		names = append(names, cd.Policies...)
+		outcomes = append(outcomes, outs...)
 		if gk := ev.set.gk; !gk.empty() {
 			grs, gnames, gouts, err := ev.gatekeeper(gk, c.gk, nil, op, inventory, c.obj, namespace)
 			if err != nil {

@@ -380,10 +380,7 @@ func parametersValidator(raw []byte) (apiservervalidation.SchemaValidator, error
 
 // gkMatch is a constraint's spec.match.
 type gkMatch struct {
-	Kinds []struct {
-		APIGroups []string `json:"apiGroups"`
-		Kinds     []string `json:"kinds"`
-	} `json:"kinds"`
+	Kinds              []gkKinds             `json:"kinds"`
 	Scope              string                `json:"scope"`
 	Namespaces         []string              `json:"namespaces"`
 	ExcludedNamespaces []string              `json:"excludedNamespaces"`
@@ -392,6 +389,12 @@ type gkMatch struct {
 	Name               string                `json:"name"`
 
 	labels, namespaceLabels labels.Selector
+}
+
+// gkKinds is one entry of a constraint's spec.match.kinds.
+type gkKinds struct {
+	APIGroups []string `json:"apiGroups"`
+	Kinds     []string `json:"kinds"`
 }
 
 // compileConstraint reads one constraint of template t.
@@ -484,10 +487,7 @@ type reviewed struct {
 // matches: kinds, scope, namespaces, excludedNamespaces (with * prefix and
 // suffix globs), name, labelSelector and namespaceSelector.
 func (m *gkMatch) matches(o reviewed) bool {
-	if len(m.Kinds) > 0 && !slices.ContainsFunc(m.Kinds, func(k struct {
-		APIGroups []string `json:"apiGroups"`
-		Kinds     []string `json:"kinds"`
-	}) bool {
+	if len(m.Kinds) > 0 && !slices.ContainsFunc(m.Kinds, func(k gkKinds) bool {
 		return anyOf(k.APIGroups, o.group) && anyOf(k.Kinds, o.kind)
 	}) {
 		return false
