@@ -21,16 +21,15 @@ type renderedChild struct {
 }
 
 // children judges the children the renderer would produce for the workload
-// wl (its typed form w) with the GuardrailPolicies targeting their kinds and
+// w (wl in the input's form) with the GuardrailPolicies targeting their kinds and
 // the Gatekeeper constraints matching them. Their results are the
 // workload's: Policy reads "<policy> (<Kind>/<name>)" and Field is the path
 // inside the child. A workload the renderer cannot render (an integration
 // it references is missing, an invalid name) has no children to judge: the
 // built-ins and the reconciler report why.
-func (ev *evaluation) children(req *Request, wl *object, op Operation, namespace string, integrations *ast.Term) ([]Result, []string, []outcome, error) {
-	w, err := typedWorkload(req.Object)
-	if err != nil || w == nil {
-		return nil, nil, nil, err
+func (ev *evaluation) children(req *Request, w *v1alpha1.MarketingWorkload, wl *object, op Operation, namespace string, integrations *ast.Term) ([]Result, []string, []outcome, error) {
+	if w == nil {
+		return nil, nil, nil, nil
 	}
 	if w.Namespace == "" {
 		w = w.DeepCopy()

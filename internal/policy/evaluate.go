@@ -91,12 +91,16 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 		namespace = cmpOr(req.Namespace.Name, subject.namespace)
 	}
 	integrations, effective := emptyObject(), (*ast.Term)(nil)
+	var workload *v1alpha1.MarketingWorkload // typed, for the renderer's rules
 	if subject.kind == v1alpha1.KindMarketingWorkload && obj != nil {
 		integrations, err = ev.integrations(&req, obj, op, namespace)
 		if err != nil {
 			return nil, err
 		}
-		if effective, err = effectiveTerm(req.Object, req.Standard); err != nil {
+		if workload, err = typedWorkload(req.Object); err != nil {
+			return nil, err
+		}
+		if effective, err = effectiveTerm(workload, req.Standard); err != nil {
 			return nil, err
 		}
 	}
@@ -123,7 +127,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 		return nil, err
 	}
 	if set.childrenJudged(subject.kind, obj) {
-		rs, names, outs, err := ev.children(&req, obj, op, namespace, integrations)
+		rs, names, outs, err := ev.children(&req, workload, obj, op, namespace, integrations)
 		if err != nil {
 			return nil, err
 		}

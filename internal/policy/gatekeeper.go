@@ -132,8 +132,7 @@ func (c *compiler) compileGatekeeper(templates, constraints []*unstructured.Unst
 		prev = old.gk.templates
 	}
 	byKind := map[string]*gkTemplate{}
-	sortByName(templates)
-	for _, u := range templates {
+	for _, u := range sortByName(templates) {
 		key := "ConstraintTemplate/" + u.GetName()
 		t, skipped, errs := c.compileTemplate(u, prev[u.GetName()])
 		switch {
@@ -159,8 +158,7 @@ func (c *compiler) compileGatekeeper(templates, constraints []*unstructured.Unst
 			taken[info.Name] = true
 		}
 	}
-	sortByName(constraints)
-	for _, u := range constraints {
+	for _, u := range sortByName(constraints) {
 		key := u.GetKind() + "/" + u.GetName()
 		if skippedTemplateOf(report.Skipped, u.GetKind()) {
 			continue
@@ -198,13 +196,17 @@ func skippedTemplateOf(skipped map[string]string, kind string) bool {
 	return ok
 }
 
-func sortByName(list []*unstructured.Unstructured) {
+// sortByName returns list sorted by kind and name (the caller's slice is
+// left in its order).
+func sortByName(list []*unstructured.Unstructured) []*unstructured.Unstructured {
+	list = slices.Clone(list)
 	slices.SortStableFunc(list, func(a, b *unstructured.Unstructured) int {
 		if c := strings.Compare(a.GetKind(), b.GetKind()); c != 0 {
 			return c
 		}
 		return strings.Compare(a.GetName(), b.GetName())
 	})
+	return list
 }
 
 // compileTemplate compiles one ConstraintTemplate; prev, when not nil, is
