@@ -51,40 +51,16 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if !knownKind(subject.kind) {
 		return nil, fmt.Errorf("policy: unsupported kind %q (want one of the martech.guardrails.dev kinds)", subject.kind)
 	}
-	now := req.Now
-	if now.IsZero() {
-		now = start
-	}
 	op := req.Operation
 	if op == "" {
 		op = OperationAudit
 	}
-	sh, err := newShared(&req, set, now, e.cache)
+	ev, done, err := e.newEvaluation(ctx, &req, set, start)
 	if err != nil {
 		return nil, err
 	}
-	ev := &evaluation{
-		engine:   e,
-		set:      set,
-		ctx:      ctx,
-		deadline: start.Add(e.budget),
-		now:      now,
-		memo:     req.Memo,
-		shared:   sh,
-		waivers:  activeWaivers(req.Exceptions, now),
-		nsLabels: labels.Set(req.Namespace.Labels),
-	}
-	txn, err := e.store.NewTransaction(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	defer e.store.Abort(ctx, txn)
-	ev.txn = txn
-	if req.Standard != nil {
-		ev.standard = req.Standard.Name
-		ev.disabled = req.Standard.Spec.Policies.Disabled
-		ev.overrides = req.Standard.Spec.Policies.Enforcement
-	}
+	defer done()
+	sh := ev.shared
 
 	namespace := ""
 	if namespaced(subject.kind) {
@@ -138,6 +114,42 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	}
 	e.metrics.observe(subject.kind, op, time.Since(start), outcomes, d.Results)
 	return d, nil
+}
+
+// newEvaluation prepares one evaluation of req against set, started at
+// start: the shared part of the input, the exceptions in force, the
+// standard's settings and a read transaction, which done ends.
+func (e *Engine) newEvaluation(ctx context.Context, req *Request, set *policySet, start time.Time) (ev *evaluation, done func(), err error) {
+	now := req.Now
+	if now.IsZero() {
+		now = start
+	}
+	sh, err := newShared(req, set, now, e.cache)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev = &evaluation{
+		engine:   e,
+		set:      set,
+		ctx:      ctx,
+		deadline: start.Add(e.budget),
+		now:      now,
+		memo:     req.Memo,
+		shared:   sh,
+		waivers:  activeWaivers(req.Exceptions, now),
+		nsLabels: labels.Set(req.Namespace.Labels),
+	}
+	txn, err := e.store.NewTransaction(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy: %w", err)
+	}
+	ev.txn = txn
+	if req.Standard != nil {
+		ev.standard = req.Standard.Name
+		ev.disabled = req.Standard.Spec.Policies.Disabled
+		ev.overrides = req.Standard.Spec.Policies.Enforcement
+	}
+	return ev, func() { e.store.Abort(ctx, txn) }, nil
 }
 
 // evaluation is one call of Evaluate.

@@ -722,21 +722,11 @@ func (e *Engine) Review(ctx context.Context, req ReviewRequest) (*Decision, erro
 	if err != nil {
 		return nil, err
 	}
-	now := req.Now
-	if now.IsZero() {
-		now = start
-	}
-	sh, err := newShared(&Request{User: req.User, Namespace: req.Namespace}, set, now, e.cache)
+	ev, done, err := e.newEvaluation(ctx, &Request{User: req.User, Namespace: req.Namespace, Now: req.Now}, set, start)
 	if err != nil {
 		return nil, err
 	}
-	ev := &evaluation{engine: e, set: set, ctx: ctx, deadline: start.Add(e.budget), now: now, shared: sh, nsLabels: labels.Set(req.Namespace.Labels)}
-	txn, err := e.store.NewTransaction(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	defer e.store.Abort(ctx, txn)
-	ev.txn = txn
+	defer done()
 	var inventory *ast.Term
 	if set.gk != nil && set.gk.inventory {
 		inv, err := NewInventory(req.Inventory)
