@@ -180,7 +180,7 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 			g.missing[kind] = true
 			continue
 		}
-		w, err := g.start(ctx, gvk, g.pokeOnSpec())
+		w, err := g.start(ctx, gvk, onSpecChange(g.poke))
 		if err != nil {
 			log.Error(err, "watching Gatekeeper constraints", "kind", kind)
 			g.missing[kind] = true
@@ -281,22 +281,6 @@ func (g *gatekeeper) pokeAll() toolscache.ResourceEventHandler {
 	return toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { g.poke() },
 		UpdateFunc: func(any, any) { g.poke() },
-		DeleteFunc: func(any) { g.poke() },
-	}
-}
-
-// pokeOnSpec reloads when a constraint appears, goes or changes its spec
-// (Gatekeeper's audit writes constraint status every minute: no reload).
-func (g *gatekeeper) pokeOnSpec() toolscache.ResourceEventHandler {
-	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { g.poke() },
-		UpdateFunc: func(oldObj, newObj any) {
-			o, okO := oldObj.(*unstructured.Unstructured)
-			n, okN := newObj.(*unstructured.Unstructured)
-			if !okO || !okN || o.GetGeneration() != n.GetGeneration() || o.GetUID() != n.GetUID() {
-				g.poke()
-			}
-		},
 		DeleteFunc: func(any) { g.poke() },
 	}
 }
