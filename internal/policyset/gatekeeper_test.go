@@ -3,6 +3,7 @@ package policyset_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,22 +84,29 @@ func TestGatekeeperLoader(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
+	// Running once both loaders have made their first load.
+	synced := func(*http.Request) error {
+		for _, l := range []*policyset.Loader{loader, disabled} {
+			select {
+			case <-l.Synced():
+			default:
+				return policyset.ErrNotSynced
+			}
 		}
-	})
-	for _, l := range []*policyset.Loader{loader, disabled} {
-		wait, stop := context.WithTimeout(ctx, time.Minute)
-		if err := l.WaitSynced(wait); err != nil {
-			t.Fatal(err)
-		}
-		stop()
+		return nil
 	}
+	stop, err := testenv.Run(mgr, synced, time.Minute)
+	if stop != nil {
+		t.Cleanup(func() {
+			if err := stop(); err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
 	if g := loader.Gatekeeper().Generations; len(g) != 0 {
 		t.Fatalf("no templates yet, the engine was given %v", g)
 	}
