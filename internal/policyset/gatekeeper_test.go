@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -199,11 +198,7 @@ func TestGatekeeperLoader(t *testing.T) {
 func managerIdentity(t *testing.T, env *envtest.Environment, c client.Client) *rest.Config {
 	t.Helper()
 	role := &rbacv1.ClusterRole{}
-	data, err := os.ReadFile(testenv.RepoPath("config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(role); err != nil {
+	if err := testenv.ReadObject(testenv.RepoPath("config", "rbac", "role.yaml"), role); err != nil {
 		t.Fatal(err)
 	}
 	const user = "system:serviceaccount:guardrails-system:guardrails-controller-manager"
@@ -282,13 +277,9 @@ func denials(t *testing.T, engine *policy.Engine, obj *unstructured.Unstructured
 
 func readObject(t *testing.T, path string) *unstructured.Unstructured {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := &unstructured.Unstructured{}
-	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&u.Object); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	if err := testenv.ReadObject(path, &u.Object); err != nil {
+		t.Fatal(err)
 	}
 	return u
 }

@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,11 +14,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/testenv"
 )
 
 // Gatekeeper's CRDs are installed while the manager runs (as when
@@ -239,9 +238,7 @@ func violationMessages(mw *v1alpha1.MarketingWorkload) []string {
 // readObject decodes the one object of a YAML file.
 func readObject(path string) *unstructured.Unstructured {
 	GinkgoHelper()
-	data, err := os.ReadFile(path)
-	Expect(err).NotTo(HaveOccurred())
 	u := &unstructured.Unstructured{}
-	Expect(utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&u.Object)).To(Succeed())
+	Expect(testenv.ReadObject(path, &u.Object)).To(Succeed())
 	return u
 }
