@@ -65,7 +65,6 @@ type gatekeeper struct {
 	constraints map[string]*watch // by constraint kind
 	toldAbsent  bool              // the one "not served" line is logged
 	last        string            // fingerprint of the last set given
-	loaded      GatekeeperLoaded
 }
 
 // GatekeeperLoaded is what the engine was last given of Gatekeeper's
@@ -97,14 +96,14 @@ func newGatekeeper(c cache.Cache, mapper meta.RESTMapper, engine *policy.Engine,
 
 // sync brings the watches and the engine's Gatekeeper set up to date. It
 // returns whether to look again after g.recheck (a CRD is missing), and
-// whether the engine's set changed.
-func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed bool) {
+// what the engine was given when its set changed (nil when it did not).
+func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again bool, loaded *GatekeeperLoaded) {
 	if g.disabled {
 		if !g.toldAbsent {
 			log.Info("Gatekeeper's templates and constraints are not read (disabled)")
 			g.toldAbsent = true
 		}
-		return false, false
+		return false, nil
 	}
 	if g.templates == nil {
 		if !g.served(templateGK, policy.TemplateGVK.Version) {
@@ -112,12 +111,12 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 				log.Info("Gatekeeper's ConstraintTemplate CRD is not served: no Gatekeeper templates are watched", "crd", "constrainttemplates."+policy.GatekeeperTemplateGroup, "recheckEvery", g.recheck.String())
 				g.toldAbsent = true
 			}
-			return true, false
+			return true, nil
 		}
 		w, err := g.watch(ctx, log, policy.TemplateGVK, g.pokeAll())
 		if err != nil {
 			log.Error(err, "watching Gatekeeper's ConstraintTemplates")
-			return true, false
+			return true, nil
 		}
 		g.templates = w
 		log.Info("watching Gatekeeper's ConstraintTemplates and their constraints")
@@ -125,7 +124,7 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 	templates, err := g.list(ctx, g.templates)
 	if err != nil {
 		log.Error(err, "listing Gatekeeper's ConstraintTemplates")
-		return true, false
+		return true, nil
 	}
 	again = g.watchKinds(ctx, log, templates)
 	var constraints []*unstructured.Unstructured
@@ -140,7 +139,7 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 	}
 	fp := fingerprint(templates, constraints)
 	if fp == g.last {
-		return again, false
+		return again, nil
 	}
 	report := g.engine.SetGatekeeper(templates, constraints)
 	g.last = fp
@@ -148,9 +147,8 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 	for _, o := range slices.Concat(templates, constraints) {
 		gens[o.GetKind()+"/"+o.GetName()] = o.GetGeneration()
 	}
-	g.loaded = GatekeeperLoaded{Generations: gens, Report: report}
 	logReport(log, report, len(templates), len(constraints))
-	return again, true
+	return again, &GatekeeperLoaded{Generations: gens, Report: report}
 }
 
 // watchKinds watches the constraints of every kind the templates define

@@ -220,10 +220,10 @@ func (l *Loader) Start(ctx context.Context) error {
 // the subscribers when it changed. It returns whether to look again for a
 // missing CRD after gk.recheck.
 func (l *Loader) loadGatekeeper(ctx context.Context, log logr.Logger, gk *gatekeeper) bool {
-	again, changed := gk.sync(ctx, log)
-	if changed {
+	again, loaded := gk.sync(ctx, log)
+	if loaded != nil {
 		l.mu.Lock()
-		l.gkLoaded = gk.loaded
+		l.gkLoaded = *loaded
 		l.mu.Unlock()
 		l.notify()
 	}
