@@ -29,7 +29,9 @@ import (
 const gatekeeperNS = "gatekeeper-demo"
 
 // gatekeeperWorkload is a MarketingWorkload as a marketing engineer applies
-// it: no campaign, so its rendered Deployment has no campaign label.
+// it: no campaign, so its rendered Deployment has no campaign label; NAME,
+// NAMESPACE and COST (its cost centre) are filled in by
+// gatekeeperWorkloadFile.
 const gatekeeperWorkload = `apiVersion: martech.guardrails.dev/v1alpha1
 kind: MarketingWorkload
 metadata:
