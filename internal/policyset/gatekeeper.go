@@ -3,6 +3,7 @@ package policyset
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,10 +63,8 @@ type gatekeeper struct {
 	disabled    bool
 	templates   *watch            // nil until the template CRD is served
 	constraints map[string]*watch // by constraint kind
-	missing     map[string]bool   // kinds whose CRD is not served (yet)
 	toldAbsent  bool              // the one "not served" line is logged
 	last        string            // fingerprint of the last set given
-	loaded      GatekeeperLoaded
 }
 
 // GatekeeperLoaded is what the engine was last given of Gatekeeper's
@@ -92,19 +91,19 @@ func newGatekeeper(c cache.Cache, mapper meta.RESTMapper, engine *policy.Engine,
 		recheck = DefaultGatekeeperRecheck
 	}
 	return &gatekeeper{cache: c, mapper: mapper, engine: engine, poke: poke, recheck: recheck, disabled: o.Disabled,
-		constraints: map[string]*watch{}, missing: map[string]bool{}}
+		constraints: map[string]*watch{}}
 }
 
 // sync brings the watches and the engine's Gatekeeper set up to date. It
 // returns whether to look again after g.recheck (a CRD is missing), and
-// whether the engine's set changed.
-func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed bool) {
+// what the engine was given when its set changed (nil when it did not).
+func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again bool, loaded *GatekeeperLoaded) {
 	if g.disabled {
 		if !g.toldAbsent {
 			log.Info("Gatekeeper's templates and constraints are not read (disabled)")
 			g.toldAbsent = true
 		}
-		return false, false
+		return false, nil
 	}
 	if g.templates == nil {
 		if !g.served(templateGK, policy.TemplateGVK.Version) {
@@ -112,12 +111,12 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 				log.Info("Gatekeeper's ConstraintTemplate CRD is not served: no Gatekeeper templates are watched", "crd", "constrainttemplates."+policy.GatekeeperTemplateGroup, "recheckEvery", g.recheck.String())
 				g.toldAbsent = true
 			}
-			return true, false
+			return true, nil
 		}
 		w, err := g.watch(ctx, log, policy.TemplateGVK, g.pokeAll())
 		if err != nil {
 			log.Error(err, "watching Gatekeeper's ConstraintTemplates")
-			return true, false
+			return true, nil
 		}
 		g.templates = w
 		log.Info("watching Gatekeeper's ConstraintTemplates and their constraints")
@@ -125,7 +124,7 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 	templates, err := g.list(ctx, g.templates)
 	if err != nil {
 		log.Error(err, "listing Gatekeeper's ConstraintTemplates")
-		return true, false
+		return true, nil
 	}
 	again = g.watchKinds(ctx, log, templates)
 	var constraints []*unstructured.Unstructured
@@ -140,17 +139,16 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again, changed 
 	}
 	fp := fingerprint(templates, constraints)
 	if fp == g.last {
-		return again, false
+		return again, nil
 	}
 	report := g.engine.SetGatekeeper(templates, constraints)
 	g.last = fp
 	gens := make(map[string]int64, len(templates)+len(constraints))
-	for _, o := range append(append([]*unstructured.Unstructured{}, templates...), constraints...) {
+	for _, o := range slices.Concat(templates, constraints) {
 		gens[o.GetKind()+"/"+o.GetName()] = o.GetGeneration()
 	}
-	g.loaded = GatekeeperLoaded{Generations: gens, Report: report}
 	logReport(log, report, len(templates), len(constraints))
-	return again, true
+	return again, &GatekeeperLoaded{Generations: gens, Report: report}
 }
 
 // watchKinds watches the constraints of every kind the templates define
@@ -169,38 +167,39 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 			delete(g.constraints, kind)
 		}
 	}
-	g.missing = map[string]bool{}
-	var started []*watch // their first lists run side by side
+	missing := map[string]bool{} // kinds whose CRD is not served (yet)
+	var started []*watch         // their first lists run side by side
 	for _, kind := range sortedKeys(want) {
 		if g.constraints[kind] != nil {
 			continue
 		}
 		gvk := schema.GroupVersionKind{Group: policy.GatekeeperConstraintGroup, Version: constraintVersion, Kind: kind}
 		if !g.served(gvk.GroupKind(), gvk.Version) {
-			g.missing[kind] = true
+			missing[kind] = true
 			continue
 		}
-		w, err := g.start(ctx, gvk, g.pokeOnSpec())
+		w, err := g.start(ctx, gvk, onSpecChange(g.poke))
 		if err != nil {
 			log.Error(err, "watching Gatekeeper constraints", "kind", kind)
-			g.missing[kind] = true
+			missing[kind] = true
 			continue
 		}
 		started = append(started, w)
 	}
-	for _, w := range g.waitSynced(ctx, started...) {
+	g.waitSynced(ctx, started...)
+	for _, w := range started {
 		if w.synced {
 			g.constraints[w.obj.GetKind()] = w
 			continue
 		}
 		log.Error(nil, "Gatekeeper constraints not watched: the informer did not sync in time (does the manager's ClusterRole grant get, list and watch on constraints.gatekeeper.sh?)", "kind", w.obj.GetKind(), "waited", gatekeeperSyncTimeout.String())
 		g.unwatch(ctx, log, w)
-		g.missing[w.obj.GetKind()] = true
+		missing[w.obj.GetKind()] = true
 	}
-	if len(g.missing) > 0 {
-		log.V(1).Info("constraint CRDs not served yet (Gatekeeper makes them after the template)", "kinds", sortedKeys(g.missing))
+	if len(missing) > 0 {
+		log.V(1).Info("constraint CRDs not served yet (Gatekeeper makes them after the template)", "kinds", sortedKeys(missing))
 	}
-	return len(g.missing) > 0
+	return len(missing) > 0
 }
 
 // served asks the RESTMapper, which asks discovery again for a group or
@@ -242,13 +241,12 @@ func (g *gatekeeper) start(ctx context.Context, gvk schema.GroupVersionKind, han
 
 // waitSynced waits up to gatekeeperSyncTimeout, for all of ws together,
 // until their informers have listed, and marks those that have.
-func (g *gatekeeper) waitSynced(ctx context.Context, ws ...*watch) []*watch {
+func (g *gatekeeper) waitSynced(ctx context.Context, ws ...*watch) {
 	wait, cancel := context.WithTimeout(ctx, gatekeeperSyncTimeout)
 	defer cancel()
 	for _, w := range ws {
 		w.synced = toolscache.WaitForCacheSync(wait.Done(), w.inf.HasSynced)
 	}
-	return ws
 }
 
 func (g *gatekeeper) unwatch(ctx context.Context, log logr.Logger, w *watch) {
@@ -281,22 +279,6 @@ func (g *gatekeeper) pokeAll() toolscache.ResourceEventHandler {
 	return toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { g.poke() },
 		UpdateFunc: func(any, any) { g.poke() },
-		DeleteFunc: func(any) { g.poke() },
-	}
-}
-
-// pokeOnSpec reloads when a constraint appears, goes or changes its spec
-// (Gatekeeper's audit writes constraint status every minute: no reload).
-func (g *gatekeeper) pokeOnSpec() toolscache.ResourceEventHandler {
-	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { g.poke() },
-		UpdateFunc: func(oldObj, newObj any) {
-			o, okO := oldObj.(*unstructured.Unstructured)
-			n, okN := newObj.(*unstructured.Unstructured)
-			if !okO || !okN || o.GetGeneration() != n.GetGeneration() || o.GetUID() != n.GetUID() {
-				g.poke()
-			}
-		},
 		DeleteFunc: func(any) { g.poke() },
 	}
 }

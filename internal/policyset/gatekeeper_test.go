@@ -3,6 +3,7 @@ package policyset_test
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -83,22 +83,29 @@ func TestGatekeeperLoader(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
+	// Running once both loaders have made their first load.
+	synced := func(*http.Request) error {
+		for _, l := range []*policyset.Loader{loader, disabled} {
+			select {
+			case <-l.Synced():
+			default:
+				return policyset.ErrNotSynced
+			}
 		}
-	})
-	for _, l := range []*policyset.Loader{loader, disabled} {
-		wait, stop := context.WithTimeout(ctx, time.Minute)
-		if err := l.WaitSynced(wait); err != nil {
-			t.Fatal(err)
-		}
-		stop()
+		return nil
 	}
+	stop, err := testenv.Run(mgr, synced, time.Minute)
+	if stop != nil {
+		t.Cleanup(func() {
+			if err := stop(); err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
 	if g := loader.Gatekeeper().Generations; len(g) != 0 {
 		t.Fatalf("no templates yet, the engine was given %v", g)
 	}
@@ -191,11 +198,7 @@ func TestGatekeeperLoader(t *testing.T) {
 func managerIdentity(t *testing.T, env *envtest.Environment, c client.Client) *rest.Config {
 	t.Helper()
 	role := &rbacv1.ClusterRole{}
-	data, err := os.ReadFile(testenv.RepoPath("config", "rbac", "role.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(role); err != nil {
+	if err := testenv.ReadObject(testenv.RepoPath("config", "rbac", "role.yaml"), role); err != nil {
 		t.Fatal(err)
 	}
 	const user = "system:serviceaccount:guardrails-system:guardrails-controller-manager"
@@ -274,13 +277,9 @@ func denials(t *testing.T, engine *policy.Engine, obj *unstructured.Unstructured
 
 func readObject(t *testing.T, path string) *unstructured.Unstructured {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := &unstructured.Unstructured{}
-	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(&u.Object); err != nil {
-		t.Fatalf("%s: %v", path, err)
+	if err := testenv.ReadObject(path, &u.Object); err != nil {
+		t.Fatal(err)
 	}
 	return u
 }

@@ -175,17 +175,7 @@ func (l *Loader) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("policyset: watching GuardrailPolicies: %w", err)
 	}
-	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { poke() },
-		UpdateFunc: func(oldObj, newObj any) {
-			o, okO := oldObj.(client.Object)
-			n, okN := newObj.(client.Object)
-			if !okO || !okN || o.GetGeneration() != n.GetGeneration() {
-				poke()
-			}
-		},
-		DeleteFunc: func(any) { poke() },
-	})
+	reg, err := inf.AddEventHandler(onSpecChange(poke))
 	if err != nil {
 		return fmt.Errorf("policyset: watching GuardrailPolicies: %w", err)
 	}
@@ -230,14 +220,31 @@ func (l *Loader) Start(ctx context.Context) error {
 // the subscribers when it changed. It returns whether to look again for a
 // missing CRD after gk.recheck.
 func (l *Loader) loadGatekeeper(ctx context.Context, log logr.Logger, gk *gatekeeper) bool {
-	again, changed := gk.sync(ctx, log)
-	if changed {
+	again, loaded := gk.sync(ctx, log)
+	if loaded != nil {
 		l.mu.Lock()
-		l.gkLoaded = gk.loaded
+		l.gkLoaded = *loaded
 		l.mu.Unlock()
 		l.notify()
 	}
 	return again
+}
+
+// onSpecChange calls poke when an object appears, goes, changes its spec
+// (generation) or is replaced (uid); status and metadata writes (Gatekeeper's
+// audit writes constraint status every minute) call nothing.
+func onSpecChange(poke func()) toolscache.ResourceEventHandler {
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { poke() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, okO := oldObj.(client.Object)
+			n, okN := newObj.(client.Object)
+			if !okO || !okN || o.GetGeneration() != n.GetGeneration() || o.GetUID() != n.GetUID() {
+				poke()
+			}
+		},
+		DeleteFunc: func(any) { poke() },
+	}
 }
 
 // kicker returns a channel that holds at most one wake-up, and the function

@@ -36,10 +36,12 @@ type Snapshot struct {
 	secrets map[types.NamespacedName]secretEntry
 
 	// data.inventory (inventory.go): the managed children of every
-	// namespace, listed once through reader when a workload first needs them.
+	// namespace, listed once through reader, and the Namespaces of the
+	// snapshot as its items, made once, when a workload first needs them.
 	readsInventory func() bool
-	nsItems        []metaItem
+	nsList         []corev1.Namespace
 	childrenOnce   sync.Once
+	nsItems        []metaItem
 	children       map[string][]metaItem
 	childrenErr    error
 }
@@ -77,17 +79,10 @@ func NewSnapshot(reader client.Reader, of SnapshotOf) *Snapshot {
 		secrets:      map[types.NamespacedName]secretEntry{},
 
 		readsInventory: of.ReadsInventory,
+		nsList:         of.Namespaces,
 	}
 	for i := range of.Namespaces {
 		s.namespaces[of.Namespaces[i].Name] = of.Namespaces[i].Labels
-	}
-	if of.ReadsInventory != nil {
-		s.nsItems = make([]metaItem, 0, len(of.Namespaces))
-		for i := range of.Namespaces {
-			ns := &of.Namespaces[i]
-			s.nsItems = append(s.nsItems, metaItem{namespaceGVK, &metav1.PartialObjectMetadata{ObjectMeta: ns.ObjectMeta}})
-		}
-		slices.SortFunc(s.nsItems, byKindName)
 	}
 	slices.SortFunc(s.standards, func(a, b v1alpha1.PlatformStandard) int { return strings.Compare(a.Name, b.Name) })
 	for i := range of.Vendors {
@@ -191,6 +186,11 @@ func (s *Snapshot) Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload
 		for _, c := range all {
 			s.children[c.meta.Namespace] = append(s.children[c.meta.Namespace], c)
 		}
+		s.nsItems = make([]metaItem, 0, len(s.nsList))
+		for i := range s.nsList {
+			s.nsItems = append(s.nsItems, metaItem{namespaceGVK, &metav1.PartialObjectMetadata{ObjectMeta: s.nsList[i].ObjectMeta}})
+		}
+		slices.SortFunc(s.nsItems, byKindName)
 	})
 	if s.childrenErr != nil {
 		return nil, s.childrenErr

@@ -1,8 +1,12 @@
 package testenv
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
 // RepoPath is a path in the repository, for the test suites two folders
@@ -19,4 +23,17 @@ func Assets() string {
 		return a
 	}
 	return RepoPath("bin", "k8s")
+}
+
+// ReadObject decodes the (first) object of the YAML or JSON file at path
+// into obj.
+func ReadObject(path string, obj any) error {
+	data, err := os.ReadFile(path) //nolint:gosec // the tests' own fixture files
+	if err != nil {
+		return err
+	}
+	if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096).Decode(obj); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

@@ -36,7 +36,7 @@ func Run(mgr manager.Manager, ready healthz.Checker, timeout time.Duration) (sto
 		default:
 		}
 		if time.Now().After(deadline) {
-			return stop, fmt.Errorf("webhooks not ready: %w", err)
+			return stop, fmt.Errorf("manager not ready: %w", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

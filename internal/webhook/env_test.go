@@ -66,10 +66,7 @@ type envOptions struct {
 var repoPath = testenv.RepoPath
 
 func assetsDir() (string, error) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = repoPath("bin", "k8s")
-	}
+	assets := testenv.Assets()
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
 		return "", fmt.Errorf("kube-apiserver not found in %s: run `make envtest-bins`", assets)
 	}

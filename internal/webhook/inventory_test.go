@@ -1,20 +1,15 @@
 package webhook_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
+	"errors"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/render"
@@ -23,38 +18,17 @@ import (
 // inventoryNS is the only namespace the data.inventory constraint matches.
 const inventoryNS = "inventory-demo"
 
-// inventoryWorkload is gatekeeperWorkload with a cost centre of its own.
-const inventoryWorkload = `apiVersion: martech.guardrails.dev/v1alpha1
-kind: MarketingWorkload
-metadata:
-  name: NAME
-  namespace: NAMESPACE
-spec:
-  owner:
-    team: growth
-    contact: growth-team@acme.example
-  costCenter: COST
-  image: ghcr.io/acme-marketing/landing-page:2.0.1
-`
-
 var _ = Describe("Gatekeeper's templates read data.inventory from the manager's cache", Ordered, func() {
-	var (
-		template, constraint *unstructured.Unstructured
-		constraintKey        = "K8sUniformLabel/one-cost-center-per-namespace"
-		templateKey          = "ConstraintTemplate/k8suniformlabel"
-	)
-	gatekeeperFile := func(name string) string { return repoPath("test", "gatekeeper", name) }
+	gk := &gatekeeperCase{
+		name:          "k8suniformlabel",
+		templateKey:   "ConstraintTemplate/k8suniformlabel",
+		constraintKey: "K8sUniformLabel/one-cost-center-per-namespace",
+		namespace:     inventoryNS,
+		workloads:     []string{"north-promo", "south-promo", "east-promo"},
+	}
 	workloadFile := func(name, cost string) string {
 		GinkgoHelper()
-		f := filepath.Join(GinkgoT().TempDir(), name+".yaml")
-		doc := strings.NewReplacer("NAMESPACE", inventoryNS, "NAME", name, "COST", cost).Replace(inventoryWorkload)
-		Expect(os.WriteFile(f, []byte(doc), 0o600)).To(Succeed())
-		return f
-	}
-	loaded := func(key string, gen int64) {
-		GinkgoHelper()
-		Eventually(func() int64 { return e.policies.Gatekeeper().Generations[key] }).
-			WithTimeout(30*time.Second).Should(Equal(gen), "the loader gave the engine %s generation %d", key, gen)
+		return gatekeeperWorkloadFile(name, inventoryNS, cost)
 	}
 	conflict := func(name, cost, other, theirs string) string {
 		return `Deployment ` + name + ` has martech.guardrails.dev/cost-center="` + cost + `" but Deployment ` + other +
@@ -62,33 +36,11 @@ var _ = Describe("Gatekeeper's templates read data.inventory from the manager's 
 	}
 
 	BeforeAll(func() {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: inventoryNS, Labels: map[string]string{
-			"martech.guardrails.dev/managed": "true", "martech.guardrails.dev/team": "growth",
-		}}}
-		Expect(client.IgnoreAlreadyExists(e.client.Create(ctx, ns))).To(Succeed())
-		_, err := envtest.InstallCRDs(e.cfg, envtest.CRDInstallOptions{Paths: []string{
-			gatekeeperFile("constrainttemplate-customresourcedefinition.yaml"),
-			gatekeeperFile("k8suniformlabel-constraint-crd.yaml"),
-		}, ErrorIfPathMissing: true})
-		Expect(err).NotTo(HaveOccurred())
+		createManagedNamespace(inventoryNS)
+		gk.installCRDs()
 		Expect(e.engine.ReadsInventory()).To(BeFalse(), "no constraint in force reads data.inventory yet")
-		template = readObject(gatekeeperFile("k8suniformlabel-template.yaml"))
-		constraint = readObject(gatekeeperFile("k8suniformlabel-constraint.yaml"))
-		Expect(e.client.Create(ctx, template)).To(Succeed())
-		Expect(e.client.Create(ctx, constraint)).To(Succeed())
-		loaded(templateKey, template.GetGeneration())
-		loaded(constraintKey, constraint.GetGeneration())
-		Expect(e.policies.Gatekeeper().Report.Errors).To(BeEmpty())
+		gk.create()
 		Expect(e.engine.ReadsInventory()).To(BeTrue())
-		DeferCleanup(func() {
-			for _, name := range []string{"north-promo", "south-promo", "east-promo"} {
-				mw := &v1alpha1.MarketingWorkload{ObjectMeta: metav1.ObjectMeta{Namespace: inventoryNS, Name: name}}
-				Expect(client.IgnoreNotFound(e.client.Delete(ctx, mw))).To(Succeed())
-			}
-			Expect(client.IgnoreNotFound(e.client.Delete(ctx, constraint))).To(Succeed())
-			Expect(client.IgnoreNotFound(e.client.Delete(ctx, template))).To(Succeed())
-			loaded(templateKey, 0)
-		})
 	})
 
 	It("admits a workload while no other workload has a child in the namespace, and provisions it", func() {
@@ -133,11 +85,7 @@ var _ = Describe("Gatekeeper's templates read data.inventory from the manager's 
 			var got v1alpha1.MarketingWorkload
 			g.Expect(e.client.Get(ctx, client.ObjectKeyFromObject(mw), &got)).To(Succeed())
 			g.Expect(got.Status.Phase).To(Equal(v1alpha1.PhaseBlocked))
-			var messages []string
-			for _, v := range got.Status.Violations {
-				messages = append(messages, v.Message)
-			}
-			g.Expect(messages).To(ContainElement(ContainSubstring(conflict("south-promo", "MKT-4200", "north-promo", "MKT-4100"))))
+			g.Expect(violationMessages(&got)).To(ContainElement(ContainSubstring(conflict("south-promo", "MKT-4200", "north-promo", "MKT-4100"))))
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 		var dep appsv1.Deployment
 		Expect(e.client.Get(ctx, client.ObjectKeyFromObject(mw), &dep)).NotTo(Succeed(), "a blocked workload gets no children")
@@ -155,21 +103,17 @@ var _ = Describe("Gatekeeper's templates read data.inventory from the manager's 
 			}
 			out, err := kubectl("apply", "--dry-run=server", "-f", workloadFile("north-promo", "MKT-4300"))
 			if err != nil {
-				return &dryRunError{out}
+				return errors.New(string(out))
 			}
 			return nil
 		}).WithTimeout(30*time.Second).Should(Succeed(), "north-promo's own Deployment (MKT-4100) is not in its inventory")
 	})
 
 	It("admits again once the constraint is removed: no constraint reads data.inventory", func() {
-		Expect(e.client.Delete(ctx, constraint)).To(Succeed())
-		loaded(constraintKey, 0)
+		Expect(e.client.Delete(ctx, gk.constraint)).To(Succeed())
+		gatekeeperLoaded(gk.constraintKey, 0)
 		Expect(e.engine.ReadsInventory()).To(BeFalse())
 		out, err := kubectl("apply", "--dry-run=server", "-f", workloadFile("south-promo", "MKT-4200"))
 		Expect(err).NotTo(HaveOccurred(), "%s", out)
 	})
 })
-
-type dryRunError struct{ out []byte }
-
-func (d *dryRunError) Error() string { return string(d.out) }
