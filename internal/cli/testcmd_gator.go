@@ -17,6 +17,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
 // Gatekeeper's gator suites (`gator verify`), read unchanged. The types
@@ -299,7 +300,7 @@ func (g *gatorRun) setUp(t *tally, name string) (done bool) {
 	rep := eng.SetGatekeeper([]*unstructured.Unstructured{tpl}, []*unstructured.Unstructured{con})
 	conKey := con.GetKind() + "/" + con.GetName()
 	if reason, ok := rep.Skipped[tpl.GetName()]; ok {
-		t.skip(name, fmt.Sprintf("ConstraintTemplate %s skipped: %s", tpl.GetName(), reason))
+		t.skip(name, report.Skipped{Template: tpl.GetName(), Reason: reason}.Message())
 		return true
 	}
 	var tplErrs, conErrs []string
