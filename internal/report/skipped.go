@@ -75,10 +75,7 @@ func writeSkippedSARIF(out *bufio.Writer, skipped []Skipped) error {
 			Message:    sarifText{Text: s.Message()},
 		}
 		if s.File != "" {
-			n.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{
-				ArtifactLocation: sarifArtifactLoc{URI: sarifURI(s.File)},
-				Region:           sarifRegion{StartLine: max(s.Line, 1)},
-			}}}
+			n.Locations = []sarifLocation{{PhysicalLocation: sarifAt(s.File, s.Line)}}
 		}
 		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications, n)
 	}
