@@ -132,13 +132,12 @@ var clusterScoped = func() map[schema.GroupKind]bool {
 // where the Rego module is (spec.targets[0].rego,
 // spec.targets[0].code[i].source.libs[j], ...), the place in the file
 // known when the module is a YAML block scalar; "<Kind> <name>: <field>:
-// <message>" for a constraint.
-func GatekeeperError(g *Gatekeeper, key string, ce policy.CompileError) error {
+// <message>" for a constraint. key is the object's, as the engine's
+// report names it.
+func (w *World) GatekeeperError(key string, ce policy.CompileError) error {
+	g := w.GatekeeperObject(key)
 	var b strings.Builder
 	kind, name, _ := strings.Cut(key, "/")
-	if g != nil {
-		kind, name = g.Object.GetKind(), g.Object.GetName()
-	}
 	if kind == policy.TemplateGVK.Kind {
 		fmt.Fprintf(&b, "%s %s does not compile: ", kind, name)
 	} else {
