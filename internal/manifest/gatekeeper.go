@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,7 +45,7 @@ func (w *World) Inventory() []*unstructured.Unstructured { return w.inventory }
 
 // DropInventory lets the inventory go, when no template in force reads
 // data.inventory: the requests then carry none, and memory holds none.
-func (w *World) DropInventory() { w.inventory, w.inventoryValue = nil, nil }
+func (w *World) DropInventory() { w.inventory = nil }
 
 // Unstructured returns the objects of gs.
 func Unstructured(gs []*Gatekeeper) []*unstructured.Unstructured {
@@ -99,9 +98,6 @@ func (w *World) addInventory(d *Document, gvk schema.GroupVersionKind, namespace
 		u.SetNamespace(namespace)
 	}
 	w.inventory = append(w.inventory, u)
-	if w.inventoryValue == nil {
-		w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.inventory) })
-	}
 }
 
 // clusterScoped are the cluster-scoped kinds of Kubernetes itself. Offline
