@@ -140,20 +140,15 @@ func (w *World) GatekeeperError(key string, ce policy.CompileError) error {
 		fmt.Fprintf(&b, "%s %s: ", kind, name)
 	}
 	if where := ce.Module; where != "" {
+		var d *Document
 		var n *yaml.Node
-		if g != nil && (where == "rego" || strings.HasPrefix(where, "libs[")) {
-			where, n = templateModule(docRoot(g.doc), where)
-		}
-		b.WriteString(where)
-		if ce.Line > 0 {
-			fmt.Fprintf(&b, ":%d", ce.Line)
-			if ce.Column > 0 {
-				fmt.Fprintf(&b, ":%d", ce.Column)
-			}
-			if line, col, ok := blockLine(g.doc, n, ce.Line, ce.Column); ok {
-				fmt.Fprintf(&b, " (%s:%d:%d)", g.doc.File, line, col)
+		if g != nil {
+			d = g.doc
+			if where == "rego" || strings.HasPrefix(where, "libs[") {
+				where, n = templateModule(docRoot(d), where)
 			}
 		}
+		b.WriteString(modulePlace(where, d, n, ce.Line, ce.Column))
 		b.WriteString(": ")
 	}
 	b.WriteString(ce.Message)
