@@ -70,8 +70,8 @@ func (w *World) ingestGatekeeper(d *Document, gvk schema.GroupVersionKind) (bool
 	}
 	g := &Gatekeeper{Object: u, doc: d}
 	if prev, ok := w.gatekeeper[g.Key()]; ok {
-		if prev.doc.File == d.File && prev.doc.Line == d.Line {
-			return true, nil // the same document read twice
+		if sameDocument(prev.doc, d) {
+			return true, nil
 		}
 		return true, fmt.Errorf("%s is given twice (also at %s)", u.GetName(), prev.Pos())
 	}

@@ -122,7 +122,7 @@ func newWorld() *World {
 func (w *World) add(it *Item) error {
 	k := it.Key()
 	if prev, ok := w.byKey[k]; ok {
-		if prev.doc != nil && it.doc != nil && prev.doc.File == it.doc.File && prev.doc.Line == it.doc.Line {
+		if sameDocument(prev.doc, it.doc) {
 			prev.Subject = prev.Subject || it.Subject
 			return nil
 		}
@@ -144,6 +144,12 @@ func (w *World) add(it *Item) error {
 	w.byKind[it.Kind] = append(w.byKind[it.Kind], it)
 	w.items = append(w.items, it)
 	return nil
+}
+
+// sameDocument reports whether a and b are one document read twice: the
+// same file and line.
+func sameDocument(a, b *Document) bool {
+	return a != nil && b != nil && a.File == b.File && a.Line == b.Line
 }
 
 func nsName(namespace, name string) string {
