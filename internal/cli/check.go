@@ -113,7 +113,6 @@ type checked struct {
 	world   *manifest.World
 	engine  *policy.Engine
 	reports []*report.ObjectReport
-	skipped []report.Skipped
 	now     time.Time
 }
 
@@ -133,7 +132,7 @@ func loadChecked(ctx context.Context, e *env, in *inputFlags) (*manifest.World, 
 // object given with -f, keeping every report (guardrails test compares
 // them with a suite's expectations).
 func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error) {
-	w, eng, skipped, errs := loadChecked(ctx, e, in)
+	w, eng, _, errs := loadChecked(ctx, e, in)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -142,7 +141,7 @@ func checkInputs(ctx context.Context, e *env, in *inputFlags) (*checked, []error
 	if err != nil {
 		return nil, []error{err}
 	}
-	return &checked{world: w, engine: eng, reports: reports, skipped: skipped, now: now}, nil
+	return &checked{world: w, engine: eng, reports: reports, now: now}, nil
 }
 
 // rules lists every policy in force, with the enforcement the default

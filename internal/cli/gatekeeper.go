@@ -22,9 +22,8 @@ func setGatekeeper(eng *policy.Engine, w *manifest.World) ([]report.Skipped, []e
 	rep := eng.SetGatekeeper(manifest.Unstructured(templates), manifest.Unstructured(constraints))
 	var errs []error
 	for _, key := range slices.Sorted(maps.Keys(rep.Errors)) {
-		g := w.GatekeeperObject(key)
 		for _, ce := range rep.Errors[key] {
-			errs = append(errs, manifest.GatekeeperError(g, key, ce))
+			errs = append(errs, w.GatekeeperError(key, ce))
 		}
 	}
 	var skipped []report.Skipped

@@ -25,11 +25,17 @@ func checkGatekeeper(t *testing.T, files []string, extra ...string) result {
 	return runCLI(t, nil, append(args, extra...)...)
 }
 
-func TestGatorSuites(t *testing.T) {
-	r := runCLI(t, nil, "test", gatorSuites)
-	if r.code != ExitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r)
+// wantExit returns r, ending t when r did not exit with code.
+func wantExit(t *testing.T, code int, r result) result {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\n%s", r.code, code, r)
 	}
+	return r
+}
+
+func TestGatorSuites(t *testing.T) {
+	r := wantExit(t, ExitOK, runCLI(t, nil, "test", gatorSuites))
 	wantIn(t, "stdout", r.stdout, r,
 		// Rego v0, parameters, match.kinds, an AdmissionReview.
 		"PASS  gator required-labels: deployments-need-owner/labelled\n",
@@ -64,18 +70,12 @@ func TestGatorSuites(t *testing.T) {
 
 func TestGatorSuitesNextToFixtureSuites(t *testing.T) {
 	// One run: the built-ins' fixture suites and a gator suite.
-	r := runCLI(t, nil, "test", builtins+"/fixtures", gatorSuites+"/allowed-repos")
-	if r.code != ExitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitOK, runCLI(t, nil, "test", builtins+"/fixtures", gatorSuites+"/allowed-repos"))
 	wantIn(t, "stdout", r.stdout, r, "PASS  fixture ", "PASS  gator allowed-repos: company-registry/deployment-with-foreign-images\n")
 }
 
 func TestGatorSuiteRun(t *testing.T) {
-	r := runCLI(t, nil, "test", "--run", "unique-ingress-host/one-ingress-per-host/new-host", gatorSuites)
-	if r.code != ExitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitOK, runCLI(t, nil, "test", "--run", "unique-ingress-host/one-ingress-per-host/new-host", gatorSuites))
 	if want := "PASS  gator unique-ingress-host: one-ingress-per-host/new-host\n1 passed, 0 failed\n"; r.stdout != want {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
@@ -125,10 +125,7 @@ func TestGatorSuiteFailures(t *testing.T) {
       - name: any
         object: SUITES/required-labels/deployment-labelled.yaml
 `)
-	r := runCLI(t, nil, "test", file)
-	if r.code != ExitDenied {
-		t.Fatalf("exit %d, want 1\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitDenied, runCLI(t, nil, "test", file))
 	wantIn(t, "stdout", r.stdout, r,
 		"FAIL  gator mine: wrong/expects-none\n",
 		"got 1 violations but want none",
@@ -173,20 +170,14 @@ func TestGatorSuiteBadInput(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			file := writeGatorSuite(t, tc.tests)
-			r := runCLI(t, nil, "test", file)
-			if r.code != ExitBadInput {
-				t.Fatalf("exit %d, want 2\n%s", r.code, r)
-			}
+			r := wantExit(t, ExitBadInput, runCLI(t, nil, "test", file))
 			wantIn(t, "stderr", r.stderr, r, file+": "+tc.want)
 		})
 	}
 }
 
 func TestCheckGatekeeperDeny(t *testing.T) {
-	r := checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-deny.yaml", gkFixtures + "/workload.yaml", gkFixtures + "/workload-campaign.yaml"})
-	if r.code != ExitDenied {
-		t.Fatalf("exit %d, want 1\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitDenied, checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-deny.yaml", gkFixtures + "/workload.yaml", gkFixtures + "/workload-campaign.yaml"}))
 	wantIn(t, "stdout", r.stdout, r,
 		gkFixtures+"/workload.yaml:5: MarketingWorkload growth-marketing/evergreen-site",
 		"DENY   deployments-need-campaign (Deployment/evergreen-site)",
@@ -199,10 +190,7 @@ func TestCheckGatekeeperDeny(t *testing.T) {
 }
 
 func TestCheckGatekeeperWarn(t *testing.T) {
-	r := checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-warn.yaml", gkFixtures + "/workload.yaml"})
-	if r.code != ExitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitOK, checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-warn.yaml", gkFixtures + "/workload.yaml"}))
 	wantIn(t, "stdout", r.stdout, r,
 		"WARN   deployments-should-have-campaign (Deployment/evergreen-site)",
 		"1 object: 0 deny, 1 warn, 0 audit, 0 passed",
@@ -216,18 +204,12 @@ func TestCheckGatekeeperInventory(t *testing.T) {
 		t.Fatalf("without the other Ingress: exit %d, want 0\n%s", r.code, r)
 	}
 	// The Ingress among the inputs is data.inventory.
-	r := checkGatekeeper(t, append(files, gkFixtures+"/ingress.yaml"))
-	if r.code != ExitDenied {
-		t.Fatalf("exit %d, want 1\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitDenied, checkGatekeeper(t, append(files, gkFixtures+"/ingress.yaml")))
 	wantIn(t, "stdout", r.stdout, r, "DENY   one-ingress-per-host (Ingress/", "host launch.acme.example is already served by Ingress web/launch")
 }
 
 func TestCheckGatekeeperBadTemplate(t *testing.T) {
-	r := checkGatekeeper(t, []string{gkFixtures + "/template-broken.yaml", gkFixtures + "/workload.yaml"})
-	if r.code != ExitBadInput {
-		t.Fatalf("exit %d, want 2\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitBadInput, checkGatekeeper(t, []string{gkFixtures + "/template-broken.yaml", gkFixtures + "/workload.yaml"}))
 	if r.stdout != "" {
 		t.Errorf("bad input printed a report:\n%s", r.stdout)
 	}
@@ -237,10 +219,7 @@ func TestCheckGatekeeperBadTemplate(t *testing.T) {
 func TestCheckGatekeeperSkipped(t *testing.T) {
 	files := []string{gatorSuites + "/cel-only/template.yaml", gatorSuites + "/cel-only/constraint.yaml", gkFixtures + "/workload-campaign.yaml"}
 	const line = gatorSuites + "/cel-only/template.yaml:3: ConstraintTemplate guardrailsreplicalimit skipped: "
-	r := checkGatekeeper(t, files)
-	if r.code != ExitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitOK, checkGatekeeper(t, files))
 	wantIn(t, "stderr", r.stderr, r, "guardrails check: "+line)
 
 	r = checkGatekeeper(t, files, "-o", "json")
@@ -284,10 +263,7 @@ func TestCheckGatekeeperSkipped(t *testing.T) {
 func TestCheckGatekeeperObjectsAreNotUnknownKinds(t *testing.T) {
 	// A template and constraint with no MarketingWorkload: nothing to
 	// judge, and nothing rejected as an unknown kind.
-	r := checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-deny.yaml"})
-	if r.code != ExitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitOK, checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-deny.yaml"}))
 	if r.stderr != "" {
 		t.Errorf("stderr: %s", r.stderr)
 	}
@@ -295,12 +271,9 @@ func TestCheckGatekeeperObjectsAreNotUnknownKinds(t *testing.T) {
 
 func TestCheckGatekeeperDocsExample(t *testing.T) {
 	// The command in docs/examples/literal-secret-workload.yaml.
-	r := runCLI(t, nil, "check", "--now", testNow, "--vendors", samples+"/02_vendors.yaml",
+	r := wantExit(t, ExitDenied, runCLI(t, nil, "check", "--now", testNow, "--vendors", samples+"/02_vendors.yaml",
 		"--standard", samples+"/01_platformstandard.yaml", "--policies", samples+"/gatekeeper/",
-		"-f", "../../docs/examples/literal-secret-workload.yaml")
-	if r.code != ExitDenied {
-		t.Fatalf("exit %d, want 1\n%s", r.code, r)
-	}
+		"-f", "../../docs/examples/literal-secret-workload.yaml"))
 	wantIn(t, "stdout", r.stdout, r, "DENY   no-literal-secrets (Deployment/spring-teaser)", "sets ANALYTICS_API_KEY as a literal value")
 }
 
@@ -378,10 +351,7 @@ spec:
                 }
 `})
 	file := filepath.Join(dir, "template.yaml")
-	r := runCLI(t, nil, "check", "-f", file)
-	if r.code != ExitBadInput {
-		t.Fatalf("exit %d, want 2\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitBadInput, runCLI(t, nil, "check", "-f", file))
 	wantIn(t, "stderr", r.stderr, r, file+":1: ConstraintTemplate brokenlib does not compile: spec.targets[0].code[1].source.libs[0]:4:1 ("+file+":27:17): ")
 }
 
@@ -394,10 +364,7 @@ func TestGatorSuiteUnnamed(t *testing.T) {
       - object: SUITES/required-labels/deployment-labelled.yaml
         assertions: [{violations: no}]
 `)
-	r := runCLI(t, nil, "test", file)
-	if r.code != ExitOK {
-		t.Fatalf("exit %d, want 0\n%s", r.code, r)
-	}
+	r := wantExit(t, ExitOK, runCLI(t, nil, "test", file))
 	wantIn(t, "stdout", r.stdout, r, "PASS  gator mine: tests[0]/cases[0]\n1 passed, 0 failed\n")
 }
 

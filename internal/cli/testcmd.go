@@ -164,6 +164,7 @@ type testSet struct {
 type suiteRef struct {
 	fsys fs.FS
 	file string
+	data []byte // a gator suite's text, as read when it was found
 }
 
 func parseRego(name, src string) (*ast.Module, error) {
@@ -241,13 +242,24 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 	} else {
 		errs = append(errs, manifest.WalkFiles(fsys, root, visit)...)
 	}
+	// Each manifest is read once: a gator suite keeps its text for the
+	// run, and with Rego tests the GuardrailPolicies' Rego is taken from it.
+	withPolicies := s.hasRegoTests()
 	for _, file := range manifests {
-		if data, err := readLimited(fsys, file); err == nil && isGatorSuite(data) {
-			s.gator = append(s.gator, suiteRef{fsys: fsys, file: file})
+		data, err := readLimited(fsys, file)
+		if err == nil && isGatorSuite(data) {
+			s.gator = append(s.gator, suiteRef{fsys: fsys, file: file, data: data})
 		}
-	}
-	if s.hasRegoTests() {
-		errs = append(errs, s.addPolicyModules(fsys, manifests)...)
+		if !withPolicies {
+			continue
+		}
+		if err != nil {
+			// Past the size limit a manifest still gives its Rego.
+			if data, err = fs.ReadFile(fsys, file); err != nil {
+				continue
+			}
+		}
+		errs = append(errs, s.addPolicyModules(file, data)...)
 	}
 	return errs
 }
@@ -261,36 +273,30 @@ func (s *testSet) hasRegoTests() bool {
 	return false
 }
 
-// addPolicyModules adds the Rego of the GuardrailPolicies in the manifests
-// (spec.rego and spec.libs), named file:line#spec.rego. Files that are not
-// manifests are skipped: suites report them when they use them.
-func (s *testSet) addPolicyModules(fsys fs.FS, files []string) []error {
+// addPolicyModules adds the Rego of the GuardrailPolicies in the manifest
+// file of text src (spec.rego and spec.libs), named file:line#spec.rego. A
+// file that does not parse is skipped: suites report it when they use it.
+func (s *testSet) addPolicyModules(file string, src []byte) []error {
+	docs, perrs := manifest.ParseDocuments(file, src)
+	if len(perrs) > 0 {
+		return nil
+	}
 	var errs []error
-	for _, file := range files {
-		src, err := fs.ReadFile(fsys, file)
-		if err != nil {
+	for _, d := range docs {
+		if d.Object["kind"] != v1alpha1.KindGuardrailPolicy {
 			continue
 		}
-		docs, perrs := manifest.ParseDocuments(file, src)
-		if len(perrs) > 0 {
-			continue
-		}
-		for _, d := range docs {
-			if d.Object["kind"] != v1alpha1.KindGuardrailPolicy {
-				continue
+		spec, _ := d.Object["spec"].(map[string]any)
+		if rego, ok := spec["rego"].(string); ok {
+			if err := s.addModule(fmt.Sprintf("%s#spec.rego", d.Pos()), rego); err != nil {
+				errs = append(errs, err)
 			}
-			spec, _ := d.Object["spec"].(map[string]any)
-			if rego, ok := spec["rego"].(string); ok {
-				if err := s.addModule(fmt.Sprintf("%s#spec.rego", d.Pos()), rego); err != nil {
+		}
+		libs, _ := spec["libs"].([]any)
+		for i, l := range libs {
+			if lib, ok := l.(string); ok {
+				if err := s.addModule(fmt.Sprintf("%s#spec.libs[%d]", d.Pos(), i), lib); err != nil {
 					errs = append(errs, err)
-				}
-			}
-			libs, _ := spec["libs"].([]any)
-			for i, l := range libs {
-				if lib, ok := l.(string); ok {
-					if err := s.addModule(fmt.Sprintf("%s#spec.libs[%d]", d.Pos(), i), lib); err != nil {
-						errs = append(errs, err)
-					}
 				}
 			}
 		}

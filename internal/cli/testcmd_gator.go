@@ -17,6 +17,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
 // Gatekeeper's gator suites (`gator verify`), read unchanged. The types
@@ -104,14 +105,10 @@ func isGatorSuite(data []byte) bool {
 	return group == gatorGroup && head.Kind == gatorKind
 }
 
-// readGatorSuite parses and checks a gator suite; a suite gator itself
-// would refuse (a test with no template or constraint, a case with no
-// object, an assertion it cannot run) is bad input.
-func readGatorSuite(fsys fs.FS, file string) (*gatorSuite, error) {
-	data, err := readLimited(fsys, file)
-	if err != nil {
-		return nil, err
-	}
+// readGatorSuite parses and checks a gator suite, the text data of file; a
+// suite gator itself would refuse (a test with no template or constraint,
+// a case with no object, an assertion it cannot run) is bad input.
+func readGatorSuite(file string, data []byte) (*gatorSuite, error) {
 	var s gatorSuite
 	if err := yaml.Unmarshal(data, &s); err != nil {
 		return nil, &manifest.InputError{File: file, Msg: "invalid gator suite: " + oneLine(err.Error())}
@@ -195,7 +192,7 @@ func (a *gatorAssertion) check(messages []string) string {
 // runGatorSuite runs a gator suite: for each test a fresh engine with its
 // template and constraint in force, and each case's object reviewed by it.
 func runGatorSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regexp) error {
-	s, err := readGatorSuite(ref.fsys, ref.file)
+	s, err := readGatorSuite(ref.file, ref.data)
 	if err != nil {
 		return err
 	}
@@ -299,7 +296,7 @@ func (g *gatorRun) setUp(t *tally, name string) (done bool) {
 	rep := eng.SetGatekeeper([]*unstructured.Unstructured{tpl}, []*unstructured.Unstructured{con})
 	conKey := con.GetKind() + "/" + con.GetName()
 	if reason, ok := rep.Skipped[tpl.GetName()]; ok {
-		t.skip(name, fmt.Sprintf("ConstraintTemplate %s skipped: %s", tpl.GetName(), reason))
+		t.skip(name, report.Skipped{Template: tpl.GetName(), Reason: reason}.Message())
 		return true
 	}
 	var tplErrs, conErrs []string

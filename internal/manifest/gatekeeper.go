@@ -3,7 +3,6 @@ package manifest
 import (
 	"fmt"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -46,7 +45,7 @@ func (w *World) Inventory() []*unstructured.Unstructured { return w.inventory }
 
 // DropInventory lets the inventory go, when no template in force reads
 // data.inventory: the requests then carry none, and memory holds none.
-func (w *World) DropInventory() { w.inventory, w.inventoryValue = nil, nil }
+func (w *World) DropInventory() { w.inventory = nil }
 
 // Unstructured returns the objects of gs.
 func Unstructured(gs []*Gatekeeper) []*unstructured.Unstructured {
@@ -71,8 +70,8 @@ func (w *World) ingestGatekeeper(d *Document, gvk schema.GroupVersionKind) (bool
 	}
 	g := &Gatekeeper{Object: u, doc: d}
 	if prev, ok := w.gatekeeper[g.Key()]; ok {
-		if prev.doc.File == d.File && prev.doc.Line == d.Line {
-			return true, nil // the same document read twice
+		if sameDocument(prev.doc, d) {
+			return true, nil
 		}
 		return true, fmt.Errorf("%s is given twice (also at %s)", u.GetName(), prev.Pos())
 	}
@@ -99,9 +98,6 @@ func (w *World) addInventory(d *Document, gvk schema.GroupVersionKind, namespace
 		u.SetNamespace(namespace)
 	}
 	w.inventory = append(w.inventory, u)
-	if w.inventoryValue == nil {
-		w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.inventory) })
-	}
 }
 
 // clusterScoped are the cluster-scoped kinds of Kubernetes itself. Offline
@@ -132,33 +128,27 @@ var clusterScoped = func() map[schema.GroupKind]bool {
 // where the Rego module is (spec.targets[0].rego,
 // spec.targets[0].code[i].source.libs[j], ...), the place in the file
 // known when the module is a YAML block scalar; "<Kind> <name>: <field>:
-// <message>" for a constraint.
-func GatekeeperError(g *Gatekeeper, key string, ce policy.CompileError) error {
+// <message>" for a constraint. key is the object's, as the engine's
+// report names it.
+func (w *World) GatekeeperError(key string, ce policy.CompileError) error {
+	g := w.GatekeeperObject(key)
 	var b strings.Builder
 	kind, name, _ := strings.Cut(key, "/")
-	if g != nil {
-		kind, name = g.Object.GetKind(), g.Object.GetName()
-	}
 	if kind == policy.TemplateGVK.Kind {
 		fmt.Fprintf(&b, "%s %s does not compile: ", kind, name)
 	} else {
 		fmt.Fprintf(&b, "%s %s: ", kind, name)
 	}
 	if where := ce.Module; where != "" {
+		var d *Document
 		var n *yaml.Node
-		if g != nil && (where == "rego" || strings.HasPrefix(where, "libs[")) {
-			where, n = templateModule(docRoot(g.doc), where)
-		}
-		b.WriteString(where)
-		if ce.Line > 0 {
-			fmt.Fprintf(&b, ":%d", ce.Line)
-			if ce.Column > 0 {
-				fmt.Fprintf(&b, ":%d", ce.Column)
-			}
-			if line, col, ok := blockLine(g.doc, n, ce.Line, ce.Column); ok {
-				fmt.Fprintf(&b, " (%s:%d:%d)", g.doc.File, line, col)
+		if g != nil {
+			d = g.doc
+			if where == "rego" || strings.HasPrefix(where, "libs[") {
+				where, n = templateModule(docRoot(d), where)
 			}
 		}
+		b.WriteString(modulePlace(where, d, n, ce.Line, ce.Column))
 		b.WriteString(": ")
 	}
 	b.WriteString(ce.Message)

@@ -275,15 +275,7 @@ func CompileError(it *Item, ce policy.CompileError) error {
 	case strings.HasPrefix(where, "libs["):
 		where = "spec." + where
 	}
-	if ce.Line > 0 {
-		where += fmt.Sprintf(":%d", ce.Line)
-		if ce.Column > 0 {
-			where += fmt.Sprintf(":%d", ce.Column)
-		}
-		if line, col, ok := moduleLine(it.doc, ce.Module, ce.Line, ce.Column); ok {
-			where += fmt.Sprintf(" (%s:%d:%d)", it.doc.File, line, col)
-		}
-	}
+	where = modulePlace(where, it.doc, policyModule(it.doc, ce.Module), ce.Line, ce.Column)
 	if where != "" {
 		where += ": "
 	}
@@ -294,23 +286,34 @@ func CompileError(it *Item, ce policy.CompileError) error {
 	return err
 }
 
-// moduleLine maps a line:col of a GuardrailPolicy's module (spec.rego or
-// spec.libs[i]) to the file, when the module is written as a YAML block
-// scalar (rego: |).
-func moduleLine(d *Document, module string, line, col int) (int, int, bool) {
-	root := docRoot(d)
-	if root == nil {
-		return 0, 0, false
-	}
-	spec := mapValue(root, "spec")
-	var n *yaml.Node
+// policyModule is the YAML node of a GuardrailPolicy's module (spec.rego
+// or spec.libs[i]) in d, nil when it is not known.
+func policyModule(d *Document, module string) *yaml.Node {
+	spec := mapValue(docRoot(d), "spec")
 	switch {
 	case module == "rego":
-		n = mapValue(spec, "rego")
+		return mapValue(spec, "rego")
 	case strings.HasPrefix(module, "libs["):
-		n = libNode(mapValue(spec, "libs"), module)
+		return libNode(mapValue(spec, "libs"), module)
 	}
-	return blockLine(d, n, line, col)
+	return nil
+}
+
+// modulePlace is where, the field of a module, and the line:col of an
+// error in it (none when line is 0), followed by the place in the file
+// when n, the module's node in d, is a YAML block scalar (rego: |).
+func modulePlace(where string, d *Document, n *yaml.Node, line, col int) string {
+	if line <= 0 {
+		return where
+	}
+	where += fmt.Sprintf(":%d", line)
+	if col > 0 {
+		where += fmt.Sprintf(":%d", col)
+	}
+	if fileLine, fileCol, ok := blockLine(d, n, line, col); ok {
+		where += fmt.Sprintf(" (%s:%d:%d)", d.File, fileLine, fileCol)
+	}
+	return where
 }
 
 // docRoot is the YAML node of d's object, nil when there is no source.

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -97,14 +98,14 @@ type World struct {
 	gatekeeper             map[string]*Gatekeeper
 	inventory              []*unstructured.Unstructured
 	// inventoryValue converts inventory for the engine once, on the
-	// first Request that needs it.
+	// first Request that needs it (none when inventory is empty).
 	inventoryValue func() (*policy.Inventory, error)
 }
 
 func newWorld() *World {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &World{
+	w := &World{
 		uidPrefix:  "guardrails-check-" + hex.EncodeToString(b[:]),
 		byKey:      map[string]*Item{},
 		byKind:     map[string][]*Item{},
@@ -112,6 +113,8 @@ func newWorld() *World {
 		secrets:    map[string]*metav1.PartialObjectMetadata{},
 		gatekeeper: map[string]*Gatekeeper{},
 	}
+	w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.inventory) })
+	return w
 }
 
 // add records an item; a second object with the same kind, namespace and
@@ -119,7 +122,7 @@ func newWorld() *World {
 func (w *World) add(it *Item) error {
 	k := it.Key()
 	if prev, ok := w.byKey[k]; ok {
-		if prev.doc != nil && it.doc != nil && prev.doc.File == it.doc.File && prev.doc.Line == it.doc.Line {
+		if sameDocument(prev.doc, it.doc) {
 			prev.Subject = prev.Subject || it.Subject
 			return nil
 		}
@@ -141,6 +144,12 @@ func (w *World) add(it *Item) error {
 	w.byKind[it.Kind] = append(w.byKind[it.Kind], it)
 	w.items = append(w.items, it)
 	return nil
+}
+
+// sameDocument reports whether a and b are one document read twice: the
+// same file and line.
+func sameDocument(a, b *Document) bool {
+	return a != nil && b != nil && a.File == b.File && a.Line == b.Line
 }
 
 func nsName(namespace, name string) string {
@@ -210,9 +219,6 @@ func (w *World) Request(ctx context.Context, obj client.Object, now time.Time) (
 		req.Standard = w.standard
 	}
 	if len(w.inventory) > 0 {
-		if w.inventoryValue == nil {
-			return req, fmt.Errorf("manifest: the world's inventory was not prepared")
-		}
 		inv, err := w.inventoryValue()
 		if err != nil {
 			return req, err

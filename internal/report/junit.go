@@ -71,18 +71,18 @@ func junitSuiteOf(o *ObjectReport) JUnitSuite {
 		{Name: "outcome", Value: o.Outcome()},
 	}}
 	names := slices.Clone(o.Policies)
+	// A policy with results on rendered children ("<policy> (Deployment/x)")
+	// is those testcases, not also a passing one of its own.
+	parents := map[string]bool{}
 	for _, r := range o.Results {
 		if !slices.Contains(names, r.Policy) {
 			names = append(names, r.Policy)
 		}
+		if p := policy.PolicyOfResult(r.Policy); p != r.Policy {
+			parents[p] = true
+		}
 	}
-	// A policy with results on rendered children ("<policy> (Deployment/x)")
-	// is those testcases, not also a passing one of its own.
-	names = slices.DeleteFunc(names, func(name string) bool {
-		return slices.ContainsFunc(o.Results, func(r policy.Result) bool {
-			return r.Policy != name && policy.PolicyOfResult(r.Policy) == name
-		})
-	})
+	names = slices.DeleteFunc(names, func(name string) bool { return parents[name] })
 	for _, name := range names {
 		c := JUnitCase{Name: name, Classname: o.Ref(), File: o.File, Line: o.Line}
 		var denies, errs, notes []string

@@ -192,10 +192,7 @@ func (w *sarifWriter) Object(o *ObjectReport) error {
 			Level:     sarifLevel(r.Enforcement),
 			Message:   sarifText{Text: msg},
 			Locations: []sarifLocation{{
-				PhysicalLocation: sarifPhysical{
-					ArtifactLocation: sarifArtifactLoc{URI: sarifURI(o.File)},
-					Region:           sarifRegion{StartLine: max(o.Line, 1)},
-				},
+				PhysicalLocation: sarifAt(o.File, o.Line),
 				LogicalLocations: []sarifLogicalLoc{{
 					Name:               o.Name,
 					FullyQualifiedName: o.Ref(),
@@ -226,6 +223,14 @@ func (w *sarifWriter) End(Summary) error {
 	}
 	w.out.WriteString("\n    }\n  ]\n}\n")
 	return w.out.Flush()
+}
+
+// sarifAt is the place of line of file (line 1 when it is not known).
+func sarifAt(file string, line int) sarifPhysical {
+	return sarifPhysical{
+		ArtifactLocation: sarifArtifactLoc{URI: sarifURI(file)},
+		Region:           sarifRegion{StartLine: max(line, 1)},
+	}
 }
 
 // sarifURI is a relative URI reference for a file as given.

@@ -16,13 +16,17 @@ type Skipped struct {
 	Reason   string `json:"reason"`
 }
 
-// String is "file:line: ConstraintTemplate <name> skipped: <reason>".
+// Message is "ConstraintTemplate <name> skipped: <reason>".
+func (s Skipped) Message() string {
+	return fmt.Sprintf("ConstraintTemplate %s skipped: %s", s.Template, s.Reason)
+}
+
+// String is "file:line: " and the Message.
 func (s Skipped) String() string {
-	msg := fmt.Sprintf("ConstraintTemplate %s skipped: %s", s.Template, s.Reason)
 	if s.File != "" {
-		return fmt.Sprintf("%s:%d: %s", s.File, s.Line, msg)
+		return fmt.Sprintf("%s:%d: %s", s.File, s.Line, s.Message())
 	}
-	return msg
+	return s.Message()
 }
 
 // writeSkippedJSON writes `"skipped": [...],` of -o json, nothing when
@@ -68,13 +72,10 @@ func writeSkippedSARIF(out *bufio.Writer, skipped []Skipped) error {
 		n := sarifNotification{
 			Descriptor: sarifDescriptor{ID: "ConstraintTemplate/" + s.Template},
 			Level:      "note",
-			Message:    sarifText{Text: fmt.Sprintf("ConstraintTemplate %s skipped: %s", s.Template, s.Reason)},
+			Message:    sarifText{Text: s.Message()},
 		}
 		if s.File != "" {
-			n.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{
-				ArtifactLocation: sarifArtifactLoc{URI: sarifURI(s.File)},
-				Region:           sarifRegion{StartLine: max(s.Line, 1)},
-			}}}
+			n.Locations = []sarifLocation{{PhysicalLocation: sarifAt(s.File, s.Line)}}
 		}
 		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications, n)
 	}
