@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"io/fs"
 	"path"
 	"regexp"
@@ -300,7 +302,8 @@ func (g *gatorRun) setUp(t *tally, name string) (done bool) {
 		return true
 	}
 	var tplErrs, conErrs []string
-	for key, ces := range rep.Errors {
+	for _, key := range slices.Sorted(maps.Keys(rep.Errors)) {
+		ces := rep.Errors[key]
 		for _, ce := range ces {
 			msg := fmt.Sprintf("%s: %s", key, ce.Error())
 			if key == conKey {
