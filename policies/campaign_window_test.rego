@@ -91,3 +91,41 @@ test_other_kinds_ignored if {
 	inp := object.union(review("2025-07-01T08:00:00Z", "2025-06-30T22:00:00Z"), {"kind": "PolicyException"})
 	count(campaign_window.violation) == 0 with input as inp
 }
+
+# Times outside 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z cannot be judged
+# (internal/policy/timebounds.go): a deny naming the field, never a pass.
+test_campaign_ending_beyond_supported_range_denied if {
+	vs := campaign_window.violation with input as review("2025-06-15T08:00:00Z", "2263-01-01T00:00:00Z")
+	vs == {{
+		"msg": `campaign "summer-sale-2025" ends 2263-01-01T00:00:00Z, outside the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z: it cannot be judged`,
+		"field": "spec.campaign.endsAt",
+		"remediation": "Set spec.campaign.endsAt to an RFC 3339 time within 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z, such as 2025-03-31T22:00:00Z.",
+	}}
+}
+
+test_campaign_starting_before_supported_range_denied if {
+	vs := campaign_window.violation with input as review("1600-01-01T00:00:00Z", "2025-07-31T22:00:00Z")
+	vs == {{
+		"msg": `campaign "summer-sale-2025" starts 1600-01-01T00:00:00Z, outside the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z: it cannot be judged`,
+		"field": "spec.campaign.startsAt",
+		"remediation": "Set spec.campaign.startsAt to an RFC 3339 time within 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z, such as 2025-03-01T08:00:00Z.",
+	}}
+}
+
+test_campaign_at_the_edges_of_the_range if {
+	# 2262-03-01 still fits Rego's nanoseconds but not the supported range.
+	vs := campaign_window.violation with input as object.remove(review("2025-06-15T08:00:00Z", "2262-03-01T00:00:00Z"), ["standard"])
+	{v.field | some v in vs} == {"spec.campaign.endsAt"}
+	count(campaign_window.violation) == 0 with input as object.remove(review("1678-01-01T00:00:00Z", "2261-12-31T23:59:59Z"), ["standard"])
+}
+
+test_huge_max_duration_never_undefined if {
+	# The longest duration Go parses: 292 years.
+	huge := {"campaign": {"maxDuration": "2562047h"}}
+	count(campaign_window.violation) == 0 with input as object.union(review("2000-01-01T00:00:00Z", "2261-12-31T23:59:59Z"), {"standard": huge})
+	long := campaign_window.violation with input as object.union(review("1678-01-01T00:00:00Z", "2261-12-31T23:59:59Z"), {"standard": huge})
+	some v in long
+	v.remediation == "Set spec.campaign.endsAt to 1970-04-12T23:00:00Z or earlier (split longer campaigns into several), or ask IT for a PolicyException."
+	vs := campaign_window.violation with input as object.union(review("2025-06-15T08:00:00Z", "9999-12-31T23:59:59Z"), {"standard": huge})
+	{v.field | some v in vs} == {"spec.campaign.endsAt"}
+}

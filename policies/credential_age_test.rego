@@ -98,3 +98,27 @@ test_short_max_age_in_hours if {
 test_other_kinds_ignored if {
 	count(credential_age.violation) == 0 with input as object.union(review("", {}), {"kind": "MarketingWorkload"})
 }
+
+# A rotation time outside 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z cannot
+# be judged (internal/policy/timebounds.go): a warning, never a pass.
+test_rotation_outside_supported_range_warns if {
+	every ts in ["1600-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+		secrets := {"hubspot-api": {"exists": true, "createdAt": "2023-01-10T08:00:00Z", "rotatedAt": ts}}
+		vs := credential_age.violation with input as review("hubspot-api", secrets)
+		vs == {{
+			"msg": sprintf(`credentials in Secret "hubspot-api" were last rotated %s, outside the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z: their age cannot be judged`, [ts]),
+			"field": "spec.credentials.secretName",
+			"remediation": `Record the last rotation of Secret "hubspot-api" as an RFC 3339 time within 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z (the martech.guardrails.dev/rotated-at annotation).`,
+		}}
+	}
+}
+
+test_huge_max_age_never_undefined if {
+	# The longest duration Go parses: 292 years.
+	secrets := {"hubspot-api": {"exists": true, "createdAt": "2000-01-01T00:00:00Z"}}
+	inp := object.union(review("hubspot-api", secrets), {"standard": {"credentials": {"maxAge": "2562047h"}}})
+	count(credential_age.violation) == 0 with input as inp
+	far := {"hubspot-api": {"exists": true, "createdAt": "1600-01-01T00:00:00Z"}}
+	vs := credential_age.violation with input as object.union(inp, {"secrets": far})
+	count(vs) == 1
+}

@@ -59,8 +59,17 @@ violation contains {
 	input.kind == "PolicyException"
 	is_string(expires_at)
 	expires_at != ""
-	ahead := time.parse_rfc3339_ns(expires_at) - time.parse_rfc3339_ns(input.now)
+	ahead := ns(expires_at) - ns(input.now)
 	ahead > max_duration
+}
+
+violation contains {
+	"msg": sprintf("the exception expires %v, outside the supported range %s: it cannot be judged", [expires_at, supported_range]),
+	"field": "spec.expiresAt",
+	"remediation": sprintf("Set spec.expiresAt to an RFC 3339 time at most %s from now, e.g. %s.", [human_duration(max_duration), latest]),
+} if {
+	input.kind == "PolicyException"
+	unjudged(expires_at)
 }
 
 unknown_remediation(name) := sprintf("Did you mean %s? Name existing policies only (`guardrails policies` lists them).", [concat(" or ", [sprintf("%q", [n]) | some n in similar])]) if {
@@ -78,10 +87,46 @@ similar_name(known, name) if startswith(known, name)
 
 similar_name(known, name) if startswith(name, known)
 
-latest := time.format(time.parse_rfc3339_ns(input.now) + max_duration)
+# The latest expiry the cap allows, or the end of the supported range when
+# the cap reaches past it.
+latest := time.format(n) if {
+	n := ns(input.now) + max_duration
+	n < max_ns
+} else := time.format(max_ns - 1000000000)
 
-human_duration(ns) := sprintf("%d days", [floor(ns / day_ns)]) if {
-	ns % day_ns == 0
-} else := sprintf("%d days %d hours", [floor(ns / day_ns), floor((ns % day_ns) / ((60 * 60) * 1000000000))]) if {
-	ns >= day_ns
-} else := sprintf("%d hours", [floor(ns / ((60 * 60) * 1000000000))])
+human_duration(d) := sprintf("%d days", [floor(d / day_ns)]) if {
+	d % day_ns == 0
+} else := sprintf("%d days %d hours", [floor(d / day_ns), floor((d % day_ns) / ((60 * 60) * 1000000000))]) if {
+	d >= day_ns
+} else := sprintf("%d hours", [floor(d / ((60 * 60) * 1000000000))])
+
+# The times the engine judges (internal/policy/timebounds.go), in
+# nanoseconds: from 1678-01-01T00:00:00Z (min_ns) up to, not including,
+# 2262-01-01T00:00:00Z (max_ns). A time outside them, or not RFC 3339,
+# cannot be judged: a violation, never a pass.
+min_ns := -9214560000000000000
+
+max_ns := 9214646400000000000
+
+supported_range := "1678-01-01T00:00:00Z..2261-12-31T23:59:59Z"
+
+# ns(ts) is ts in nanoseconds; undefined when it cannot be judged. The
+# guards come first so that time.parse_rfc3339_ns never fails: an RFC 3339
+# time of a year within the range parses (the API and the CLI hand the
+# engine only times they parsed, so no day is out of its month).
+ns(ts) := n if {
+	is_string(ts)
+	regex.match(`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`, ts)
+	year := to_number(substring(ts, 0, 4))
+	1678 <= year
+	year < 2262
+	n := time.parse_rfc3339_ns(ts)
+	min_ns <= n
+	n < max_ns
+}
+
+# unjudged(ts): ts is set and cannot be judged.
+unjudged(ts) if {
+	not ts in {"", null}
+	not ns(ts)
+}

@@ -94,3 +94,47 @@ test_other_kinds_ignored if {
 	inp := object.union(review(["replica-limits"], "2027-01-01T00:00:00Z"), {"kind": "MarketingWorkload"})
 	count(exception_cap.violation) == 0 with input as inp
 }
+
+# Times outside 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z cannot be judged
+# (internal/policy/timebounds.go): a deny naming the field, never a pass.
+test_expiry_beyond_supported_range_denied if {
+	vs := exception_cap.violation with input as review(["workload-limits"], "9999-12-31T23:59:59Z")
+	vs == {{
+		"msg": "the exception expires 9999-12-31T23:59:59Z, outside the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z: it cannot be judged",
+		"field": "spec.expiresAt",
+		"remediation": "Set spec.expiresAt to an RFC 3339 time at most 30 days from now, e.g. 2025-12-01T12:00:00Z.",
+	}}
+}
+
+test_expiry_at_the_edges_of_the_range if {
+	# Rego's nanosecond times end at 2262-04-11T23:47:16Z; the supported
+	# range ends before, on 2262-01-01, on both sides of the engine.
+	every ts in ["2262-04-11T23:47:17Z", "2262-04-11T23:47:16Z", "2262-01-01T00:00:00Z", "1677-12-31T23:59:59Z", "1600-01-01T00:00:00Z", "not a time"] {
+		vs := exception_cap.violation with input as review(["workload-limits"], ts)
+		{v.field | some v in vs} == {"spec.expiresAt"}
+		some v in vs
+		contains(v.msg, "outside the supported range")
+	}
+
+	# The last second of the range is judged: far too far ahead.
+	vs := exception_cap.violation with input as review(["workload-limits"], "2261-12-31T23:59:59Z")
+	some v in vs
+	startswith(v.msg, "the exception expires 2261-12-31T23:59:59Z, 86257 days 11 hours from now")
+
+	# The first second of the range is judged: long expired, not too far ahead.
+	count(exception_cap.violation) == 0 with input as review(["workload-limits"], "1678-01-01T00:00:00Z")
+}
+
+test_huge_max_duration_never_undefined if {
+	# The longest duration Go parses (292 years) pushes now + cap past the range.
+	huge := {"policies": {"exceptionMaxDuration": "2562047h"}}
+	vs := exception_cap.violation with input as object.union(review(["workload-limits"], null), {"standard": huge})
+	vs == {{
+		"msg": "the exception has no expiry",
+		"field": "spec.expiresAt",
+		"remediation": "Set spec.expiresAt to an RFC 3339 time at most 106751 days 23 hours from now, e.g. 2261-12-31T23:59:59Z.",
+	}}
+	count(exception_cap.violation) == 0 with input as object.union(review(["workload-limits"], "2261-12-31T23:59:59Z"), {"standard": huge})
+	far := exception_cap.violation with input as object.union(review(["workload-limits"], "9999-12-31T23:59:59Z"), {"standard": huge})
+	{v.field | some v in far} == {"spec.expiresAt"}
+}

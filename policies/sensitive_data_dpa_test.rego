@@ -144,3 +144,23 @@ test_unknown_vendor_left_to_vendor_approved if {
 test_other_kinds_ignored if {
 	count(sensitive_data_dpa.violation) == 0 with input as object.union(review("segment", ["user.financial"]), {"kind": "MarketingWorkload"})
 }
+
+# A DPA expiry outside 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z cannot be
+# judged (internal/policy/timebounds.go): a deny, never a pass, as
+# policy.Dates and `guardrails dataflow` say.
+test_dpa_expiry_outside_supported_range_denied if {
+	every expires in ["1600-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2262-03-01T00:00:00Z"] {
+		inp := json.patch(review("loyaltyloop", ["user.contact.email", "user.financial"]), [{"op": "replace", "path": "/vendors/loyaltyloop/spec/dpa/expires", "value": expires}])
+		vs := sensitive_data_dpa.violation with input as inp
+		vs == {{
+			"msg": sprintf(`data category "user.financial" is sensitive (user.financial) and the data processing agreement with vendor "loyaltyloop" (DPA-2023-LL-07) expires %s, outside the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z: it cannot be judged`, [expires]),
+			"field": "spec.dataCategories[1]",
+			"remediation": `Ask IT/procurement to correct spec.dpa.expires on the Vendor "loyaltyloop" (an RFC 3339 time within 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z), or stop sending "user.financial".`,
+		}}
+	}
+}
+
+test_dpa_expiring_at_the_last_second_of_the_range_allowed if {
+	inp := json.patch(review("loyaltyloop", ["user.financial"]), [{"op": "replace", "path": "/vendors/loyaltyloop/spec/dpa/expires", "value": "2261-12-31T23:59:59Z"}])
+	count(sensitive_data_dpa.violation) == 0 with input as inp
+}
