@@ -16,9 +16,14 @@ import (
 
 // Expired reports whether expires has passed at now, compared in whole
 // seconds as the API stores times and as input.now gives them. A zero
-// expiry never expires.
+// expiry never expires. An expiry outside the supported range
+// (timebounds.go) cannot be judged, by the policies either, and counts as
+// expired: it keeps nothing in force.
 func Expired(expires, now time.Time) bool {
-	return !expires.IsZero() && !now.Truncate(time.Second).Before(expires)
+	if expires.IsZero() {
+		return false
+	}
+	return !InRange(expires) || !now.Truncate(time.Second).Before(expires)
 }
 
 // ExceptionActive reports whether a PolicyException is in force at now.
@@ -32,12 +37,17 @@ type VendorDates struct {
 	DPASigned bool
 	// DPAExpires is the DPA's expiry; zero when it has none.
 	DPAExpires time.Time
-	// DPAExpired: signed, with an expiry that has passed.
+	// DPAExpired: signed, with an expiry that has passed (or is outside
+	// the supported range).
 	DPAExpired bool
 	// ReviewExpires is the security review's expiry; zero when none.
 	ReviewExpires time.Time
 	// ReviewExpired: a security review whose expiry has passed.
 	ReviewExpired bool
+	// DPAOutOfRange, ReviewOutOfRange: the expiry is outside the
+	// supported range (timebounds.go); it cannot be judged and counts as
+	// expired.
+	DPAOutOfRange, ReviewOutOfRange bool
 }
 
 // DPAValid reports a signed DPA that has not expired.
@@ -50,11 +60,13 @@ func Dates(v *v1alpha1.Vendor, now time.Time) VendorDates {
 		d.DPASigned = dpa.Signed
 		if dpa.Expires != nil {
 			d.DPAExpires = dpa.Expires.Time
+			d.DPAOutOfRange = !InRange(d.DPAExpires)
 			d.DPAExpired = d.DPASigned && Expired(d.DPAExpires, now)
 		}
 	}
 	if sr := v.Spec.SecurityReview; sr != nil && sr.Expires != nil {
 		d.ReviewExpires = sr.Expires.Time
+		d.ReviewOutOfRange = !InRange(d.ReviewExpires)
 		d.ReviewExpired = Expired(d.ReviewExpires, now)
 	}
 	return d

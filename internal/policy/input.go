@@ -288,6 +288,11 @@ type shared struct {
 }
 
 func newShared(req *Request, set *policySet, now time.Time, cache *convCache) (*shared, error) {
+	// Every time comparison of the policies is against input.now: outside
+	// the supported range all of them would go undefined.
+	if err := CheckTime("now", now); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	s := &shared{
 		policies: set.names,
 		// Whole seconds: policies compare days and timestamps, and equal
