@@ -31,9 +31,13 @@ type Campaign struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
-	// StartsAt is when the campaign goes live (RFC 3339).
+	// StartsAt is when the campaign goes live (RFC 3339, within
+	// 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z like every date).
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1678-01-01T00:00:00Z') && self < timestamp('2262-01-01T00:00:00Z')",message="must be within the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z (the times policies can judge)"
 	StartsAt metav1.Time `json:"startsAt"`
-	// EndsAt is when the campaign stops serving (RFC 3339); must be after startsAt.
+	// EndsAt is when the campaign stops serving (RFC 3339, within the same
+	// range); must be after startsAt.
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1678-01-01T00:00:00Z') && self < timestamp('2262-01-01T00:00:00Z')",message="must be within the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z (the times policies can judge)"
 	EndsAt metav1.Time `json:"endsAt"`
 }
 

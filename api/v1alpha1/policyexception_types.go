@@ -35,8 +35,10 @@ type PolicyExceptionSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=254
 	ApprovedBy string `json:"approvedBy"`
-	// ExpiresAt is when the waiver stops (RFC 3339); required, and capped by
+	// ExpiresAt is when the waiver stops (RFC 3339, within
+	// 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z); required, and capped by
 	// the standard's policies.exceptionMaxDuration.
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1678-01-01T00:00:00Z') && self < timestamp('2262-01-01T00:00:00Z')",message="must be within the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z (the times policies can judge)"
 	ExpiresAt metav1.Time `json:"expiresAt"`
 }
 

@@ -27,8 +27,10 @@ type DPA struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
 	Reference string `json:"reference,omitempty"`
-	// Expires is when the DPA lapses (RFC 3339).
+	// Expires is when the DPA lapses (RFC 3339, within
+	// 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z).
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1678-01-01T00:00:00Z') && self < timestamp('2262-01-01T00:00:00Z')",message="must be within the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z (the times policies can judge)"
 	Expires *metav1.Time `json:"expires,omitempty"`
 }
 
@@ -36,8 +38,10 @@ type DPA struct {
 type SecurityReview struct {
 	// Completed is whether the review was done.
 	Completed bool `json:"completed"`
-	// Expires is when the review must be renewed (RFC 3339).
+	// Expires is when the review must be renewed (RFC 3339, within
+	// 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z).
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1678-01-01T00:00:00Z') && self < timestamp('2262-01-01T00:00:00Z')",message="must be within the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z (the times policies can judge)"
 	Expires *metav1.Time `json:"expires,omitempty"`
 }
 
