@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/version"
 )
 
@@ -185,6 +186,10 @@ func (t *timeFlag) Set(v string) error {
 	parsed, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return fmt.Errorf("want an RFC 3339 time such as 2026-12-01T00:00:00Z")
+	}
+	if !policy.InRange(parsed) {
+		// Every policy compares dates with input.now.
+		return fmt.Errorf("%s is outside the supported range %s", v, policy.TimeRange)
 	}
 	t.t = parsed
 	return nil

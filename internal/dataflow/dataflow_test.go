@@ -353,3 +353,20 @@ func TestWrapLines(t *testing.T) {
 		t.Errorf("a long word wraps into %d lines: %q", len(long), long)
 	}
 }
+
+// A DPA expiry outside the supported range is not valid, as
+// sensitive-data-dpa reports it ("cannot be judged").
+func TestDPAOutsideTheSupportedRange(t *testing.T) {
+	for _, s := range []string{"1600-01-01T00:00:00Z", "9999-12-31T23:59:59Z"} {
+		exp, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := metav1.NewTime(exp)
+		v := &v1alpha1.Vendor{Spec: v1alpha1.VendorSpec{DPA: &v1alpha1.DPA{Signed: true, Expires: &at}}}
+		text, valid := dpaText(v, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+		if valid || text != "expiry "+s+" outside the supported range" {
+			t.Errorf("dpaText(%s) = %q, %v; want not valid, outside the supported range", s, text, valid)
+		}
+	}
+}

@@ -323,6 +323,9 @@ func dpaText(v *v1alpha1.Vendor, now time.Time) (string, bool) {
 		return "not signed", false
 	case d.DPAExpires.IsZero():
 		return "signed", true
+	case d.DPAOutOfRange:
+		// Not judged, by sensitive-data-dpa either: not valid.
+		return "expiry " + d.DPAExpires.UTC().Format(time.RFC3339) + " outside the supported range", false
 	case !now.IsZero() && d.DPAExpired:
 		return "expired " + d.DPAExpires.UTC().Format(time.DateOnly), false
 	}
