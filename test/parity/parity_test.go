@@ -191,6 +191,9 @@ func TestParity(t *testing.T) {
 		}
 	}
 	fmt.Printf("parity: %d objects, 4 doors, %d disagreements\n", len(subs), disagreements)
+
+	// Objects the API refuses: never stored, judged at doors (a) and (b).
+	checkRefused(ctx, t, c, bin)
 }
 
 // settle polls the statuses of the subjects (door c) until each has been
