@@ -71,3 +71,23 @@ func TestNowOutsideTheSupportedRange(t *testing.T) {
 		wantIn(t, "stderr", r.stderr, r, "flag -now", "outside the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z")
 	}
 }
+
+// A fixture suite's now outside the range is refused, not replaced by the
+// wall clock.
+func TestSuiteNowOutsideTheSupportedRange(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"guardrails-test.yaml": `name: far future
+now: "9999-12-31T23:59:59Z"
+inputs: [vendor.yaml]
+cases:
+  - object: Vendor/v
+    expect: {}
+`,
+		"vendor.yaml": "apiVersion: martech.guardrails.dev/v1alpha1\nkind: Vendor\nmetadata: {name: v}\nspec: {displayName: V, category: crm, status: approved}\n",
+	})
+	r := runCLI(t, nil, "test", dir)
+	if r.code != ExitBadInput {
+		t.Fatalf("exit %d, want %d\n%s", r.code, ExitBadInput, r)
+	}
+	wantIn(t, "stderr", r.stderr, r, "guardrails-test.yaml", "now", "outside the supported range 1678-01-01T00:00:00Z..2261-12-31T23:59:59Z")
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/report"
 	"sigs.k8s.io/yaml"
 )
@@ -122,8 +123,12 @@ func readSuite(fsys fs.FS, file string) (*Suite, error) {
 		return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: cases is empty"}
 	}
 	if s.Now != "" {
-		if _, err := time.Parse(time.RFC3339, s.Now); err != nil {
+		now, err := time.Parse(time.RFC3339, s.Now)
+		if err != nil {
 			return nil, &manifest.InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: now %q is not an RFC 3339 time", s.Now)}
+		}
+		if err := policy.CheckTime("now", now); err != nil {
+			return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: " + err.Error()}
 		}
 	}
 	for i, c := range s.Cases {
