@@ -374,7 +374,7 @@ type boundError struct {
 
 func (e *Engine) overBound(name string, total int) CompileError {
 	return CompileError{Policy: name, Module: "spec.rego",
-		Message: fmt.Sprintf("with this policy the GuardrailPolicies would hold %d bytes of Rego (spec.rego and spec.libs together), over the limit of %d bytes (see docs/limits.md, \"Policy set\"); its last good version, if any, stays in force", total, e.maxRego)}
+		Message: fmt.Sprintf("with this policy the GuardrailPolicies would hold %d bytes of Rego (spec.rego and spec.libs together), over the limit of %d bytes (see docs/limits.md, \"Policy set\")", total, e.maxRego)}
 }
 
 // bound decides which of gps fit MaxPolicySetRego. The policies in force

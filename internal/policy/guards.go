@@ -26,7 +26,7 @@ func (s *sizer) verdict(builtin string, size int64) error {
 	case s.stopped:
 		return errCancelled(builtin)
 	case s.overNodes:
-		return errLimit{builtin: builtin, what: "a text of values", size: s.nodes, limit: s.nodes, atLeast: true}
+		return errLimit{builtin: builtin, what: "a text", size: s.nodes, limit: s.nodes, atLeast: true, unit: " values"}
 	case s.over:
 		return errLimit{builtin: builtin, what: "a string", size: s.limit, limit: s.limit, atLeast: true}
 	}
@@ -174,7 +174,7 @@ func guardRegexReplace(_ topdown.BuiltinContext, ops []*ast.Term) error {
 	}
 	idx := re.FindAllStringIndex(s, MaxBuiltinElements+1)
 	if len(idx) > MaxBuiltinElements {
-		return errLimit{builtin: ast.RegexReplace.Name, what: "a string of replacements", size: MaxBuiltinElements, limit: MaxBuiltinElements, atLeast: true}
+		return errLimit{builtin: ast.RegexReplace.Name, what: "a string", size: MaxBuiltinElements, limit: MaxBuiltinElements, atLeast: true, unit: " replacements"}
 	}
 	total := n
 	for _, m := range idx {
@@ -202,7 +202,7 @@ func inputLimit(builtin string, n int, limit int64) guard {
 			total += int64(len(str(t)))
 		}
 		if total > limit {
-			return errLimit{builtin: builtin, what: "a syntax tree of a text", size: total, limit: limit}
+			return errLimit{builtin: builtin, what: "a syntax tree of a text", size: total, limit: limit, unit: " bytes"}
 		}
 		return nil
 	}
@@ -210,7 +210,7 @@ func inputLimit(builtin string, n int, limit int64) guard {
 
 func numberLimit(builtin string, bits int64) error {
 	if bits > MaxBuiltinNumberBits {
-		return errLimit{builtin: builtin, what: "an integer of bits", size: bits, limit: MaxBuiltinNumberBits}
+		return errLimit{builtin: builtin, what: "an integer", size: bits, limit: MaxBuiltinNumberBits, unit: " bits"}
 	}
 	return nil
 }
@@ -347,7 +347,7 @@ func (p *paths) build(root *ast.Term, path []*ast.Term, reached ast.Set) {
 	}
 	p.work += int64(len(path)) + 1
 	if p.work > MaxBuiltinElements {
-		p.err = errLimit{builtin: ast.ReachablePathsBuiltin.Name, what: "paths of vertices", size: MaxBuiltinElements, limit: MaxBuiltinElements, atLeast: true}
+		p.err = errLimit{builtin: ast.ReachablePathsBuiltin.Name, what: "paths", size: MaxBuiltinElements, limit: MaxBuiltinElements, atLeast: true, unit: " vertices"}
 		return
 	}
 	if p.work&1023 < int64(len(path))+1 && cancelled(p.bctx) {
@@ -435,7 +435,8 @@ func (w *limitedWriter) Write(p []byte) (int, error) {
 // renderTemplate is strings.render_template: its variables are measured
 // before they are converted (shared parts expanded), its output is written
 // into a limitedWriter, and the template functions that build a string
-// before writing it (printf and the escapers) are bounded too. A template
+// before writing it (printf, print, println and the escapers) are bounded
+// too. A template
 // that loops without writing is bounded by nothing but its variables:
 // text/template cannot be interrupted.
 func renderTemplate(bctx topdown.BuiltinContext, operands []*ast.Term, iter func(*ast.Term) error) error {
@@ -494,6 +495,18 @@ func renderTemplate(bctx topdown.BuiltinContext, operands []*ast.Term, iter func
 				return "", err
 			}
 			return fmt.Sprintf(format, args...), nil
+		},
+		"print": func(args ...any) (string, error) {
+			if err := stringLimit(name, times(int64(len(args)), varsBytes)); err != nil {
+				return "", err
+			}
+			return fmt.Sprint(args...), nil
+		},
+		"println": func(args ...any) (string, error) {
+			if err := stringLimit(name, times(int64(len(args)), varsBytes)); err != nil {
+				return "", err
+			}
+			return fmt.Sprintln(args...), nil
 		},
 		"html":     escaper(texttemplate.HTMLEscapeString, 6),
 		"js":       escaper(texttemplate.JSEscapeString, 6),

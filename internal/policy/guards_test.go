@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -235,4 +238,124 @@ func currentRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// TestReplacementsAnswerAsOPA: graph.reachable and graph.reachable_paths
+// give OPA's answers on graphs small enough for OPA's versions (arrays and
+// sets of edges, cycles, vertices missing from the graph, self loops).
+func TestReplacementsAnswerAsOPA(t *testing.T) {
+	if _, err := New(Options{}); err != nil { // installs the guards
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 {
+		n := 1 + rng.IntN(7)
+		var pairs [][2]*ast.Term
+		for v := range n {
+			var edges []*ast.Term
+			for range rng.IntN(4) {
+				edges = append(edges, ast.IntNumberTerm(rng.IntN(n+2))) // n, n+1: not in the graph
+			}
+			var e *ast.Term
+			if rng.IntN(2) == 0 {
+				e = ast.ArrayTerm(edges...)
+			} else {
+				e = ast.SetTerm(edges...)
+			}
+			pairs = append(pairs, ast.Item(ast.IntNumberTerm(v), e))
+		}
+		graph := ast.ObjectTerm(pairs...)
+		initial := ast.SetTerm(ast.IntNumberTerm(rng.IntN(n+1)), ast.IntNumberTerm(rng.IntN(n)))
+		for name, ours := range replacements {
+			if name == ast.RenderTemplate.Name {
+				continue
+			}
+			var want, got *ast.Term
+			if err := replaced[name](topdown.BuiltinContext{}, []*ast.Term{graph, initial}, func(t *ast.Term) error { want = t; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if err := ours(topdown.BuiltinContext{}, []*ast.Term{graph, initial}, func(t *ast.Term) error { got = t; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if want.Value.Compare(got.Value) != 0 {
+				t.Fatalf("case %d, %s(%v, %v) = %v, OPA's %v", i, name, graph, initial, got, want)
+			}
+		}
+	}
+}
+
+// TestRenderTemplateAnswersAsOPA: strings.render_template writes what
+// OPA's does, "<no value>" and errors included.
+func TestRenderTemplateAnswersAsOPA(t *testing.T) {
+	if _, err := New(Options{}); err != nil { // installs the guards
+		t.Fatal(err)
+	}
+	vars := ast.MustParseTerm(`{"name": "x", "n": 7, "f": 1.5, "l": [1, "two", {"a": null}], "o": {"k": true}, "h": "<a href='x'>&"}`)
+	for _, tmpl := range []string{
+		"{{.name}}: {{.n}} {{.f}} {{range .l}}[{{.}}]{{end}} {{.o}}",
+		"{{printf \"%v|%s|%5.1f\" .l .name .f}} {{print .n .name}} {{println .o}}",
+		"{{html .h}} {{js .h}} {{urlquery .h}} {{html .h .n}}",
+		"{{.missing}} {{index .l 1}} {{len .l}} {{if .o.k}}yes{{end}}",
+		"{{range $i, $v := .l}}{{$i}}={{$v}};{{end}}",
+		"{{.name.bad}}",
+		"{{template \"nope\"}}",
+		"{{",
+	} {
+		var want, got *ast.Term
+		wantErr := replaced[ast.RenderTemplate.Name](topdown.BuiltinContext{}, []*ast.Term{ast.StringTerm(tmpl), vars}, func(t *ast.Term) error { want = t; return nil })
+		gotErr := replacements[ast.RenderTemplate.Name](topdown.BuiltinContext{}, []*ast.Term{ast.StringTerm(tmpl), vars}, func(t *ast.Term) error { got = t; return nil })
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("%s: error %v, OPA's %v", tmpl, gotErr, wantErr)
+		}
+		if wantErr != nil {
+			continue
+		}
+		if want.Value.Compare(got.Value) != 0 {
+			t.Errorf("%s: %v, OPA's %v", tmpl, got, want)
+		}
+	}
+}
+
+// TestGuardsLeaveOrdinaryUseAlone: the guarded and replaced built-ins work
+// as before on ordinary values.
+func TestGuardsLeaveOrdinaryUseAlone(t *testing.T) {
+	checks := strings.Split(strings.TrimSpace(`
+	json.marshal({"a": [1, 2], "b": {"c": "<"}}) == "{\"a\":[1,2],\"b\":{\"c\":\"\\u003c\"}}"
+	json.marshal_with_options([1], {"indent": "  "}) == "[\n  1\n]"
+	yaml.marshal({"a": 1}) == "a: 1\n"
+	sprintf("%v and %d", [{"a": [1, {2}]}, 3]) == "{\"a\": [1, {2}]} and 3"
+	graph.reachable({"a": ["b"], "b": ["c"], "c": []}, {"a"}) == {"a", "b", "c"}
+	graph.reachable_paths({"a": ["b"], "b": ["c"], "c": []}, {"a"}) == {["a", "b", "c"]}
+	strings.render_template("{{.name}}: {{printf \"%03s\" .n}} {{range .l}}[{{.}}]{{end}} {{html .h}}", {"name": "x", "n": 7, "l": [1, 2], "h": "<"}) == "x: 007 [1][2] &lt;"
+	split("a,b,c", ",") == ["a", "b", "c"]
+	strings.split_n("a,b,c", ",", 2) == ["a", "b"]
+	indexof_n("abab", "b") == [1, 3]
+	regex.split("[,;]", "a,b;c") == ["a", "b", "c"]
+	regex.find_n("[0-9]", "a1b2", -1) == ["1", "2"]
+	regex.find_all_string_submatch_n("(a)(b)", "abab", -1) == [["ab", "a", "b"], ["ab", "a", "b"]]
+	regex.replace("a-b", "-", "$0$0") == "a--b"
+	hex.encode("hi") == "6869"
+	base64.encode("hi") == "aGk="
+	urlquery.encode("a b") == "a+b"
+	format_int(bits.lsh(1, 10), 2) == "10000000000"
+	array.flatten([[1], 2, [3, 4]]) == [1, 2, 3, 4]`), "\n")
+	src := "package acme.ordinary\n"
+	for i, c := range checks {
+		src += fmt.Sprintf("\nviolation contains \"%d\" if {\n%s\n}\n", i, c)
+	}
+	e := newTestEngine(t, Options{})
+	setPolicies(t, e, guardrailPolicy("ordinary", src))
+	d := evaluate(t, e, request(workload()))
+	held := map[string]bool{}
+	for _, r := range resultsOf(d, "ordinary") {
+		if r.Enforcement != "deny" {
+			t.Fatalf("ordinary: %+v", r)
+		}
+		held[r.Message] = true
+	}
+	for i, c := range checks {
+		if !held[strconv.Itoa(i)] {
+			t.Errorf("does not hold: %s", strings.TrimSpace(c))
+		}
+	}
 }

@@ -58,7 +58,8 @@ type errLimit struct {
 	what    string
 	size    int64
 	limit   int64
-	atLeast bool // size is where measuring stopped: the output is larger
+	atLeast bool   // size is where measuring stopped: the output is larger
+	unit    string // of size and limit, when not bytes or elements: " values"
 }
 
 func (e errLimit) Error() string {
@@ -69,10 +70,14 @@ func (e errLimit) Error() string {
 	case e.size >= 1<<62-1:
 		size = "more than 2^62"
 	}
-	return fmt.Sprintf("%s would build %s of %s, over the limit of %d", e.builtin, e.what, size, e.limit)
+	return fmt.Sprintf("%s would build %s of %s%s, over the limit of %d%s", e.builtin, e.what, size, e.unit, e.limit, e.unit)
 }
 
 var guardOnce sync.Once
+
+// replaced are OPA's implementations of the replaced built-ins, for the
+// tests that compare them with ours.
+var replaced = map[string]topdown.BuiltinFunc{}
 
 // guard checks a call's operands before the built-in runs.
 type guard func(bctx topdown.BuiltinContext, ops []*ast.Term) error
@@ -86,9 +91,11 @@ type guard func(bctx topdown.BuiltinContext, ops []*ast.Term) error
 func installGuards() {
 	guardOnce.Do(func() {
 		for name, impl := range replacements {
-			if topdown.GetBuiltin(name) == nil {
+			orig := topdown.GetBuiltin(name)
+			if orig == nil {
 				panic("policy: no OPA built-in " + name + " to replace")
 			}
+			replaced[name] = orig
 			topdown.RegisterBuiltinFunc(name, halting(impl))
 		}
 		for name, check := range guards {
