@@ -52,7 +52,7 @@ type strKey struct {
 }
 
 func newSizer(style textStyle, limit, nodes int64, cancel topdown.Cancel) *sizer {
-	return &sizer{style: style, limit: limit, nodes: nodes, cancel: cancel, memo: make(map[any]measure)}
+	return &sizer{style: style, limit: limit, nodes: nodes, cancel: cancel}
 }
 
 // add adds b to a, saturating: measures of shared values multiply fast.
@@ -97,6 +97,9 @@ func (s *sizer) size(v ast.Value) measure {
 			key = v
 			if m, ok := s.memo[key]; ok {
 				return m
+			}
+			if s.memo == nil {
+				s.memo = make(map[any]measure)
 			}
 		}
 	}
