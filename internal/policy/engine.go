@@ -44,13 +44,25 @@ type Options struct {
 	// remembers (see resultCache): DefaultResultCacheSize when zero, none
 	// when negative.
 	ResultCacheSize int
+	// MaxPolicySetRego bounds the Rego of every GuardrailPolicy in force
+	// together (spec.rego and spec.libs, in bytes):
+	// DefaultMaxPolicySetRego when zero.
+	MaxPolicySetRego int
 }
+
+// DefaultMaxPolicySetRego is the most Rego (bytes of spec.rego and
+// spec.libs, every GuardrailPolicy together) the engine holds. Compiled,
+// Rego takes about 45 times its size (200 policies of 64 KiB, 12.5 MiB,
+// held 579 MiB of heap): 2 MiB of Rego holds about 90 MiB, well under the
+// manager's 512 MiB with the built-ins, the caches and the informers.
+const DefaultMaxPolicySetRego = 2 << 20
 
 // Engine compiles and evaluates policies. It is safe for concurrent use: the
 // policies in force are an immutable set swapped atomically by SetPolicies.
 type Engine struct {
 	timeout  time.Duration
 	budget   time.Duration // per Evaluate
+	maxRego  int           // Options.MaxPolicySetRego
 	comp     *compiler
 	builtins *builtinSet
 	metrics  *metrics
@@ -97,7 +109,10 @@ func New(opts Options) (*Engine, error) {
 // newEngine is New with the built-in modules given (file name → source).
 func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) {
 	installGuards()
-	e := &Engine{timeout: opts.Timeout, budget: opts.RequestBudget, cache: newConvCache(DefaultConversionCacheSize)}
+	e := &Engine{timeout: opts.Timeout, budget: opts.RequestBudget, maxRego: opts.MaxPolicySetRego, cache: newConvCache(DefaultConversionCacheSize)}
+	if e.maxRego <= 0 {
+		e.maxRego = DefaultMaxPolicySetRego
+	}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTimeout
 	}
@@ -218,6 +233,15 @@ func (e *Engine) CheckPolicy(gp *v1alpha1.GuardrailPolicy) []CompileError {
 	if p := set.byName[gp.Name]; p != nil {
 		prev = p.rego
 	}
+	total := regoSize(gp)
+	for _, other := range set.custom {
+		if other.info.Name != gp.Name {
+			total += other.rego.size()
+		}
+	}
+	if total > e.maxRego {
+		return []CompileError{e.overBound(gp.Name, total)}
+	}
 	p, errs := e.comp.compileCustom(gp, prev, e.builtins)
 	if len(errs) > 0 {
 		return errs
@@ -255,6 +279,7 @@ func (e *Engine) SetPolicies(gps []v1alpha1.GuardrailPolicy) map[string][]Compil
 	var candidates []*customPolicy
 	var unknown []string
 	seen := make(map[string]bool, len(order))
+	over := e.bound(old, order)
 	for _, gp := range order {
 		if seen[gp.Name] {
 			errs[gp.Name] = append(errs[gp.Name], CompileError{Policy: gp.Name, Module: "metadata.name", Message: "policy given twice"})
@@ -265,6 +290,18 @@ func (e *Engine) SetPolicies(gps []v1alpha1.GuardrailPolicy) map[string][]Compil
 		var prev *customRego
 		if last != nil {
 			prev = last.rego
+		}
+		if ce, refused := over[gp.Name]; refused {
+			errs[gp.Name] = []CompileError{ce.CompileError}
+			if last != nil && !ce.keepLast {
+				last = nil
+			}
+			if last == nil {
+				unknown = append(unknown, gp.Name)
+				continue
+			}
+			candidates = append(candidates, last)
+			continue
 		}
 		p, cerrs := e.comp.compileCustom(gp, prev, e.builtins)
 		if len(cerrs) > 0 {
@@ -308,6 +345,75 @@ func (e *Engine) SetPolicies(gps []v1alpha1.GuardrailPolicy) map[string][]Compil
 	}
 	e.cur.Store(newPolicySet(e.builtins, custom, errs, unknown, old.gk))
 	return errs
+}
+
+// regoSize is the Rego of a GuardrailPolicy, in bytes: what
+// MaxPolicySetRego counts.
+func regoSize(gp *v1alpha1.GuardrailPolicy) int {
+	n := len(gp.Spec.Rego)
+	for _, l := range gp.Spec.Libs {
+		n += len(l)
+	}
+	return n
+}
+
+func (r *customRego) size() int {
+	n := 0
+	for _, s := range r.source {
+		n += len(s)
+	}
+	return n
+}
+
+// boundError is a policy refused because the set would pass
+// MaxPolicySetRego; keepLast says its last good version still fits.
+type boundError struct {
+	CompileError
+	keepLast bool
+}
+
+func (e *Engine) overBound(name string, total int) CompileError {
+	return CompileError{Policy: name, Module: "spec.rego",
+		Message: fmt.Sprintf("with this policy the GuardrailPolicies would hold %d bytes of Rego (spec.rego and spec.libs together), over the limit of %d bytes (see docs/limits.md, \"Policy set\")", total, e.maxRego)}
+}
+
+// bound decides which of gps fit MaxPolicySetRego. The policies in force
+// whose Rego is unchanged are counted first (a set in force is never
+// pushed out by a newcomer), then the others by name; each one that would
+// pass the bound is refused, and keeps its last good version when that
+// still fits.
+func (e *Engine) bound(old *policySet, gps []*v1alpha1.GuardrailPolicy) map[string]boundError {
+	total := 0
+	unchanged := make(map[*v1alpha1.GuardrailPolicy]bool)
+	seen := make(map[string]bool)
+	for _, gp := range gps {
+		last := old.byName[gp.Name]
+		if seen[gp.Name] || last == nil || !slices.Equal(last.rego.source, append([]string{gp.Spec.Rego}, gp.Spec.Libs...)) {
+			continue
+		}
+		seen[gp.Name] = true
+		unchanged[gp] = true
+		total += regoSize(gp)
+	}
+	over := make(map[string]boundError)
+	for _, gp := range gps {
+		if unchanged[gp] || seen[gp.Name] {
+			continue
+		}
+		seen[gp.Name] = true
+		n := regoSize(gp)
+		if total+n <= e.maxRego {
+			total += n
+			continue
+		}
+		be := boundError{CompileError: e.overBound(gp.Name, total+n)}
+		if last := old.byName[gp.Name]; last != nil && total+last.rego.size() <= e.maxRego {
+			total += last.rego.size()
+			be.keepLast = true
+		}
+		over[gp.Name] = be
+	}
+	return over
 }
 
 // holdsPackage reports whether p's package belongs to p's policy in old.

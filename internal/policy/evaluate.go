@@ -446,10 +446,10 @@ func (ev *evaluation) results(out []Result, info *PolicyInfo, subject *object, n
 				r.Enforcement = enf
 			}
 			if r.Message == "" {
-				r.Message = v.String()
+				r.Message = valueText(v)
 			}
 		default:
-			r.Message = v.String()
+			r.Message = valueText(v)
 		}
 		if setting.Overridden {
 			r.Enforcement = setting.Enforcement
@@ -467,5 +467,17 @@ func text(t *ast.Term) string {
 	if s, ok := t.Value.(ast.String); ok {
 		return string(s)
 	}
-	return t.Value.String()
+	return valueText(t.Value)
+}
+
+// valueText is v as Rego text, unless that text would pass MaxMessage
+// bytes (a value built of shared parts can expand to gigabytes): then a
+// sentence saying so.
+func valueText(v ast.Value) string {
+	s := newSizer(styleRego, MaxMessage, MaxBuiltinElements, nil)
+	s.size(v)
+	if s.over {
+		return fmt.Sprintf("(a violation of more than %d bytes or %d values, not shown)", MaxMessage, MaxBuiltinElements)
+	}
+	return v.String()
 }
