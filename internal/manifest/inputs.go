@@ -130,7 +130,7 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		for i, x := range items {
 			m, ok := x.(map[string]any)
 			if !ok {
-				errs = append(errs, docError(d, "%s items[%d] is not an object", kind, i))
+				errs = append(errs, &InputError{File: d.File, Line: d.itemLine(i), Msg: fmt.Sprintf("%s items[%d] is not an object", kind, i)})
 				continue
 			}
 			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.itemLine(i), Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
