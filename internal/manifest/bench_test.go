@@ -8,7 +8,6 @@ import (
 	"testing/fstest"
 )
 
-
 // benchLoad loads files (name → text) b.N times and reports documents and
 // bytes per second.
 func benchLoad(b *testing.B, files fstest.MapFS, docs int) {

@@ -61,4 +61,3 @@ func (e *InputError) Error() string {
 func docError(d *Document, format string, args ...any) *InputError {
 	return &InputError{File: d.File, Line: d.Line, Msg: fmt.Sprintf(format, args...)}
 }
-
