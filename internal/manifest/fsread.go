@@ -5,6 +5,7 @@ package manifest
 // as a stream of documents (split.go) parsed in parallel.
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -144,27 +145,82 @@ func (r *reader) sized(file string, info fs.FileInfo) source {
 
 // WalkFiles calls visit for every file below the directory root, in
 // lexical order, skipping hidden directories, and returns the errors met
-// on the way.
+// on the way. It is the one directory walk of check, dataflow, policies
+// and test. A symbolic link to a directory is followed, as one to a file
+// is (and visited by its path through the link); one that leads to a
+// directory walked already (a loop, or the same files twice under two
+// names) is an error naming it, never skipped without a word.
 func WalkFiles(fsys fs.FS, root string, visit func(file string)) []error {
-	var errs []error
-	err := fs.WalkDir(fsys, root, func(file string, d fs.DirEntry, err error) error {
+	w := &walker{fsys: fsys, visit: visit}
+	w.walk(root, "")
+	return w.errs
+}
+
+// walker is one WalkFiles.
+type walker struct {
+	fsys  fs.FS
+	visit func(file string)
+	errs  []error
+	// dirs are the directories walked, as the file system names them
+	// (os.SameFile tells a directory reached twice), with their paths.
+	dirs  []fs.FileInfo
+	paths []string
+}
+
+// walk walks root; link is the symbolic link root was reached through.
+func (w *walker) walk(root, link string) {
+	err := fs.WalkDir(w.fsys, root, func(file string, d fs.DirEntry, err error) error {
 		if err != nil {
-			errs = append(errs, &InputError{File: file, Msg: CleanPathError(err)})
+			w.errs = append(w.errs, &InputError{File: file, Msg: CleanPathError(err)})
 			return nil
 		}
-		if d.IsDir() {
-			if file != root && strings.HasPrefix(d.Name(), ".") {
+		if file != root && strings.HasPrefix(d.Name(), ".") && (d.IsDir() || d.Type()&fs.ModeSymlink != 0 && w.isDir(file)) {
+			return fs.SkipDir
+		}
+		switch {
+		case d.IsDir():
+			if !w.enter(file, link) {
 				return fs.SkipDir
 			}
-			return nil
+		case d.Type()&fs.ModeSymlink != 0 && w.isDir(file):
+			w.walk(file, file)
+		default:
+			w.visit(file)
 		}
-		visit(file)
 		return nil
 	})
 	if err != nil {
-		errs = append(errs, &InputError{File: root, Msg: CleanPathError(err)})
+		w.errs = append(w.errs, &InputError{File: root, Msg: CleanPathError(err)})
 	}
-	return errs
+}
+
+// isDir reports whether file, a symbolic link, leads to a directory.
+func (w *walker) isDir(file string) bool {
+	info, err := fs.Stat(w.fsys, file)
+	return err == nil && info.IsDir()
+}
+
+// enter records the directory dir, reached through link ("" for none),
+// and reports whether to walk it: not when it was walked already.
+func (w *walker) enter(dir, link string) bool {
+	info, err := fs.Stat(w.fsys, dir)
+	if err != nil {
+		w.errs = append(w.errs, &InputError{File: dir, Msg: CleanPathError(err)})
+		return false
+	}
+	for i, prev := range w.dirs {
+		if !os.SameFile(prev, info) {
+			continue
+		}
+		msg := "a symbolic link to the directory " + w.paths[i] + ", read already: the same files would be read twice under two names"
+		if strings.HasPrefix(dir, w.paths[i]+"/") {
+			msg = "a symbolic link back to the directory " + w.paths[i] + " it is in (a loop)"
+		}
+		w.errs = append(w.errs, &InputError{File: cmp.Or(link, dir), Msg: msg})
+		return false
+	}
+	w.dirs, w.paths = append(w.dirs, info), append(w.paths, dir)
+	return true
 }
 
 // IsManifestFile reports whether a file name is read as a manifest in a
