@@ -25,7 +25,7 @@ func benchLoad(b *testing.B, files fstest.MapFS, docs int) {
 		if len(errs) > 0 {
 			b.Fatal(errs[0])
 		}
-		if got := len(w.items) + len(w.inventory); got != docs {
+		if got := len(w.items) + len(w.Inventory()); got != docs {
 			b.Fatalf("%d objects, want %d", got, docs)
 		}
 	}

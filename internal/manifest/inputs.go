@@ -111,6 +111,11 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		}
 		return addTyped(w, d, v.kind, v.obj, subject)
 	}
+	if d.foreign != nil {
+		d.foreign.namespace = namespace
+		w.packed = append(w.packed, d)
+		return nil
+	}
 	apiVersion, _ := d.Object["apiVersion"].(string)
 	kind, _ := d.Object["kind"].(string)
 	switch {
@@ -254,6 +259,7 @@ func checkEarly(ctx context.Context, namespace string) func(*Document) {
 		}
 		kind := d.ourKind()
 		if all[kind] == nil {
+			d.packForeign()
 			return
 		}
 		v := validateTyped(ctx, all[kind], d, kind, namespace)

@@ -25,6 +25,8 @@ type Document struct {
 	// checked is the document validated and typed as soon as it was read
 	// (see validateTyped); nil when admit is to do it.
 	checked *validated
+	// foreign is set when the document is held as text only (packForeign).
+	foreign *foreign
 }
 
 // Pos is "file:line".

@@ -305,13 +305,9 @@ func parseChunk(file string, c chunk) (*Document, error) {
 	if err := oneDocument(d, c); err != nil {
 		return nil, err
 	}
-	j, err := yaml.YAMLToJSONStrict(c.text)
+	v, err := decodeYAML(c.text)
 	if err != nil {
 		return nil, docError(d, "invalid YAML: %s", yamlMessage(err, c.firstLine))
-	}
-	var v any
-	if err := utiljson.Unmarshal(j, &v); err != nil {
-		return nil, docError(d, "invalid YAML: %v", err)
 	}
 	switch o := v.(type) {
 	case map[string]any:
@@ -326,6 +322,20 @@ func parseChunk(file string, c chunk) (*Document, error) {
 		return nil, nil
 	}
 	return nil, docError(d, "a document must be an object with apiVersion and kind, not a %s", jsonType(v))
+}
+
+// decodeYAML decodes one document as kubectl does (sigs.k8s.io/yaml, keys
+// checked for duplicates), into JSON values: int64 or float64 numbers.
+func decodeYAML(text []byte) (any, error) {
+	j, err := yaml.YAMLToJSONStrict(text)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := utiljson.Unmarshal(j, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // yamlMessage makes a YAML parser error one line, with the lines it names
