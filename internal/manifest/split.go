@@ -90,7 +90,9 @@ func (s *docReader) next() (chunk, error) {
 	if s.feed.lastSep {
 		last--
 	}
-	return chunk{text: text, firstLine: last - bytes.Count(text, []byte("\n")) + 1}, nil
+	// (A chunk of one separator line alone, at the end, would start at
+	// line 0: it is empty, at line 1 at least.)
+	return chunk{text: text, firstLine: max(last-bytes.Count(text, []byte("\n"))+1, 1)}, nil
 }
 
 var bom = []byte("\xef\xbb\xbf")
@@ -179,13 +181,15 @@ func (c chunk) contentLine() int {
 }
 
 // firstContent returns the offset and the index of the first line of text
-// that is neither blank nor a comment (nor a directive or a document end
-// marker), or -1, -1.
+// that is neither blank nor a comment (nor a directive, a separator or a
+// document end marker), or -1, -1.
 func firstContent(text []byte) (offset, line int) {
 	for rest := text; len(rest) > 0; line++ {
 		l, next, _ := bytes.Cut(rest, []byte("\n"))
 		t := bytes.TrimSpace(l)
-		if len(t) > 0 && t[0] != '#' && t[0] != '%' && string(t) != "..." {
+		// kubectl's reader keeps a first separator line in the document.
+		sep := bytes.HasPrefix(l, []byte("---")) && (len(bytes.TrimSpace(l[3:])) == 0 || bytes.TrimSpace(l[3:])[0] == '#')
+		if len(t) > 0 && t[0] != '#' && t[0] != '%' && string(t) != "..." && !sep {
 			return len(text) - len(rest), line
 		}
 		rest = next
