@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/report"
@@ -25,7 +27,8 @@ constraints among the inputs judge the children each MarketingWorkload
 would render; every other object is their data.inventory, not judged.
 
 Exit status: 0 no deny result, 1 a deny result (or a policy that could not
-be evaluated), 2 bad input or usage.`
+be evaluated), 2 bad input or usage, or no object to check among the -f
+inputs (an empty file, directory or stdin) unless --allow-empty.`
 
 const checkExamples = `  # Check a directory of manifests
   guardrails check -f config/samples
@@ -46,6 +49,8 @@ func runCheck(e *env, args []string) int {
 	in.register(f, true)
 	format := choice{value: "text", allowed: []string{"text", "json", "junit", "sarif"}}
 	f.Var(&format, "o", "output `FORMAT`: text, json, junit or sarif")
+	var allowEmpty bool
+	f.BoolVar(&allowEmpty, "allow-empty", false, "exit 0 when the inputs hold no object to check (default: exit 2, a pipeline that checked nothing should learn it)")
 	pos, code, ok := f.parse(e, args)
 	if !ok {
 		return code
@@ -60,6 +65,10 @@ func runCheck(e *env, args []string) int {
 		return printErrors(e, "check", errs)
 	}
 	printSkipped(e, "check", skipped)
+	if len(w.Subjects()) == 0 && !allowEmpty {
+		fmt.Fprintf(e.stderr, "guardrails check: no objects to check in %s: no %s object among them (--allow-empty to accept it)\n", strings.Join(in.files, ", "), v1alpha1.GroupVersion.Group)
+		return ExitBadInput
+	}
 	var rw report.Writer
 	switch format.value {
 	case "json":

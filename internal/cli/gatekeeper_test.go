@@ -262,8 +262,8 @@ func TestCheckGatekeeperSkipped(t *testing.T) {
 
 func TestCheckGatekeeperObjectsAreNotUnknownKinds(t *testing.T) {
 	// A template and constraint with no MarketingWorkload: nothing to
-	// judge, and nothing rejected as an unknown kind.
-	r := wantExit(t, ExitOK, checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-deny.yaml"}))
+	// judge (--allow-empty), and nothing rejected as an unknown kind.
+	r := wantExit(t, ExitOK, checkGatekeeper(t, []string{gatorSuites + "/required-labels/template.yaml", gkFixtures + "/constraint-deny.yaml"}, "--allow-empty"))
 	if r.stderr != "" {
 		t.Errorf("stderr: %s", r.stderr)
 	}

@@ -93,6 +93,9 @@ items:
   spec: {displayName: A, category: crm, status: maybe}
 - just a string
 -
+`, "dup.yaml": `apiVersion: v1
+kind: List
+items:
 - apiVersion: martech.guardrails.dev/v1alpha1
   kind: Vendor
   kind: Vendor
@@ -102,7 +105,9 @@ items:
 		"l.yaml:4: Vendor a: spec.status: Unsupported value",
 		"l.yaml:8: List items[1] is not an object",
 		"l.yaml:9: List items[2] is not an object",
-		`l.yaml:10: invalid YAML: unmarshal errors; line 12: key "kind" already set in map`,
+		// A List is parsed whole, as kubectl parses it: a YAML error in an
+		// item is the List's, at the line of the fault.
+		`dup.yaml:1: invalid YAML: unmarshal errors; line 6: key "kind" already set in map`,
 	)
 	if r.code != ExitBadInput {
 		t.Errorf("%s", r)

@@ -1,8 +1,11 @@
 package manifest
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,11 +44,68 @@ func (w *World) GatekeeperObject(key string) *Gatekeeper { return w.gatekeeper[k
 // Inventory returns the objects of the inputs that are none of our kinds
 // and no Gatekeeper template or constraint: what Gatekeeper templates read
 // as data.inventory. Secrets are there with their metadata only.
-func (w *World) Inventory() []*unstructured.Unstructured { return w.inventory }
+func (w *World) Inventory() []*unstructured.Unstructured {
+	w.unpackInventory()
+	return w.inventory
+}
 
 // DropInventory lets the inventory go, when no template in force reads
 // data.inventory: the requests then carry none, and memory holds none.
-func (w *World) DropInventory() { w.inventory = nil }
+func (w *World) DropInventory() { w.inventory, w.packed = nil, nil }
+
+// foreign is a document of a kind the CLI does not judge, held as its
+// source only: parsed again, into the inventory, if a template reads
+// data.inventory (see unpackInventory), and never otherwise. A million
+// ConfigMaps then cost their text, not a million maps.
+type foreign struct {
+	gvk       schema.GroupVersionKind
+	namespace string // for an object that names none
+}
+
+// packForeign makes d, just parsed, a foreign document when it is one that
+// only the inventory takes (not a List, Gatekeeper object, Namespace or
+// Secret): its map is dropped, its text kept.
+func (d *Document) packForeign() {
+	apiVersion, _ := d.Object["apiVersion"].(string)
+	kind, _ := d.Object["kind"].(string)
+	if apiVersion == "" || kind == "" || strings.HasSuffix(kind, "List") {
+		return
+	}
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	if err != nil || gv.Group == v1alpha1.GroupVersion.Group {
+		return
+	}
+	gvk := gv.WithKind(kind)
+	if policy.IsGatekeeperTemplate(gvk) || policy.IsGatekeeperConstraint(gvk) || gv.Group == "" && (kind == "Namespace" || kind == "Secret") {
+		return
+	}
+	d.foreign = &foreign{gvk: gvk}
+	d.Object = nil
+	d.text = bytes.Clone(d.text)
+}
+
+// unpackInventory makes the inventory of the foreign documents, once,
+// parsing those held as text: a namespaced object that names no namespace
+// is put in the namespace given (--namespace), as kubectl would, unless its
+// kind is a well-known cluster-scoped one.
+func (w *World) unpackInventory() {
+	w.unpack.Do(func() {
+		for _, d := range w.packed {
+			obj := d.Object
+			if obj == nil {
+				v, err := decodeYAML(d.text)
+				if obj, _ = v.(map[string]any); err != nil || obj == nil {
+					continue // parsed once already: it does not happen
+				}
+			}
+			u := &unstructured.Unstructured{Object: obj}
+			if u.GetNamespace() == "" && !clusterScoped[d.foreign.gvk.GroupKind()] {
+				u.SetNamespace(d.foreign.namespace)
+			}
+			w.inventory = append(w.inventory, u)
+		}
+	})
+}
 
 // Unstructured returns the objects of gs.
 func Unstructured(gs []*Gatekeeper) []*unstructured.Unstructured {
@@ -84,20 +144,15 @@ func (w *World) ingestGatekeeper(d *Document, gvk schema.GroupVersionKind) (bool
 	return true, nil
 }
 
-// addInventory records a foreign object for data.inventory: a namespaced
-// object that names no namespace is put in namespace, as kubectl would,
-// unless its kind is a well-known cluster-scoped one; of a Secret only the
-// metadata is kept.
+// addInventory records a foreign object for data.inventory, in input
+// order, held until the inventory is asked for (unpackInventory); of a
+// Secret only the metadata is kept.
 func (w *World) addInventory(d *Document, gvk schema.GroupVersionKind, namespace string) {
 	obj := d.Object
 	if gvk.Group == "" && gvk.Kind == "Secret" {
 		obj = map[string]any{"apiVersion": d.Object["apiVersion"], "kind": d.Object["kind"], "metadata": d.Object["metadata"]}
 	}
-	u := &unstructured.Unstructured{Object: obj}
-	if u.GetNamespace() == "" && !clusterScoped[gvk.GroupKind()] {
-		u.SetNamespace(namespace)
-	}
-	w.inventory = append(w.inventory, u)
+	w.packed = append(w.packed, &Document{Object: obj, foreign: &foreign{gvk: gvk, namespace: namespace}})
 }
 
 // clusterScoped are the cluster-scoped kinds of Kubernetes itself. Offline

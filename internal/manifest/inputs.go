@@ -111,6 +111,11 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		}
 		return addTyped(w, d, v.kind, v.obj, subject)
 	}
+	if d.foreign != nil {
+		d.foreign.namespace = namespace
+		w.packed = append(w.packed, d)
+		return nil
+	}
 	apiVersion, _ := d.Object["apiVersion"].(string)
 	kind, _ := d.Object["kind"].(string)
 	switch {
@@ -130,7 +135,7 @@ func admit(ctx context.Context, w *World, d *Document, subject bool, namespace s
 		for i, x := range items {
 			m, ok := x.(map[string]any)
 			if !ok {
-				errs = append(errs, docError(d, "%s items[%d] is not an object", kind, i))
+				errs = append(errs, &InputError{File: d.File, Line: d.itemLine(i), Msg: fmt.Sprintf("%s items[%d] is not an object", kind, i)})
 				continue
 			}
 			errs = append(errs, admit(ctx, w, &Document{File: d.File, Line: d.itemLine(i), Object: m, text: d.text, firstLine: d.firstLine}, subject, namespace)...)
@@ -254,6 +259,7 @@ func checkEarly(ctx context.Context, namespace string) func(*Document) {
 		}
 		kind := d.ourKind()
 		if all[kind] == nil {
+			d.packForeign()
 			return
 		}
 		v := validateTyped(ctx, all[kind], d, kind, namespace)

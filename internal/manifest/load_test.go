@@ -132,3 +132,19 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	}
 	return dir
 }
+
+// A file that starts with "---" (kubectl's reader keeps that line in the
+// first document) places its documents at their first key.
+func TestLeadingSeparator(t *testing.T) {
+	docs, errs := ParseDocuments("f.yaml", []byte("---\napiVersion: v1\nkind: A\n---\n---\n\napiVersion: v1\nkind: B\n---"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var got []string
+	for _, d := range docs {
+		got = append(got, d.Pos())
+	}
+	if want := "f.yaml:2,f.yaml:7"; strings.Join(got, ",") != want {
+		t.Errorf("documents at %v, want %s", got, want)
+	}
+}

@@ -159,6 +159,10 @@ func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (prob
 		problems = append(problems, fmt.Sprintf("%s: unknown field", p))
 	}
 
+	// Coerce may have replaced the metadata map: the one in obj now.
+	if md, ok = obj["metadata"].(map[string]any); !ok {
+		return append(problems, "metadata: Invalid value: must be an object"), true
+	}
 	ns, _ := md["namespace"].(string)
 	switch {
 	case ks.namespaced && ns == "":

@@ -97,6 +97,11 @@ type World struct {
 	templates, constraints []*Gatekeeper
 	gatekeeper             map[string]*Gatekeeper
 	inventory              []*unstructured.Unstructured
+	// packed are the foreign documents for the inventory, in input order,
+	// most held as text until it is asked for (unpackInventory, once, into
+	// inventory).
+	packed []*Document
+	unpack sync.Once
 	// inventoryValue converts inventory for the engine once, on the
 	// first Request that needs it (none when inventory is empty).
 	inventoryValue func() (*policy.Inventory, error)
@@ -113,7 +118,7 @@ func newWorld() *World {
 		secrets:    map[string]*metav1.PartialObjectMetadata{},
 		gatekeeper: map[string]*Gatekeeper{},
 	}
-	w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.inventory) })
+	w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.Inventory()) })
 	return w
 }
 
@@ -218,7 +223,7 @@ func (w *World) Request(ctx context.Context, obj client.Object, now time.Time) (
 	if w.standard != nil {
 		req.Standard = w.standard
 	}
-	if len(w.inventory) > 0 {
+	if len(w.packed) > 0 { // not changed once loaded: safe to read concurrently
 		inv, err := w.inventoryValue()
 		if err != nil {
 			return req, err

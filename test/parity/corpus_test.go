@@ -22,7 +22,9 @@ import (
 // The world's directories, relative to this package: base/ (namespaces,
 // standards, vendors, Secrets) and corpus/ (the cases). Both are judged:
 // every document of our kinds in either carries its expected results.
-var worldDirs = []string{"base", "corpus"}
+// corpus/linked is a symbolic link to ../linked: the CLI reads it by
+// walking corpus/ (issue 26 item 3).
+var worldDirs = []string{"base", "corpus", "corpus/linked"}
 
 // Outcomes of a result. A result an exception waives is "waived", whatever
 // its enforcement.
@@ -184,10 +186,12 @@ func readFile(file string) ([]*doc, error) {
 		start = lineNo + 1
 		return nil
 	}
+	// Line breaks as YAML reads them: \r\n and a lone \r are \n.
+	data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		lineNo++
-		if strings.TrimRight(sc.Text(), " \t") == "---" {
+		if rest, ok := strings.CutPrefix(sc.Text(), "---"); ok && (strings.TrimSpace(rest) == "" || strings.HasPrefix(strings.TrimSpace(rest), "#")) {
 			if err := flush(); err != nil {
 				return nil, err
 			}
