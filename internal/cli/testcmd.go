@@ -17,6 +17,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/report"
 	"github.com/martech-guardrails/guardrails/policies"
 	builtinfixtures "github.com/martech-guardrails/guardrails/policies/fixtures"
 )
@@ -119,29 +120,34 @@ type tally struct {
 	passed, failed, skipped int
 }
 
+// Names and details are quoted (report.Quote): a suite's name, a
+// policy's message or a test's print output cannot forge a line.
 func (t *tally) pass(name string) {
 	t.passed++
-	fmt.Fprintf(t.out, "PASS  %s\n", name)
+	fmt.Fprintf(t.out, "PASS  %s\n", report.Quote(name))
 }
 
 func (t *tally) fail(name string, details ...string) {
 	t.failed++
-	fmt.Fprintf(t.out, "FAIL  %s\n", name)
+	fmt.Fprintf(t.out, "FAIL  %s\n", report.Quote(name))
+	t.details(details)
+}
+
+func (t *tally) skip(name string, reason ...string) {
+	t.skipped++
+	fmt.Fprintf(t.out, "SKIP  %s\n", report.Quote(name))
+	t.details(reason)
+}
+
+// details writes each line of each detail indented.
+func (t *tally) details(details []string) {
 	for _, d := range details {
 		if strings.TrimSpace(d) == "" {
 			continue
 		}
 		for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
-			fmt.Fprintf(t.out, "      %s\n", l)
+			fmt.Fprintf(t.out, "      %s\n", report.Quote(l))
 		}
-	}
-}
-
-func (t *tally) skip(name string, reason ...string) {
-	t.skipped++
-	fmt.Fprintf(t.out, "SKIP  %s\n", name)
-	for _, r := range reason {
-		fmt.Fprintf(t.out, "      %s\n", r)
 	}
 }
 
