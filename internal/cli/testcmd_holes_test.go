@@ -151,7 +151,7 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 			suite: func(base, dir string) map[string]string {
 				return map[string]string{"suite.yaml": gatorSuiteText("template.yaml", "constraint.yaml", "../secret/kubeconfig.yaml")}
 			},
-			line: "suite.yaml:12",
+			line: "suite.yaml:11",
 		},
 		{
 			name: "gator template absolute",
@@ -166,7 +166,7 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 				return map[string]string{"suite.yaml": gatorSuiteText("template.yaml", "constraint.yaml", "link.yaml")}
 			},
 			links: map[string]string{"link.yaml": "secret/kubeconfig.yaml"},
-			line:  "suite.yaml:12",
+			line:  "suite.yaml:11",
 		},
 		{
 			name: "gator inventory symlinked directory out",
@@ -176,7 +176,7 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 				return map[string]string{"suite.yaml": s}
 			},
 			links: map[string]string{"linked": "secret"},
-			line:  "suite.yaml:13",
+			line:  "suite.yaml:12",
 		},
 		{
 			name: "fixture inputs absolute",
@@ -236,4 +236,23 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 			wantIn(t, "stderr", r.stderr, r, filepath.Join(dir, tc.line)+": ", "outside the suite's directory")
 		})
 	}
+}
+
+// Inside the directory, .. and symbolic links are followed as before.
+func TestSuitePathsInsideAreRead(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"suite.yaml":          gatorSuiteText("sub/../template.yaml", "constraint.yaml", "linked/object.yaml"),
+		"template.yaml":       strings.Replace(leakyTemplate, "json.marshal(input.review.object)", `"seen"`, 1),
+		"constraint.yaml":     leakyConstraint,
+		"sub/keep.txt":        "",
+		"objects/object.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: o\n  namespace: default\n",
+	})
+	if err := os.Symlink("objects", filepath.Join(dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "test", dir)
+	if r.code != ExitDenied {
+		t.Fatalf("%s", r)
+	}
+	wantIn(t, "stdout", r.stdout, r, "FAIL  gator leak: leak/read", `got messages ["seen"]`)
 }
