@@ -173,7 +173,7 @@ type testSet struct {
 	// among modules, in e.fsys.
 	policyFiles []string
 	suites      []suiteRef
-	gator   []suiteRef // Gatekeeper's gator suites (kind: Suite)
+	gator       []suiteRef // Gatekeeper's gator suites (kind: Suite)
 }
 
 // suiteRef is a fixture suite file in a file system.
