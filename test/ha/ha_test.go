@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -97,7 +98,11 @@ var _ = BeforeSuite(func() {
 	}
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
-	c, err = client.New(cfg, client.Options{Scheme: scheme})
+	// The stream's client is not throttled (client-go's default is 5
+	// requests a second): the webhooks are what is under load.
+	userCfg := rest.CopyConfig(cfg)
+	userCfg.QPS, userCfg.Burst = 500, 1000
+	c, err = client.New(userCfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
 	mgrUser, err := testEnv.AddUser(envtest.User{Name: "guardrails-manager", Groups: []string{"system:masters"}}, nil)
