@@ -34,6 +34,9 @@ import (
 type lifecycle struct {
 	drain    time.Duration
 	draining atomic.Bool
+	// drainStarted is closed when the drain starts (the webhook server
+	// then turns keep-alives off and closes its idle connections).
+	drainStarted chan struct{}
 }
 
 // defaultShutdownDrain is below the Deployment's
@@ -41,6 +44,7 @@ type lifecycle struct {
 const defaultShutdownDrain = 5 * time.Second
 
 func (l *lifecycle) bind(fs *flag.FlagSet) {
+	l.drainStarted = make(chan struct{})
 	fs.DurationVar(&l.drain, "shutdown-drain", defaultShutdownDrain, "On SIGTERM, how long the replica reports unready but keeps serving admission requests before it stops (keep it below the pod's terminationGracePeriodSeconds); 0 stops at once.")
 }
 
@@ -53,6 +57,7 @@ func (l *lifecycle) signalContext() context.Context {
 	go func() {
 		sig := <-sigs
 		l.draining.Store(true)
+		close(l.drainStarted)
 		ctrl.Log.WithName("shutdown").Info("stopping: unready, still serving admission requests while draining", "signal", sig.String(), "drain", l.drain)
 		select {
 		case <-time.After(l.drain):
@@ -107,22 +112,12 @@ func cachesSynced(c cache.Cache) healthz.Checker {
 	}
 }
 
-// webhookServer wraps the webhook server so that every handler registered
-// answers with Connection: close while the replica drains.
-func (l *lifecycle) webhookServer(s crwebhook.Server) crwebhook.Server {
-	return &drainingServer{Server: s, draining: &l.draining}
-}
-
-type drainingServer struct {
-	crwebhook.Server
-	draining *atomic.Bool
-}
-
-func (s *drainingServer) Register(path string, hook http.Handler) {
-	s.Server.Register(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.draining.Load() {
-			w.Header().Set("Connection", "close")
-		}
-		hook.ServeHTTP(w, r)
-	}))
+// webhookServer is the webhook server for opts, answering with
+// Connection: close and closing its idle connections while the replica
+// drains (webhookserver.go).
+func (l *lifecycle) webhookServer(opts crwebhook.Options) crwebhook.Server {
+	if l.drainStarted == nil {
+		l.drainStarted = make(chan struct{})
+	}
+	return newDrainingServer(opts, &l.draining, l.drainStarted)
 }

@@ -128,7 +128,7 @@ func main() {
 		LeaderElectionNamespace: leaderElectNS,
 		// A stopping leader hands the controllers over at once (lifecycle.go).
 		LeaderElectionReleaseOnCancel: true,
-		WebhookServer:                 life.webhookServer(crwebhook.NewServer(crwebhook.Options{Port: webhookPort, CertDir: wh.certDir, TLSOpts: tlsOpts})),
+		WebhookServer:                 life.webhookServer(crwebhook.Options{Port: webhookPort, CertDir: wh.certDir, TLSOpts: tlsOpts}),
 		// What the operator owns and reads, not the cluster: children by
 		// label, Secret metadata in secretNamespaces only (credentials.go),
 		// no managedFields (controllers/cache.go).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 	"github.com/martech-guardrails/guardrails/internal/version"
 )
 
@@ -75,9 +76,15 @@ func commands() []command {
 }
 
 // Main runs the command line with args (without the program name) and returns
-// the exit code.
+// the exit code. Whatever a command writes reaches stdout and stderr
+// through report.Terminal: no control character (but newlines and tabs)
+// reaches a terminal raw, whichever line failed to quote a field.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return run(&env{stdin: stdin, stdout: stdout, stderr: stderr, fsys: manifest.OSFS{}}, args)
+	out, errOut := report.NewTerminal(stdout), report.NewTerminal(stderr)
+	code := run(&env{stdin: stdin, stdout: out, stderr: errOut, fsys: manifest.OSFS{}}, args)
+	_ = out.Flush()
+	_ = errOut.Flush()
+	return code
 }
 
 func run(e *env, args []string) int {

@@ -66,18 +66,13 @@ func TestTestEmbedded(t *testing.T) {
 }
 
 func TestTestFailingFixtureExits1(t *testing.T) {
-	abs := func(p string) string {
-		a, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a + "/" + p
-	}
+	// The suite's paths stay in its directory: the fixtures are copied
+	// beside it.
 	suite := `name: deliberately failing
 now: "2026-12-01T00:00:00Z"
-inputs: [` + abs(fixtures+"/bad-registry") + `]
-standard: ` + abs(catalogue+"/standard.yaml") + `
-vendors: [` + abs(catalogue) + `]
+inputs: [fixtures/bad-registry]
+standard: fixtures/catalogue/standard.yaml
+vendors: [fixtures/catalogue]
 cases:
   - object: MarketingWorkload/growth-marketing/spring-promo
     name: right
@@ -88,6 +83,9 @@ cases:
   - object: MarketingWorkload/growth-marketing/not-there
 `
 	dir := writeFiles(t, map[string]string{"guardrails-test.yaml": suite})
+	if err := os.CopyFS(dir+"/fixtures", os.DirFS(fixtures)); err != nil {
+		t.Fatal(err)
+	}
 	r := runCLI(t, nil, "test", dir)
 	if r.code != ExitDenied {
 		t.Fatalf("%s", r)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,16 +83,17 @@ func TestGatorSuiteRun(t *testing.T) {
 }
 
 // gatorSuite writes a suite using the templates of test/gatekeeper-suites
-// (by absolute path) into a temporary directory and returns its path.
+// (copied beside it, as SUITES: a suite's paths stay in its directory)
+// into a temporary directory and returns its path.
 func writeGatorSuite(t *testing.T, tests string) string {
 	t.Helper()
-	abs, err := filepath.Abs(gatorSuites)
-	if err != nil {
+	suite := "kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\nmetadata:\n  name: mine\ntests:\n" +
+		strings.ReplaceAll(tests, "SUITES", "suites")
+	dir := writeFiles(t, map[string]string{"suite.yaml": suite})
+	if err := os.CopyFS(filepath.Join(dir, "suites"), os.DirFS(gatorSuites)); err != nil {
 		t.Fatal(err)
 	}
-	suite := "kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\nmetadata:\n  name: mine\ntests:\n" +
-		strings.ReplaceAll(tests, "SUITES", filepath.ToSlash(abs))
-	return filepath.Join(writeFiles(t, map[string]string{"suite.yaml": suite}), "suite.yaml")
+	return filepath.Join(dir, "suite.yaml")
 }
 
 func TestGatorSuiteFailures(t *testing.T) {

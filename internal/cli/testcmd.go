@@ -17,6 +17,8 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 	"github.com/martech-guardrails/guardrails/policies"
 	builtinfixtures "github.com/martech-guardrails/guardrails/policies/fixtures"
 )
@@ -88,6 +90,12 @@ func runTest(e *env, args []string) int {
 		return ExitBadInput
 	}
 	ctx := context.Background()
+	// GuardrailPolicies are compiled by the engine as check compiles them
+	// (restricted capabilities, reserved packages, violation defined):
+	// their errors are check's, exit 2.
+	if errs := compilePolicies(ctx, e, set.policyFiles); len(errs) > 0 {
+		return printErrors(e, "test", manifest.SortErrors(errs))
+	}
 	t := &tally{out: e.stdout}
 	if err := runRego(ctx, t, set.modules, re); err != nil {
 		return printErrors(e, "test", []error{err})
@@ -119,29 +127,34 @@ type tally struct {
 	passed, failed, skipped int
 }
 
+// Names and details are quoted (report.Quote): a suite's name, a
+// policy's message or a test's print output cannot forge a line.
 func (t *tally) pass(name string) {
 	t.passed++
-	fmt.Fprintf(t.out, "PASS  %s\n", name)
+	fmt.Fprintf(t.out, "PASS  %s\n", report.Quote(name))
 }
 
 func (t *tally) fail(name string, details ...string) {
 	t.failed++
-	fmt.Fprintf(t.out, "FAIL  %s\n", name)
+	fmt.Fprintf(t.out, "FAIL  %s\n", report.Quote(name))
+	t.details(details)
+}
+
+func (t *tally) skip(name string, reason ...string) {
+	t.skipped++
+	fmt.Fprintf(t.out, "SKIP  %s\n", report.Quote(name))
+	t.details(reason)
+}
+
+// details writes each line of each detail indented.
+func (t *tally) details(details []string) {
 	for _, d := range details {
 		if strings.TrimSpace(d) == "" {
 			continue
 		}
 		for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") {
-			fmt.Fprintf(t.out, "      %s\n", l)
+			fmt.Fprintf(t.out, "      %s\n", report.Quote(l))
 		}
-	}
-}
-
-func (t *tally) skip(name string, reason ...string) {
-	t.skipped++
-	fmt.Fprintf(t.out, "SKIP  %s\n", name)
-	for _, r := range reason {
-		fmt.Fprintf(t.out, "      %s\n", r)
 	}
 }
 
@@ -156,8 +169,11 @@ func (t *tally) summary() string {
 // testSet is what `guardrails test` runs.
 type testSet struct {
 	modules map[string]*ast.Module // Rego modules by file name
-	suites  []suiteRef
-	gator   []suiteRef // Gatekeeper's gator suites (kind: Suite)
+	// policyFiles are the manifests whose GuardrailPolicies' Rego is
+	// among modules, in e.fsys.
+	policyFiles []string
+	suites      []suiteRef
+	gator       []suiteRef // Gatekeeper's gator suites (kind: Suite)
 }
 
 // suiteRef is a fixture suite file in a file system.
@@ -259,7 +275,11 @@ func (s *testSet) discover(fsys fs.FS, root string) []error {
 				continue
 			}
 		}
-		errs = append(errs, s.addPolicyModules(file, data)...)
+		perrs, found := s.addPolicyModules(file, data)
+		errs = append(errs, perrs...)
+		if found {
+			s.policyFiles = append(s.policyFiles, file)
+		}
 	}
 	return errs
 }
@@ -276,16 +296,17 @@ func (s *testSet) hasRegoTests() bool {
 // addPolicyModules adds the Rego of the GuardrailPolicies in the manifest
 // file of text src (spec.rego and spec.libs), named file:line#spec.rego. A
 // file that does not parse is skipped: suites report it when they use it.
-func (s *testSet) addPolicyModules(file string, src []byte) []error {
+// found reports whether the file holds a GuardrailPolicy.
+func (s *testSet) addPolicyModules(file string, src []byte) (errs []error, found bool) {
 	docs, perrs := manifest.ParseDocuments(file, src)
 	if len(perrs) > 0 {
-		return nil
+		return nil, false
 	}
-	var errs []error
 	for _, d := range docs {
 		if d.Object["kind"] != v1alpha1.KindGuardrailPolicy {
 			continue
 		}
+		found = true
 		spec, _ := d.Object["spec"].(map[string]any)
 		if rego, ok := spec["rego"].(string); ok {
 			if err := s.addModule(fmt.Sprintf("%s#spec.rego", d.Pos()), rego); err != nil {
@@ -301,6 +322,26 @@ func (s *testSet) addPolicyModules(file string, src []byte) []error {
 			}
 		}
 	}
+	return errs, found
+}
+
+// compilePolicies loads the GuardrailPolicies of files as check reads
+// them (schema, defaults) and compiles them with the engine check and
+// the webhook use, returning check's errors.
+func compilePolicies(ctx context.Context, e *env, files []string) []error {
+	if len(files) == 0 {
+		return nil
+	}
+	w, errs := manifest.Load(ctx, manifest.Inputs{
+		FS:        e.fsys,
+		Context:   files,
+		Namespace: manifest.DefaultNamespace,
+		Limits:    manifest.Limits{File: manifest.DefaultMaxFileSize, Total: manifest.DefaultMaxInputSize},
+	})
+	if len(errs) > 0 {
+		return errs
+	}
+	_, _, errs = newEngine(w)
 	return errs
 }
 
@@ -311,7 +352,14 @@ func runRego(ctx context.Context, t *tally, modules map[string]*ast.Module, re *
 	if len(modules) == 0 {
 		return nil
 	}
+	// The capabilities of the engine (print aside): a module that calls
+	// a built-in the engine refuses does not compile here either.
+	comp := ast.NewCompiler().
+		WithCapabilities(policy.TestCapabilities()).
+		WithEnablePrintStatements(true).
+		WithDefaultRegoVersion(ast.RegoV1)
 	runner := tester.NewRunner().
+		SetCompiler(comp).
 		SetModules(modules).
 		SetDefaultRegoVersion(ast.RegoV1).
 		CapturePrintOutput(true).

@@ -110,10 +110,12 @@ func isGatorSuite(data []byte) bool {
 // readGatorSuite parses and checks a gator suite, the text data of file; a
 // suite gator itself would refuse (a test with no template or constraint,
 // a case with no object, an assertion it cannot run) is bad input.
-func readGatorSuite(file string, data []byte) (*gatorSuite, error) {
+//
+// It returns the paths the suite names, with their lines.
+func readGatorSuite(file string, data []byte) (*gatorSuite, []suitePath, error) {
 	var s gatorSuite
 	if err := yaml.Unmarshal(data, &s); err != nil {
-		return nil, &manifest.InputError{File: file, Msg: "invalid gator suite: " + oneLine(err.Error())}
+		return nil, nil, &manifest.InputError{File: file, Msg: "invalid gator suite: " + oneLine(err.Error())}
 	}
 	bad := func(format string, args ...any) error {
 		return &manifest.InputError{File: file, Msg: "invalid gator suite: " + fmt.Sprintf(format, args...)}
@@ -124,9 +126,9 @@ func readGatorSuite(file string, data []byte) (*gatorSuite, error) {
 		case t.Skip:
 			continue
 		case t.Template == "":
-			return nil, bad("tests[%d] (%s): template is missing", i, t.Name)
+			return nil, nil, bad("tests[%d] (%s): template is missing", i, t.Name)
 		case t.Constraint == "":
-			return nil, bad("tests[%d] (%s): constraint is missing", i, t.Name)
+			return nil, nil, bad("tests[%d] (%s): constraint is missing", i, t.Name)
 		}
 		for j := range t.Cases {
 			c := &t.Cases[j]
@@ -134,16 +136,46 @@ func readGatorSuite(file string, data []byte) (*gatorSuite, error) {
 				continue
 			}
 			if c.Object == "" {
-				return nil, bad("tests[%d].cases[%d] (%s): object is missing", i, j, c.Name)
+				return nil, nil, bad("tests[%d].cases[%d] (%s): object is missing", i, j, c.Name)
 			}
 			for k := range c.Assertions {
 				if err := c.Assertions[k].compile(); err != nil {
-					return nil, bad("tests[%d].cases[%d].assertions[%d]: %v", i, j, k, err)
+					return nil, nil, bad("tests[%d].cases[%d].assertions[%d]: %v", i, j, k, err)
 				}
 			}
 		}
 	}
-	return &s, nil
+	lines := newYAMLLines(data)
+	var paths []suitePath
+	add := func(p string, keys ...any) {
+		if p == "" {
+			return
+		}
+		var field strings.Builder
+		for _, k := range keys {
+			switch k := k.(type) {
+			case string:
+				if field.Len() > 0 {
+					field.WriteByte('.')
+				}
+				field.WriteString(k)
+			case int:
+				fmt.Fprintf(&field, "[%d]", k)
+			}
+		}
+		paths = append(paths, suitePath{field: field.String(), line: lines.line(keys...), path: p})
+	}
+	for i, t := range s.Tests {
+		add(t.Template, "tests", i, "template")
+		add(t.Constraint, "tests", i, "constraint")
+		for j, c := range t.Cases {
+			add(c.Object, "tests", i, "cases", j, "object")
+			for k, inv := range c.Inventory {
+				add(inv, "tests", i, "cases", j, "inventory", k)
+			}
+		}
+	}
+	return &s, paths, nil
 }
 
 func (a *gatorAssertion) compile() error {
@@ -194,8 +226,16 @@ func (a *gatorAssertion) check(messages []string) string {
 // runGatorSuite runs a gator suite: for each test a fresh engine with its
 // template and constraint in force, and each case's object reviewed by it.
 func runGatorSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regexp) error {
-	s, err := readGatorSuite(ref.file, ref.data)
+	s, paths, err := readGatorSuite(ref.file, ref.data)
 	if err != nil {
+		return err
+	}
+	sfs, err := newSuiteFS(ref.fsys, path.Dir(ref.file))
+	if err != nil {
+		return err
+	}
+	defer sfs.Close()
+	if err := sfs.checkPaths(ref.file, paths); err != nil {
 		return err
 	}
 	// Names are optional in gator: the index stands in.
@@ -214,7 +254,6 @@ func runGatorSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regex
 		name = ref.file
 	}
 	prefix := "gator " + name + ": "
-	dir := path.Dir(ref.file)
 	for _, test := range s.Tests {
 		selected := gatorSelected(name, test, re)
 		if re != nil && !re.MatchString(name+"/"+test.Name) && len(selected) == 0 {
@@ -224,8 +263,12 @@ func runGatorSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regex
 			t.skip(prefix+test.Name, "skip: true")
 			continue
 		}
-		g := gatorRun{fsys: ref.fsys, dir: dir, test: test}
-		if done := g.setUp(t, prefix+test.Name); done {
+		g := gatorRun{fsys: sfs, test: test}
+		done := g.setUp(t, prefix+test.Name)
+		if err := sfs.escapeError(ref.file, paths); err != nil {
+			return err
+		}
+		if done {
 			continue
 		}
 		for _, c := range selected {
@@ -234,7 +277,11 @@ func runGatorSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regex
 				t.skip(cname, "skip: true")
 				continue
 			}
-			if why := g.runCase(ctx, c); len(why) > 0 {
+			why := g.runCase(ctx, c)
+			if err := sfs.escapeError(ref.file, paths); err != nil {
+				return err
+			}
+			if len(why) > 0 {
 				t.fail(cname, why...)
 				continue
 			}
@@ -258,18 +305,13 @@ func gatorSelected(suite string, test gatorTest, re *regexp.Regexp) []gatorCase 
 
 // gatorRun is one test of a gator suite being run.
 type gatorRun struct {
-	fsys fs.FS
-	dir  string
+	fsys *suiteFS
 	test gatorTest
 	eng  *policy.Engine
 }
 
-func (g *gatorRun) rel(p string) string {
-	if path.IsAbs(p) {
-		return p
-	}
-	return path.Join(g.dir, p)
-}
+// rel is the name of p, a path of the suite, under the suite's directory.
+func (g *gatorRun) rel(p string) string { return g.fsys.join(p) }
 
 // setUp compiles the test's template and constraint into a fresh engine.
 // It reports the outcome of the test itself (a template that cannot be

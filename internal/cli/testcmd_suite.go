@@ -106,56 +106,72 @@ func actual(o *report.ObjectReport, level string) []string {
 	return uniqueSorted(out)
 }
 
-// readSuite parses and checks a suite file.
-func readSuite(fsys fs.FS, file string) (*Suite, error) {
+// readSuite parses and checks a suite file. It returns the paths the suite
+// names, with their lines.
+func readSuite(fsys fs.FS, file string) (*Suite, []suitePath, error) {
 	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		return nil, &manifest.InputError{File: file, Msg: manifest.CleanPathError(err)}
+		return nil, nil, &manifest.InputError{File: file, Msg: manifest.CleanPathError(err)}
 	}
 	var s Suite
 	if err := yaml.UnmarshalStrict(data, &s); err != nil {
-		return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: " + oneLine(err.Error())}
+		return nil, nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: " + oneLine(err.Error())}
 	}
 	if len(s.Inputs) == 0 {
-		return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: inputs is empty"}
+		return nil, nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: inputs is empty"}
 	}
 	if len(s.Cases) == 0 {
-		return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: cases is empty"}
+		return nil, nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: cases is empty"}
 	}
 	if s.Now != "" {
 		now, err := time.Parse(time.RFC3339, s.Now)
 		if err != nil {
-			return nil, &manifest.InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: now %q is not an RFC 3339 time", s.Now)}
+			return nil, nil, &manifest.InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: now %q is not an RFC 3339 time", s.Now)}
 		}
 		if err := policy.CheckTime("now", now); err != nil {
-			return nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: " + err.Error()}
+			return nil, nil, &manifest.InputError{File: file, Msg: "invalid fixture suite: " + err.Error()}
 		}
 	}
 	for i, c := range s.Cases {
 		parts := strings.Split(c.Object, "/")
 		if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
-			return nil, &manifest.InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: cases[%d].object %q is not Kind/namespace/name or Kind/name", i, c.Object)}
+			return nil, nil, &manifest.InputError{File: file, Msg: fmt.Sprintf("invalid fixture suite: cases[%d].object %q is not Kind/namespace/name or Kind/name", i, c.Object)}
 		}
 	}
 	if s.Name == "" {
 		s.Name = file
 	}
-	return &s, nil
+	lines := newYAMLLines(data)
+	var paths []suitePath
+	for _, list := range []struct {
+		field string
+		paths []string
+	}{{"inputs", s.Inputs}, {"vendors", s.Vendors}, {"policies", s.Policies}} {
+		for i, p := range list.paths {
+			paths = append(paths, suitePath{field: fmt.Sprintf("%s[%d]", list.field, i), line: lines.line(list.field, i), path: p})
+		}
+	}
+	if s.Standard != "" {
+		paths = append(paths, suitePath{field: "standard", line: lines.line("standard"), path: s.Standard})
+	}
+	return &s, paths, nil
 }
 
 // runSuite checks a suite's inputs and compares each case.
 func runSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regexp) error {
-	s, err := readSuite(ref.fsys, ref.file)
+	s, paths, err := readSuite(ref.fsys, ref.file)
 	if err != nil {
 		return err
 	}
-	dir := path.Dir(ref.file)
-	rel := func(p string) string {
-		if path.IsAbs(p) {
-			return p
-		}
-		return path.Join(dir, p)
+	sfs, err := newSuiteFS(ref.fsys, path.Dir(ref.file))
+	if err != nil {
+		return err
 	}
+	defer sfs.Close()
+	if err := sfs.checkPaths(ref.file, paths); err != nil {
+		return err
+	}
+	rel := sfs.join
 	in := &inputFlags{namespace: cmp.Or(s.Namespace, manifest.DefaultNamespace)}
 	for _, p := range s.Inputs {
 		in.files = append(in.files, rel(p))
@@ -183,7 +199,10 @@ func runSuite(ctx context.Context, t *tally, ref suiteRef, re *regexp.Regexp) er
 		return nil
 	}
 	prefix := fmt.Sprintf("fixture %s: ", s.Name)
-	res, errs := checkInputs(ctx, &env{fsys: ref.fsys}, in)
+	res, errs := checkInputs(ctx, &env{fsys: sfs}, in)
+	if err := sfs.escapeError(ref.file, paths); err != nil {
+		return err // a symbolic link out, found in a directory
+	}
 	if len(errs) > 0 {
 		var details []string
 		for _, err := range errs {

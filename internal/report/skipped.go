@@ -21,12 +21,13 @@ func (s Skipped) Message() string {
 	return fmt.Sprintf("ConstraintTemplate %s skipped: %s", s.Template, s.Reason)
 }
 
-// String is "file:line: " and the Message.
+// String is "file:line: " and the Message, its control characters quoted:
+// the line text output prints.
 func (s Skipped) String() string {
 	if s.File != "" {
-		return fmt.Sprintf("%s:%d: %s", s.File, s.Line, s.Message())
+		return Quote(fmt.Sprintf("%s:%d: %s", s.File, s.Line, s.Message()))
 	}
-	return s.Message()
+	return Quote(s.Message())
 }
 
 // writeSkippedJSON writes `"skipped": [...],` of -o json, nothing when

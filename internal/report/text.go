@@ -18,7 +18,7 @@ func (w *textWriter) Object(o *ObjectReport) error {
 		return nil
 	}
 	b := w.out
-	fmt.Fprintf(b, "%s: %s %s\n", o.Pos(), o.Kind, nsName(o.Namespace, o.Name))
+	fmt.Fprintf(b, "%s: %s %s\n", Quote(o.Pos()), Quote(o.Kind), Quote(nsName(o.Namespace, o.Name)))
 	for _, r := range o.Results {
 		label := strings.ToUpper(r.Enforcement)
 		if r.Waived() {
@@ -28,13 +28,13 @@ func (w *textWriter) Object(o *ObjectReport) error {
 		if r.Field != "" {
 			msg = r.Field + ": " + msg
 		}
-		fmt.Fprintf(b, "  %-6s %s (%s) %s\n", label, r.Policy, r.Severity, msg)
+		fmt.Fprintf(b, "  %-6s %s (%s) %s\n", Quote(label), Quote(r.Policy), Quote(r.Severity), Quote(msg))
 		if r.Waived() {
 			fmt.Fprintf(b, "         waived by PolicyException %s until %s (would be %s)\n",
-				r.Exception, r.Exception.ExpiresAt.UTC().Format(time.RFC3339), r.Enforcement)
+				Quote(r.Exception.String()), r.Exception.ExpiresAt.UTC().Format(time.RFC3339), Quote(r.Enforcement))
 		}
 		if r.Remediation != "" {
-			fmt.Fprintf(b, "         fix: %s\n", r.Remediation)
+			fmt.Fprintf(b, "         fix: %s\n", Quote(r.Remediation))
 		}
 	}
 	return b.WriteByte('\n')

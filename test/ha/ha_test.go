@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -47,6 +48,12 @@ const (
 	// controller-runtime's default LeaseDuration.
 	leaseDuration = 15 * time.Second
 	drain         = 2 * time.Second
+	// The create stream: streamWorkers goroutines, each creating a Vendor
+	// every streamPause, through both rolling restarts and on until
+	// minCreates creates were made.
+	streamWorkers = 4
+	streamPause   = 10 * time.Millisecond
+	minCreates    = 5000
 )
 
 var (
@@ -91,7 +98,11 @@ var _ = BeforeSuite(func() {
 	}
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
-	c, err = client.New(cfg, client.Options{Scheme: scheme})
+	// The stream's client is not throttled (client-go's default is 5
+	// requests a second): the webhooks are what is under load.
+	userCfg := rest.CopyConfig(cfg)
+	userCfg.QPS, userCfg.Burst = 500, 1000
+	c, err = client.New(userCfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
 	mgrUser, err := testEnv.AddUser(envtest.User{Name: "guardrails-manager", Groups: []string{"system:masters"}}, nil)
@@ -314,41 +325,46 @@ func leaseHolder() string {
 	return *l.Spec.HolderIdentity
 }
 
-// stream creates a Vendor every interval until stopped, counting the
-// creates that failed and keeping their errors.
+// stream creates Vendors on workers goroutines, each waiting pause
+// between its creates, until stopped, counting the creates that failed
+// and keeping their errors.
 type stream struct {
 	created, failed atomic.Int64
+	next            atomic.Int64
 	mu              sync.Mutex
 	errs            []string
 	stop            chan struct{}
 	done            chan struct{}
+	began           time.Time
 }
 
-func startStream(prefix string, interval time.Duration) *stream {
-	s := &stream{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		var wg sync.WaitGroup
-		for i := 0; ; i++ {
-			select {
-			case <-s.stop:
-				wg.Wait()
-				return
-			case <-time.After(interval):
-			}
-			wg.Add(1)
-			go func(i int) {
-				defer wg.Done()
-				if err := c.Create(ctx, vendor(fmt.Sprintf("%s-%04d", prefix, i))); err != nil {
+func startStream(prefix string, workers int, pause time.Duration) *stream {
+	s := &stream{stop: make(chan struct{}), done: make(chan struct{}), began: time.Now()}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-s.stop:
+					return
+				case <-time.After(pause):
+				}
+				i := s.next.Add(1)
+				if err := c.Create(ctx, vendor(fmt.Sprintf("%s-%05d", prefix, i))); err != nil {
 					s.failed.Add(1)
 					s.mu.Lock()
 					s.errs = append(s.errs, time.Now().Format("15:04:05.000")+" "+err.Error())
 					s.mu.Unlock()
-					return
+					continue
 				}
 				s.created.Add(1)
-			}(i)
-		}
+			}
+		})
+	}
+	go func() {
+		<-s.stop
+		wg.Wait()
+		close(s.done)
 	}()
 	return s
 }
@@ -387,7 +403,7 @@ var _ = Describe("two managers behind one webhook address", Ordered, func() {
 	})
 
 	It("fails no create while each replica in turn is stopped with SIGTERM and started again; the leader's stop hands the controllers over within the lease time", func() {
-		s := startStream("ha", 40*time.Millisecond)
+		s := startStream("ha", streamWorkers, streamPause)
 		time.Sleep(2 * time.Second)
 
 		leader := leaseHolder()
@@ -416,12 +432,19 @@ var _ = Describe("two managers behind one webhook address", Ordered, func() {
 		b.start()
 		b.waitReady()
 		time.Sleep(2 * time.Second)
+		// The stream runs on to minCreates: enough creates for a failure
+		// one in a thousand to show.
+		Eventually(func() int64 { return s.created.Load() + s.failed.Load() }).
+			WithTimeout(10 * time.Minute).WithPolling(time.Second).Should(BeNumerically(">=", minCreates))
 		s.end()
+		took := time.Since(s.began)
 
-		fmt.Fprintf(GinkgoWriter, "creates: %d succeeded, %d failed\n", s.created.Load(), s.failed.Load())
-		AddReportEntry("creates during two rolling restarts", fmt.Sprintf("%d succeeded, %d failed", s.created.Load(), s.failed.Load()))
+		figures := fmt.Sprintf("%d creates: %d succeeded, %d failed, in %.0fs (%.0f/s)",
+			s.created.Load()+s.failed.Load(), s.created.Load(), s.failed.Load(), took.Seconds(), float64(s.created.Load()+s.failed.Load())/took.Seconds())
+		fmt.Fprintln(GinkgoWriter, figures)
+		AddReportEntry("creates during two rolling restarts", figures)
 		Expect(s.errs).To(BeEmpty(), "failed creates; a's log:\n%s\nb's log:\n%s", a.tail(), b.tail())
-		Expect(s.created.Load()).To(BeNumerically(">", 100), "the stream ran through both restarts")
+		Expect(s.created.Load()).To(BeNumerically(">=", minCreates), "the stream ran through both restarts")
 		Expect(p.noReady.Load()).To(BeZero(), "some replica was always ready")
 	})
 
