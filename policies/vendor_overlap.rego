@@ -1,0 +1,38 @@
+# METADATA
+# title: Reuse the tools the organisation already uses
+# description: A SaaSIntegration whose vendor is of a category (cms, crm, email...) in which another approved vendor is already in use in the cluster, by an integration created before this one. The engine counts the cluster's integrations by vendor (input.portfolio.usage); the category other is never an overlap.
+# custom:
+#   name: vendor-overlap
+#   enforcement: warn
+#   severity: low
+#   category: portfolio
+#   targets:
+#     - SaaSIntegration
+package guardrails.builtin.vendor_overlap
+
+vendor_name := object.get(input.object, ["spec", "vendor"], "")
+
+category := c if {
+	c := object.get(input.vendors, [vendor_name, "spec", "category"], "")
+	is_string(c)
+	c != ""
+	c != "other"
+}
+
+violation contains {
+	"msg": sprintf("the organisation already uses %s (%s) in %s; consider it, or record why with an exception", [other, category, integrations(u.integrations)]),
+	"field": "spec.vendor",
+	"remediation": sprintf("Use vendor %q for this purpose if it fits, or ask IT for a PolicyException (policy vendor-overlap) that records why %q is needed beside it.", [other, vendor_name]),
+} if {
+	input.kind == "SaaSIntegration"
+	category
+	some other, u in object.get(input, ["portfolio", "usage"], {})
+	other != vendor_name
+	u.earlier > 0
+	object.get(input.vendors, [other, "spec", "category"], "") == category
+	object.get(input.vendors, [other, "spec", "status"], "") == "approved"
+}
+
+integrations(1) := "1 integration"
+
+integrations(n) := sprintf("%d integrations", [n]) if n != 1
