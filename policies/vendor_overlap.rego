@@ -12,8 +12,13 @@ package guardrails.builtin.vendor_overlap
 
 vendor_name := object.get(input.object, ["spec", "vendor"], "")
 
+vendors := v if {
+	v := input.vendors
+	is_object(v)
+} else := {}
+
 category := c if {
-	c := object.get(input.vendors, [vendor_name, "spec", "category"], "")
+	c := object.get(vendors, [vendor_name, "spec", "category"], "")
 	is_string(c)
 	c != ""
 	c != "other"
@@ -26,12 +31,17 @@ violation contains {
 } if {
 	input.kind == "SaaSIntegration"
 	category
-	some other, u in object.get(input, ["portfolio", "usage"], {})
+	some other, u in usage
 	other != vendor_name
-	u.earlier > 0
-	object.get(input.vendors, [other, "spec", "category"], "") == category
-	object.get(input.vendors, [other, "spec", "status"], "") == "approved"
+	object.get(u, "earlier", 0) > 0
+	object.get(vendors, [other, "spec", "category"], "") == category
+	object.get(vendors, [other, "spec", "status"], "") == "approved"
 }
+
+usage := u if {
+	u := object.get(input, ["portfolio", "usage"], {})
+	is_object(u)
+} else := {}
 
 integrations(1) := "1 integration"
 

@@ -68,8 +68,8 @@ test_other_category_is_never_an_overlap if {
 }
 
 test_unknown_usage_passes if {
-	in := object.remove(review("storyblok", {}), {"portfolio"})
-	count(vendor_overlap.violation) == 0 with input as in
+	inp := object.remove(review("storyblok", {}), {"portfolio"})
+	count(vendor_overlap.violation) == 0 with input as inp
 }
 
 test_unknown_vendor_passes if {

@@ -84,17 +84,17 @@ test_ended if {
 }
 
 test_no_contract_passes if {
-	in := object.union(review(true, {}, {}), {"object": {"kind": "Vendor", "metadata": {"name": "x"}, "spec": {}}, "portfolio": {"deadlines": {}}})
-	count(vendor_renewal.violation) == 0 with input as in
+	inp := object.union(review(true, {}, {}), {"object": {"kind": "Vendor", "metadata": {"name": "x"}, "spec": {}}, "portfolio": {"deadlines": {}}})
+	count(vendor_renewal.violation) == 0 with input as inp
 }
 
 test_without_facts_passes if {
 	# A door that computed no portfolio (none does today) never makes the policy fail.
-	in := object.remove(review(true, {}, {}), {"portfolio"})
-	count(vendor_renewal.violation) == 0 with input as in
+	inp := object.remove(review(true, {}, {}), {"portfolio"})
+	count(vendor_renewal.violation) == 0 with input as inp
 }
 
 test_other_kinds_pass if {
-	in := object.union(review(true, deadline("2027-01-31", false, true, 45), deadline("2027-04-01", false, false, 105)), {"kind": "SaaSIntegration"})
-	count(vendor_renewal.violation) == 0 with input as in
+	inp := object.union(review(true, deadline("2027-01-31", false, true, 45), deadline("2027-04-01", false, false, 105)), {"kind": "SaaSIntegration"})
+	count(vendor_renewal.violation) == 0 with input as inp
 }

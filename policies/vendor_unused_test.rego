@@ -52,8 +52,8 @@ test_not_yet_overdue_passes if {
 
 test_used_vendor_passes if {
 	# The engine gives no unused facts for a vendor an integration uses.
-	in := object.union(review(vendor("approved", contract), {}), {"portfolio": {"integrations": 2}})
-	count(vendor_unused.violation) == 0 with input as in
+	inp := object.union(review(vendor("approved", contract), {}), {"portfolio": {"integrations": 2}})
+	count(vendor_unused.violation) == 0 with input as inp
 }
 
 test_without_a_contract_passes if {
@@ -65,6 +65,6 @@ test_restricted_vendor_passes if {
 }
 
 test_unknown_usage_passes if {
-	in := object.remove(review(vendor("approved", contract), overdue), {"portfolio"})
-	count(vendor_unused.violation) == 0 with input as in
+	inp := object.remove(review(vendor("approved", contract), overdue), {"portfolio"})
+	count(vendor_unused.violation) == 0 with input as inp
 }
