@@ -91,7 +91,9 @@ var _ = Describe("the Vendor reconciler watches the portfolio's calendar", func(
 			got := get(g)
 			g.Expect(got.Status.NoticeBy).NotTo(BeNil())
 			g.Expect(got.Status.NoticeBy.Time).To(BeTemporally("==", noticeBy))
-			g.Expect(got.Status.NextDeadline).To(Equal(&v1alpha1.Deadline{What: "notice", At: metav1.NewTime(noticeBy)}))
+			g.Expect(got.Status.NextDeadline).NotTo(BeNil())
+			g.Expect(got.Status.NextDeadline.What).To(Equal("notice"))
+			g.Expect(got.Status.NextDeadline.At.Time).To(BeTemporally("==", noticeBy))
 			g.Expect(got.Status.Violations).To(BeEmpty())
 		}).WithTimeout(20 * time.Second).Should(Succeed())
 		Expect(deadlineEvents(ctx, Default, v.Name)).To(Equal(0))
@@ -142,9 +144,16 @@ var _ = Describe("the Vendor reconciler watches the portfolio's calendar", func(
 			g.Expect(err).NotTo(HaveOccurred())
 			return res.RequeueAfter
 		}
-		Eventually(requeue).WithTimeout(10*time.Second).Should(Equal(10*day), "at the window's start, t0+10d")
+		// The boundaries: the notice deadline's window opens at t0+10d, the
+		// renewal's at t0+40d, the notice deadline passes at t0+70d, the
+		// renewal at t0+100d.
+		Eventually(requeue).WithTimeout(10*time.Second).Should(Equal(10*day), "at the notice window's start, t0+10d")
 		own.SetTime(t0.Add(10 * day))
-		Eventually(requeue).WithTimeout(10*time.Second).Should(Equal(60*day), "at the notice deadline, t0+70d")
+		Eventually(requeue).WithTimeout(10*time.Second).Should(Equal(30*day), "at the renewal window's start, t0+40d")
+		own.SetTime(t0.Add(40*day - time.Second))
+		Eventually(requeue).WithTimeout(10*time.Second).Should(Equal(time.Second), "one second before a boundary")
+		own.SetTime(t0.Add(40 * day))
+		Eventually(requeue).WithTimeout(10*time.Second).Should(Equal(30*day), "at the notice deadline, t0+70d")
 		own.SetTime(t0.Add(70 * day))
 		Eventually(requeue).WithTimeout(10*time.Second).Should(Equal(30*day), "at the renewal, t0+100d")
 		own.SetTime(t0.Add(100 * day))
