@@ -1,6 +1,6 @@
 # METADATA
 # title: Reuse the tools the organisation already uses
-# description: A SaaSIntegration whose vendor is of a category (cms, crm, email...) in which another approved vendor is already in use in the cluster, by an integration created before this one. The engine counts the cluster's integrations by vendor (input.portfolio.usage); the category other is never an overlap.
+# description: A SaaSIntegration whose vendor is of a category (cms, crm, email...) in which another approved vendor is already in wider use in the cluster, by more SaaSIntegrations than this integration's vendor counting this one. The engine counts the cluster's integrations by vendor, the subject left out (input.portfolio.usage); the category other is never an overlap.
 # custom:
 #   name: vendor-overlap
 #   enforcement: warn
@@ -33,10 +33,13 @@ violation contains {
 	category
 	some other, u in usage
 	other != vendor_name
-	object.get(u, "earlier", 0) > 0
+	object.get(u, "integrations", 0) > ours
 	object.get(vendors, [other, "spec", "category"], "") == category
 	object.get(vendors, [other, "spec", "status"], "") == "approved"
 }
+
+# How many integrations use this vendor, this one included.
+ours := object.get(usage, [vendor_name, "integrations"], 0) + 1
 
 usage := u if {
 	u := object.get(input, ["portfolio", "usage"], {})

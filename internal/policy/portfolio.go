@@ -1,11 +1,9 @@
 package policy
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -200,10 +198,7 @@ type Usage struct {
 	byVendor map[string][]usageRef
 }
 
-type usageRef struct {
-	namespace, name string
-	created         time.Time // zero: unknown (a file), counts as newest
-}
+type usageRef struct{ namespace, name string }
 
 // NewUsage indexes integrations by vendor; it keeps no pointer to them.
 func NewUsage(integrations []*v1alpha1.SaaSIntegration) *Usage {
@@ -212,27 +207,13 @@ func NewUsage(integrations []*v1alpha1.SaaSIntegration) *Usage {
 		if si == nil || si.Spec.Vendor == "" {
 			continue
 		}
-		u.byVendor[si.Spec.Vendor] = append(u.byVendor[si.Spec.Vendor], usageRef{si.Namespace, si.Name, seconds(si.CreationTimestamp.Time)})
-	}
-	for _, refs := range u.byVendor {
-		slices.SortFunc(refs, compareRefs)
+		u.byVendor[si.Spec.Vendor] = append(u.byVendor[si.Spec.Vendor], usageRef{si.Namespace, si.Name})
 	}
 	return u
 }
 
-// compareRefs orders integrations by creation (unknown last), then
-// namespace and name: "created before" for vendor-overlap.
-func compareRefs(a, b usageRef) int {
-	if a.created.IsZero() != b.created.IsZero() {
-		if a.created.IsZero() {
-			return 1
-		}
-		return -1
-	}
-	return cmp.Or(a.created.Compare(b.created), strings.Compare(a.namespace, b.namespace), strings.Compare(a.name, b.name))
-}
-
-// Integrations returns how many SaaSIntegrations use vendor.
+// Integrations returns how many SaaSIntegrations use vendor; -1 when the
+// usage is unknown (nil).
 func (u *Usage) Integrations(vendor string) int {
 	if u == nil {
 		return -1
@@ -241,30 +222,22 @@ func (u *Usage) Integrations(vendor string) int {
 }
 
 // term is input.portfolio.usage seen from one subject: for each vendor
-// some integration uses, {integrations: how many, the subject excluded;
-// earlier: how many were created before the subject (only for a
-// SaaSIntegration subject)}.
+// some integration uses, {integrations: how many, self excluded}. The
+// counts never depend on the order objects were created in, so every door
+// (admission included, which sees the world before the subject exists)
+// gives the same facts.
 func (u *Usage) term(self *usageRef) *ast.Term {
 	pairs := make([][2]*ast.Term, 0, len(u.byVendor))
 	for _, vendor := range slices.Sorted(maps.Keys(u.byVendor)) {
-		n, earlier := 0, 0
+		n := 0
 		for _, r := range u.byVendor[vendor] {
-			if self != nil && r.namespace == self.namespace && r.name == self.name {
-				continue
-			}
-			n++
-			if self != nil && compareRefs(r, *self) < 0 {
-				earlier++
+			if self == nil || r != *self {
+				n++
 			}
 		}
-		if n == 0 {
-			continue
+		if n > 0 {
+			pairs = append(pairs, ast.Item(ast.StringTerm(vendor), ast.ObjectTerm(ast.Item(ast.InternedTerm("integrations"), ast.IntNumberTerm(n)))))
 		}
-		fields := [][2]*ast.Term{ast.Item(ast.InternedTerm("integrations"), ast.IntNumberTerm(n))}
-		if self != nil {
-			fields = append(fields, ast.Item(ast.InternedTerm("earlier"), ast.IntNumberTerm(earlier)))
-		}
-		pairs = append(pairs, ast.Item(ast.StringTerm(vendor), ast.ObjectTerm(fields...)))
 	}
 	return ast.ObjectTerm(pairs...)
 }
@@ -280,13 +253,6 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 		pairs := [][2]*ast.Term{}
 		if req.Usage != nil {
 			self := usageRef{namespace: subject.namespace, name: subject.name}
-			if created, ok := lookup(subject.value, []string{"metadata", "creationTimestamp"}); ok {
-				if s, ok := created.(ast.String); ok {
-					if t, err := time.Parse(time.RFC3339, string(s)); err == nil {
-						self.created = seconds(t)
-					}
-				}
-			}
 			pairs = append(pairs, ast.Item(ast.InternedTerm("usage"), req.Usage.term(&self)))
 		}
 		return ast.ObjectTerm(pairs...)
