@@ -285,9 +285,10 @@ The vendor catalogue is a portfolio (owners, contracts, next deadlines):
     bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} get vendors -o wide
 
 Applying the samples warned above about a second CMS (vendor-overlap: the
-organisation already uses contentful (cms) in 2 integrations); see it again:
+organisation already uses contentful (cms) in 2 integrations); the
+integration's status keeps the warning:
 
-    bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} apply --dry-run=server -f config/samples/06_saasintegrations.yaml
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} get saas press-room -n growth-marketing -o jsonpath='{.status.violations[*].message}'
 
 The admission webhooks answer kubectl (try a server-side dry run):
 
