@@ -232,3 +232,53 @@ var _ = Describe("the Vendor reconciler watches the portfolio's calendar", func(
 		}).WithTimeout(20 * time.Second).Should(Succeed())
 	})
 })
+
+var _ = Describe("vendor-overlap in SaaSIntegration status", func() {
+	ctx := context.Background()
+
+	It("follows the integrations of the category as they come and go", func() {
+		ns := "portfolio-overlap"
+		Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))).To(Succeed())
+		for _, name := range []string{"ov-incumbent", "ov-newcomer"} {
+			v := &v1alpha1.Vendor{
+				ObjectMeta: metav1.ObjectMeta{Name: name},
+				Spec: v1alpha1.VendorSpec{DisplayName: name, Category: "cms", Status: v1alpha1.VendorApproved,
+					AllowedDataUses: []v1alpha1.TaxonomyKey{"essential.service"}},
+			}
+			Expect(k8sClient.Create(ctx, v)).To(Succeed())
+			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, v))).To(Succeed()) })
+		}
+		integration := func(name, vendor string) *v1alpha1.SaaSIntegration {
+			si := &v1alpha1.SaaSIntegration{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+				Spec:       v1alpha1.SaaSIntegrationSpec{Vendor: vendor, DataUse: "essential.service"},
+			}
+			Expect(k8sClient.Create(ctx, si)).To(Succeed())
+			DeferCleanup(func() { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, si))).To(Succeed()) })
+			return si
+		}
+		overlap := func(name string) func(g Gomega) bool {
+			return func(g Gomega) bool {
+				var si v1alpha1.SaaSIntegration
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &si)).To(Succeed())
+				g.Expect(si.Status.ObservedGeneration).To(Equal(si.Generation))
+				for _, v := range si.Status.Violations {
+					if v.Policy == "vendor-overlap" {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		integration("site", "ov-incumbent")
+		pages := integration("pages", "ov-incumbent")
+		integration("newsroom", "ov-newcomer")
+		Eventually(overlap("newsroom")).WithTimeout(20 * time.Second).Should(BeTrue())
+		Eventually(overlap("site")).WithTimeout(20 * time.Second).Should(BeFalse())
+		Consistently(overlap("site")).WithTimeout(2 * time.Second).Should(BeFalse())
+
+		By("one incumbent integration goes: a tie, no overlap any more")
+		Expect(k8sClient.Delete(ctx, pages)).To(Succeed())
+		Eventually(overlap("newsroom")).WithTimeout(20 * time.Second).Should(BeFalse())
+	})
+})
