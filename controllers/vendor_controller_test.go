@@ -242,7 +242,8 @@ var _ = Describe("vendor-overlap in SaaSIntegration status", func() {
 		for _, name := range []string{"ov-incumbent", "ov-newcomer"} {
 			v := &v1alpha1.Vendor{
 				ObjectMeta: metav1.ObjectMeta{Name: name},
-				Spec: v1alpha1.VendorSpec{DisplayName: name, Category: "cms", Status: v1alpha1.VendorApproved,
+				// social: a category no sample uses (the samples have two CMSes).
+				Spec: v1alpha1.VendorSpec{DisplayName: name, Category: "social", Status: v1alpha1.VendorApproved,
 					AllowedDataUses: []v1alpha1.TaxonomyKey{"essential.service"}},
 			}
 			Expect(k8sClient.Create(ctx, v)).To(Succeed())
