@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -24,65 +23,6 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
 )
-
-// VendorReconciler records a vendor's validity (policies targeting Vendor,
-// DPA and security review dates) and how many integrations use it. Its
-// dependents are re-reconciled by their own controllers' vendor watches.
-type VendorReconciler struct {
-	client.Client
-	Engine *policy.Engine
-	Clock  clock.PassiveClock
-	// PolicyChanges fires after the engine's GuardrailPolicies changed.
-	PolicyChanges <-chan event.GenericEvent
-}
-
-// Reconcile evaluates the vendor and writes its status.
-func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var v v1alpha1.Vendor
-	if err := r.Get(ctx, req.NamespacedName, &v); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	before := v.Status.DeepCopy()
-	now := r.Clock.Now()
-	var users v1alpha1.SaaSIntegrationList
-	if err := r.List(ctx, &users, client.MatchingFields{indexVendor: v.Name}); err != nil {
-		return ctrl.Result{}, err
-	}
-	v.Status.Integrations = int32(min(len(users.Items), math.MaxInt32))
-	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &v, &v.Status.CommonStatus, now)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if ok {
-		msg = fmt.Sprintf("%s vendor used by %s", v.Spec.Status, plural(int(v.Status.Integrations), "integration"))
-		if notes := vendorNotes(&v, now); len(notes) > 0 {
-			msg += "; " + strings.Join(notes, "; ")
-		}
-	}
-	setReady(&v.Status.Conditions, v.Generation, ok, reason, msg, !ok)
-	v.Status.ObservedGeneration = v.Generation
-	if !equality.Semantic.DeepEqual(before, &v.Status) {
-		return ctrl.Result{}, r.Status().Update(ctx, &v)
-	}
-	return ctrl.Result{}, nil
-}
-
-// SetupWithManager watches vendors and the integrations that count them.
-func (r *VendorReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Vendor{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.SaaSIntegration{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
-			si, ok := o.(*v1alpha1.SaaSIntegration)
-			if !ok {
-				return nil
-			}
-			return []ctrl.Request{{NamespacedName: client.ObjectKey{Name: si.Spec.Vendor}}}
-		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(exceptionTargets(v1alpha1.KindVendor))).
-		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.VendorList](r.Client)))).
-		Named("vendor").
-		Complete(requeueConflicts(r))
-}
 
 // PlatformStandardReconciler records a standard's validity. Workloads and
 // integrations watch standards themselves and re-reconcile on a change.
@@ -149,20 +89,6 @@ func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, o
 		return false, ReasonPolicyDenied, summary(d), nil
 	}
 	return true, ReasonValid, "", nil
-}
-
-// vendorNotes say which of a vendor's dates have passed, by the engine's
-// expiry rule.
-func vendorNotes(v *v1alpha1.Vendor, now time.Time) []string {
-	d := policy.Dates(v, now)
-	var notes []string
-	if d.DPAExpired {
-		notes = append(notes, "DPA expired "+d.DPAExpires.UTC().Format(time.DateOnly))
-	}
-	if d.ReviewExpired {
-		notes = append(notes, "security review expired "+d.ReviewExpires.UTC().Format(time.DateOnly))
-	}
-	return notes
 }
 
 // exceptionTargets maps a PolicyException to its targets of one

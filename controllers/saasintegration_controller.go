@@ -135,6 +135,10 @@ func (r *SaaSIntegrationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.SaaSIntegration{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// vendor-overlap counts the integrations of each vendor of a
+		// category: one coming, going or changing vendor re-judges the
+		// integrations of that category.
+		Watches(&v1alpha1.SaaSIntegration{}, handler.EnqueueRequestsFromMapFunc(r.forCategoryPeers), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.MarketingWorkload{}, handler.EnqueueRequestsFromMapFunc(r.forWorkload), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.SaaSIntegrationList](r.Client)), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.SaaSIntegrationList](r.Client)))).
@@ -150,6 +154,39 @@ func (r *SaaSIntegrationReconciler) forVendor(ctx context.Context, o client.Obje
 		return nil
 	}
 	return requestsOf(list.Items)
+}
+
+// forCategoryPeers maps an integration to every integration whose vendor
+// has the same category as its vendor (vendor-overlap), the catalogue read
+// from the cache.
+func (r *SaaSIntegrationReconciler) forCategoryPeers(ctx context.Context, o client.Object) []ctrl.Request {
+	si, ok := o.(*v1alpha1.SaaSIntegration)
+	if !ok {
+		return nil
+	}
+	var vendor v1alpha1.Vendor
+	if err := r.Get(ctx, client.ObjectKey{Name: si.Spec.Vendor}, &vendor); err != nil {
+		return nil // no vendor, no category: no peers
+	}
+	var vendors v1alpha1.VendorList
+	if err := r.List(ctx, &vendors); err != nil {
+		logf.FromContext(ctx).Error(err, "listing vendors for the integrations of a category")
+		return nil
+	}
+	var out []ctrl.Request
+	for i := range vendors.Items {
+		v := &vendors.Items[i]
+		if v.Spec.Category != vendor.Spec.Category || v.Name == si.Spec.Vendor {
+			continue
+		}
+		var list v1alpha1.SaaSIntegrationList
+		if err := r.List(ctx, &list, client.MatchingFields{indexVendor: v.Name}); err != nil {
+			logf.FromContext(ctx).Error(err, "listing integrations of vendor", "vendor", v.Name)
+			return nil
+		}
+		out = append(out, requestsOf(list.Items)...)
+	}
+	return out
 }
 
 func (r *SaaSIntegrationReconciler) forWorkload(_ context.Context, o client.Object) []ctrl.Request {

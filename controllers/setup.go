@@ -26,7 +26,9 @@ type Options struct {
 	// clock when nil. Tests inject a fake one.
 	Clock clock.PassiveClock
 	// Registerer receives guardrails_workloads and guardrails_integrations,
-	// a collector counting from the manager's cache at scrape time.
+	// a collector counting from the manager's cache at scrape time, and
+	// the portfolio's guardrails_deadline_timestamp_seconds and
+	// guardrails_vendor_annual_cost (NewPortfolioMetrics).
 	Registerer prometheus.Registerer
 	// WorkloadConcurrency is how many MarketingWorkloads are reconciled at
 	// once; DefaultWorkloadConcurrency when zero.
@@ -59,6 +61,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	NewMetrics(opts.Registerer, mgr.GetCache())
+	NewPortfolioMetrics(opts.Registerer, mgr.GetCache())
 	recorder := mgr.GetEventRecorderFor("martech-guardrails") //nolint:staticcheck // core/v1 events are what kubectl describe shows
 	steps := []struct {
 		name  string
@@ -66,7 +69,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}{
 		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder, APIReader: mgr.GetAPIReader(), Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
 		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
-		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
+		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
 		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
 		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Policies: opts.Policies}).setup(mgr)},
 		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},

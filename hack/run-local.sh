@@ -280,6 +280,16 @@ The operator is running against the simulated cluster. In another terminal:
 
     bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} get martech -A
 
+The vendor catalogue is a portfolio (owners, contracts, next deadlines):
+
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} get vendors -o wide
+
+Applying the samples warned above about a second CMS (vendor-overlap: the
+organisation already uses contentful (cms) in 2 integrations); the
+integration's status keeps the warning:
+
+    bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} get saas press-room -n growth-marketing -o jsonpath='{.status.violations[*].message}'
+
 The admission webhooks answer kubectl (try a server-side dry run):
 
     bin/kubectl --kubeconfig ${KUBECONFIG_FILE#"$ROOT/"} apply --dry-run=server -f config/samples/07_marketingworkloads.yaml

@@ -18,7 +18,7 @@ import (
 	"github.com/martech-guardrails/guardrails/policies"
 )
 
-// builtinNames are the fourteen built-in policies docs/policies.md promises.
+// builtinNames are the seventeen built-in policies docs/policies.md promises.
 var builtinNames = []string{
 	"allowed-registries",
 	"campaign-window",
@@ -33,6 +33,9 @@ var builtinNames = []string{
 	"vendor-data-categories",
 	"vendor-data-use",
 	"vendor-endpoints",
+	"vendor-overlap",
+	"vendor-renewal",
+	"vendor-unused",
 	"workload-limits",
 }
 

@@ -98,6 +98,27 @@ type PolicySettings struct {
 	ExceptionMaxDuration *metav1.Duration `json:"exceptionMaxDuration,omitempty"`
 }
 
+// PortfolioStandard sets when the vendor portfolio's dates and usage
+// become findings.
+type PortfolioStandard struct {
+	// RenewalWarningDays is how many days before a vendor's notice deadline
+	// (and its renewal, DPA and security-review expiries) vendor-renewal
+	// finds it and the operator emits DeadlineApproaching (default 60).
+	// +optional
+	// +kubebuilder:default=60
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	RenewalWarningDays *int32 `json:"renewalWarningDays,omitempty"`
+	// UnusedAfterDays is how many days an approved vendor with a contract
+	// may go without a SaaSIntegration before vendor-unused finds it
+	// (default 90).
+	// +optional
+	// +kubebuilder:default=90
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3650
+	UnusedAfterDays *int32 `json:"unusedAfterDays,omitempty"`
+}
+
 // PlatformStandardSpec is the set of standards the reconciler provisions with
 // and the policies check against.
 type PlatformStandardSpec struct {
@@ -139,6 +160,10 @@ type PlatformStandardSpec struct {
 	// Policies disables built-ins or changes their enforcement by name.
 	// +optional
 	Policies PolicySettings `json:"policies,omitempty"`
+	// Portfolio sets when vendor deadlines and unused vendors become
+	// findings (vendor-renewal, vendor-unused).
+	// +optional
+	Portfolio *PortfolioStandard `json:"portfolio,omitempty"`
 }
 
 // PlatformStandardStatus is what the operator observed.

@@ -58,6 +58,16 @@ type SaaSIntegrationSpec struct {
 	// Credentials reference the Secret holding the vendor credentials.
 	// +optional
 	Credentials *Credentials `json:"credentials,omitempty"`
+	// Owner is the team that uses the tool through this integration, and
+	// how to reach it; it is listed in the Vendor's status.teams.
+	// +optional
+	Owner *Owner `json:"owner,omitempty"`
+	// CostCenter pays for this use of the tool; it is listed in the
+	// Vendor's status.costCenters.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	CostCenter string `json:"costCenter,omitempty"`
 }
 
 // SaaSIntegrationStatus is what the operator observed.

@@ -313,7 +313,7 @@ var _ = Describe("printer columns", func() {
 		want := map[string][]string{
 			"marketingworkloads": {"Phase", "Compliant", "URL", "Ends", "CPU", "Memory", "Replicas", "Age"},
 			"saasintegrations":   {"Vendor", "Vendor-Status", "Compliant", "Age"},
-			"vendors":            {"Status", "Category", "DPA", "Age"},
+			"vendors":            {"Status", "Category", "DPA", "Renews", "Notice-By", "Next", "Next-At", "Integrations", "Annual-Cost", "Currency", "Owner", "Age"},
 			"platformstandards":  {"Ready", "Age"},
 			"guardrailpolicies":  {"Enforcement", "Severity", "Ready", "Age"},
 			"policyexceptions":   {"Expires", "Active", "Age"},
@@ -329,7 +329,8 @@ var _ = Describe("printer columns", func() {
 			Expect(names).To(Equal(cols), "printer columns of %s", plural)
 			for _, c := range crd.Spec.Versions[0].AdditionalPrinterColumns {
 				// The effective values are for `kubectl get mw -o wide` only.
-				wide := plural == "marketingworkloads" && (c.Name == "CPU" || c.Name == "Memory" || c.Name == "Replicas")
+				wide := plural == "marketingworkloads" && (c.Name == "CPU" || c.Name == "Memory" || c.Name == "Replicas") ||
+					plural == "vendors" && (c.Name == "Next-At" || c.Name == "Integrations" || c.Name == "Annual-Cost" || c.Name == "Currency" || c.Name == "Owner")
 				want := int32(0)
 				if wide {
 					want = 1

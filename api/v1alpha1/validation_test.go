@@ -213,6 +213,31 @@ var _ = Describe("validation", func() {
 			func(s map[string]any) { s["allowedDataCategories"] = []any{"User.Contact"} }, "spec.allowedDataCategories[0]"}),
 		Entry("Vendor processingRegion europe_1", invalidCase{v1alpha1.KindVendor,
 			func(s map[string]any) { s["processingRegions"] = []any{"europe_1"} }, "spec.processingRegions[0]"}),
+		// The portfolio: a contract's money, dates and notice.
+		Entry("Vendor annualCost as a float", invalidCase{v1alpha1.KindVendor,
+			func(s map[string]any) {
+				s["contract"] = map[string]any{"annualCost": map[string]any{"amount": "24000.005", "currency": "EUR"}}
+			}, "spec.contract.annualCost.amount"}),
+		Entry("Vendor currency euro", invalidCase{v1alpha1.KindVendor,
+			func(s map[string]any) {
+				s["contract"] = map[string]any{"annualCost": map[string]any{"amount": "1.00", "currency": "euro"}}
+			}, "spec.contract.annualCost.currency"}),
+		Entry("Vendor renewsAt before startsAt", invalidCase{v1alpha1.KindVendor,
+			func(s map[string]any) {
+				s["contract"] = map[string]any{"startsAt": "2027-01-01T00:00:00Z", "renewsAt": "2026-01-01T00:00:00Z"}
+			}, "spec.contract.renewsAt: Invalid value"}),
+		Entry("Vendor renewsAt in 2262", invalidCase{v1alpha1.KindVendor,
+			func(s map[string]any) { s["contract"] = map[string]any{"renewsAt": "2262-01-01T00:00:00Z"} }, "contract.renewsAt must be between 1678-01-01 and 2262-01-01"}),
+		Entry("Vendor startsAt in 1677", invalidCase{v1alpha1.KindVendor,
+			func(s map[string]any) { s["contract"] = map[string]any{"startsAt": "1677-12-31T23:59:59Z"} }, "contract.startsAt must be between 1678-01-01 and 2262-01-01"}),
+		Entry("Vendor noticeDays without renewsAt", invalidCase{v1alpha1.KindVendor,
+			func(s map[string]any) { s["contract"] = map[string]any{"noticeDays": int64(30)} }, "spec.contract.noticeDays"}),
+		Entry("Vendor negative noticeDays", invalidCase{v1alpha1.KindVendor,
+			func(s map[string]any) {
+				s["contract"] = map[string]any{"renewsAt": "2027-01-01T00:00:00Z", "noticeDays": int64(-1)}
+			}, "spec.contract.noticeDays"}),
+		Entry("PlatformStandard renewalWarningDays 0", invalidCase{v1alpha1.KindPlatformStandard,
+			func(s map[string]any) { s["portfolio"] = map[string]any{"renewalWarningDays": int64(0)} }, "spec.portfolio.renewalWarningDays"}),
 		Entry("Vendor DPA signed without expires", invalidCase{v1alpha1.KindVendor,
 			func(s map[string]any) { s["dpa"] = map[string]any{"signed": true, "reference": "PROC-1"} }, "spec.dpa.expires"}),
 		Entry("Vendor securityReview expires not a date", invalidCase{v1alpha1.KindVendor,

@@ -105,6 +105,9 @@ type World struct {
 	// inventoryValue converts inventory for the engine once, on the
 	// first Request that needs it (none when inventory is empty).
 	inventoryValue func() (*policy.Inventory, error)
+	// usage is the vendor usage of the SaaSIntegrations (usage.go), made
+	// on the first request that needs it.
+	usage func() (*policy.Usage, error)
 }
 
 func newWorld() *World {
@@ -119,6 +122,7 @@ func newWorld() *World {
 		gatekeeper: map[string]*Gatekeeper{},
 	}
 	w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.Inventory()) })
+	w.usage = sync.OnceValues(w.vendorUsage)
 	return w
 }
 

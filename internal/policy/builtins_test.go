@@ -337,6 +337,9 @@ func TestBuiltinMetadata(t *testing.T) {
 		"vendor-endpoints":       {"deny", []string{"SaaSIntegration"}},
 		"integration-references": {"deny", []string{"MarketingWorkload"}},
 		"exception-cap":          {"deny", []string{"PolicyException"}},
+		"vendor-renewal":         {"warn", []string{"Vendor"}},
+		"vendor-overlap":         {"warn", []string{"SaaSIntegration"}},
+		"vendor-unused":          {"audit", []string{"Vendor"}},
 		// The engine's own checks, in Go (validation.go).
 		"taxonomy-keys": {"deny", []string{"MarketingWorkload", "PlatformStandard", "SaaSIntegration", "Vendor"}},
 		"policy-names":  {"warn", []string{"PlatformStandard"}},

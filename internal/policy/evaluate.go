@@ -85,6 +85,13 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 		if effective != nil {
 			in.add(keyEffective, effective)
 		}
+		x := req.Object
+		if obj == nil {
+			x = req.OldObject
+		}
+		if pf := portfolioTerm(&req, subject, x, ev.now); pf != nil {
+			in.add(keyPortfolio, pf)
+		}
 		return ev.object(subject, namespace, in)
 	}
 	var d *Decision
@@ -194,7 +201,9 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 		}
 		ns := cmpOr(obj.namespace, namespace)
 		d, _, err := ev.memo.decision(ev.memoKey(op, ns, obj.name), func() (*Decision, []outcome, error) {
-			return ev.object(obj, ns, newInput(ev.shared, op, obj, nil, obj, ns, emptyObject()))
+			in := newInput(ev.shared, op, obj, nil, obj, ns, emptyObject())
+			in.add(keyPortfolio, portfolioTerm(req, obj, si, ev.now))
+			return ev.object(obj, ns, in)
 		})
 		if err != nil {
 			return nil, err

@@ -76,7 +76,11 @@ type Request struct {
 	// the workload's own rendered children (which the engine adds): the
 	// Kubernetes objects the door knows of (the CLI's input files), converted
 	// once by NewInventory for every request that shares them. Nil: none.
-	Inventory  *Inventory
+	Inventory *Inventory
+	// Usage is how the cluster's SaaSIntegrations use the catalogue
+	// (portfolio.go): input.portfolio of Vendors and SaaSIntegrations.
+	// Nil: unknown, and the facts that need it are left out.
+	Usage      *Usage
 	Exceptions []v1alpha1.PolicyException // of every namespace; expired ones do nothing
 	Now        time.Time                  // time.Now() when zero
 	// Memo, when set, shares decisions on SaaSIntegrations with the other

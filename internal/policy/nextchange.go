@@ -76,6 +76,7 @@ func NextChange(req *Request, now time.Time) time.Time {
 	case *v1alpha1.Vendor:
 		waivers(v1alpha1.KindVendor, "", o.Name)
 		vendor(o.Name)
+		at(NextVendorChange(o, req.Usage.Integrations(o.Name), Portfolio(req.Standard), now))
 	case *v1alpha1.PlatformStandard:
 		waivers(v1alpha1.KindPlatformStandard, "", o.Name)
 	case *v1alpha1.GuardrailPolicy:

@@ -166,6 +166,35 @@ func (r Resolver) Secret(ctx context.Context, namespace, name string) (policy.Se
 	return info, nil
 }
 
+// UsageReader is a Reader that keeps the vendor usage of its
+// SaaSIntegrations itself (the CLI's World, which reads them once per run
+// rather than listing them for every request).
+type UsageReader interface {
+	VendorUsage(ctx context.Context) (*policy.Usage, error)
+}
+
+// Usage returns how the cluster's SaaSIntegrations use the catalogue
+// (policy.Usage, input.portfolio): every SaaSIntegration, listed.
+func (r Resolver) Usage(ctx context.Context) (*policy.Usage, error) {
+	if u, ok := r.Reader.(UsageReader); ok {
+		return u.VendorUsage(ctx)
+	}
+	var list v1alpha1.SaaSIntegrationList
+	// Read only: NewUsage keeps names and times, no pointer.
+	if err := r.Reader.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing SaaSIntegrations: %w", err)
+	}
+	return usageOf(list.Items), nil
+}
+
+func usageOf(items []v1alpha1.SaaSIntegration) *policy.Usage {
+	ptrs := make([]*v1alpha1.SaaSIntegration, len(items))
+	for i := range items {
+		ptrs[i] = &items[i]
+	}
+	return policy.NewUsage(ptrs)
+}
+
 // Exceptions returns every PolicyException (the engine ignores expired ones).
 func (r Resolver) Exceptions(ctx context.Context) ([]v1alpha1.PolicyException, error) {
 	var list v1alpha1.PolicyExceptionList
@@ -221,6 +250,7 @@ type world interface {
 	Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error)
 	Owner(ctx context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error)
 	Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*policy.Inventory, error)
+	Usage(ctx context.Context) (*policy.Usage, error)
 }
 
 // build is the one way a request is built, whatever it is built from.
@@ -250,6 +280,12 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 		if req.Integrations, err = w.Integrations(ctx, o); err != nil {
 			return policy.Request{}, err
 		}
+		if len(req.Integrations) > 0 {
+			// The integrations are judged with the workload, usage and all.
+			if req.Usage, err = w.Usage(ctx); err != nil {
+				return policy.Request{}, err
+			}
+		}
 		if req.Inventory, err = w.Inventory(ctx, o); err != nil {
 			return policy.Request{}, err
 		}
@@ -262,6 +298,13 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 	case *v1alpha1.SaaSIntegration:
 		req.Secrets = map[string]policy.SecretInfo{}
 		if err := addSecret(ctx, w, req.Secrets, o); err != nil {
+			return policy.Request{}, err
+		}
+		if req.Usage, err = w.Usage(ctx); err != nil {
+			return policy.Request{}, err
+		}
+	case *v1alpha1.Vendor:
+		if req.Usage, err = w.Usage(ctx); err != nil {
 			return policy.Request{}, err
 		}
 	}

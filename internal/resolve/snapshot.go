@@ -35,6 +35,10 @@ type Snapshot struct {
 	mu      sync.Mutex
 	secrets map[types.NamespacedName]secretEntry
 
+	// usage is the vendor usage of every SaaSIntegration in the cluster
+	// (a pass may list only some namespaces), listed once per pass.
+	usage func() (*policy.Usage, error)
+
 	// data.inventory (inventory.go): the managed children of every
 	// namespace, listed once through reader, and the Namespaces of the
 	// snapshot as its items, made once, when a workload first needs them.
@@ -88,6 +92,7 @@ func NewSnapshot(reader client.Reader, of SnapshotOf) *Snapshot {
 	for i := range of.Vendors {
 		s.vendors[of.Vendors[i].Name] = &of.Vendors[i]
 	}
+	s.usage = sync.OnceValues(func() (*policy.Usage, error) { return s.reader.Usage(context.Background()) })
 	for i := range of.Integrations {
 		si := &of.Integrations[i]
 		s.integrations[types.NamespacedName{Namespace: si.Namespace, Name: si.Name}] = si
@@ -196,4 +201,11 @@ func (s *Snapshot) Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload
 		return nil, s.childrenErr
 	}
 	return inventoryOf(ctx, mw, s.children[mw.Namespace], s.nsItems)
+}
+
+// Usage returns the vendor usage of every SaaSIntegration in the cluster,
+// listed through the reader once per pass (a pass may list only some
+// namespaces; usage is cluster-wide).
+func (s *Snapshot) Usage(context.Context) (*policy.Usage, error) {
+	return s.usage()
 }

@@ -1,0 +1,149 @@
+package policy
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+)
+
+func portfolioVendor(name, category string, renews time.Time, noticeDays int32, auto bool) *v1alpha1.Vendor {
+	r := metav1.NewTime(renews)
+	starts := metav1.NewTime(renews.AddDate(-1, 0, 0))
+	return &v1alpha1.Vendor{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.VendorSpec{
+			DisplayName: name, Category: v1alpha1.VendorCategory(category), Status: v1alpha1.VendorApproved,
+			Contract: &v1alpha1.Contract{
+				Reference: "PROC-1", AnnualCost: &v1alpha1.Money{Amount: "24000.00", Currency: "EUR"},
+				StartsAt: &starts, RenewsAt: &r, NoticeDays: &noticeDays, AutoRenew: auto,
+			},
+		},
+	}
+}
+
+func TestDeadlinesAndBoundaries(t *testing.T) {
+	renews := time.Date(2027, 4, 1, 0, 0, 0, 0, time.UTC)
+	v := portfolioVendor("contentful", "cms", renews, 60, true)
+	exp := metav1.NewTime(time.Date(2027, 2, 1, 12, 0, 0, 0, time.UTC))
+	v.Spec.DPA = &v1alpha1.DPA{Signed: true, Expires: &exp}
+	notice := time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
+
+	got := Deadlines(v)
+	want := []Deadline{{DeadlineNotice, notice}, {DeadlineDPA, exp.Time}, {DeadlineRenewal, renews}}
+	if len(got) != len(want) {
+		t.Fatalf("Deadlines = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].What != want[i].What || !got[i].At.Equal(want[i].At) {
+			t.Errorf("Deadlines[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	s := Portfolio(nil)
+	windowStart := notice.Add(-60 * Day)
+	// Strictly before: in the window from its first second, passed from
+	// the deadline's first second (the one expiry rule).
+	for _, tc := range []struct {
+		now            time.Time
+		inWindow, past bool
+	}{
+		{windowStart.Add(-time.Second), false, false},
+		{windowStart, true, false},
+		{notice.Add(-time.Second), true, false},
+		{notice.Add(-time.Millisecond), true, false}, // whole seconds
+		{notice, false, true},
+	} {
+		d := got[0]
+		if d.InWindow(s.RenewalWarningDays, tc.now) != tc.inWindow || d.Passed(tc.now) != tc.past {
+			t.Errorf("at %s: in window %v, passed %v; want %v, %v", tc.now, d.InWindow(60, tc.now), d.Passed(tc.now), tc.inWindow, tc.past)
+		}
+	}
+	if next, _ := NextDeadline(v, notice); next.What != DeadlineDPA {
+		t.Errorf("NextDeadline at the notice deadline = %v, want the DPA", next)
+	}
+	// The boundaries a reconciler requeues at, in order.
+	now := windowStart.Add(-Day)
+	var seen []time.Time
+	for range 10 {
+		next := NextVendorChange(v, 1, s, now)
+		if next.IsZero() {
+			break
+		}
+		seen = append(seen, next)
+		now = next
+	}
+	// The renewal's window opens at the notice deadline (60 days each).
+	wantSeen := []time.Time{windowStart, exp.Time.Add(-60 * Day), notice, exp.Time, renews}
+	if len(seen) != len(wantSeen) {
+		t.Fatalf("boundaries %v, want %v", seen, wantSeen)
+	}
+	for i := range wantSeen {
+		if !seen[i].Equal(wantSeen[i]) {
+			t.Errorf("boundary %d = %s, want %s", i, seen[i], wantSeen[i])
+		}
+	}
+}
+
+func TestPortfolioThroughTheEngine(t *testing.T) {
+	e := builtinEngine(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	incumbent := portfolioVendor("contentful", "cms", time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC), 30, true) // notice deadline 2026-12-16: within 60 days
+	newcomer := portfolioVendor("storyblok", "cms", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), 30, true)
+	shelf := portfolioVendor("optimizely", "personalization", time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), 30, true)
+	vendors := map[string]*v1alpha1.Vendor{"contentful": incumbent, "storyblok": newcomer, "optimizely": shelf}
+	si := func(name, vendor string) *v1alpha1.SaaSIntegration {
+		return &v1alpha1.SaaSIntegration{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "web"},
+			Spec:       v1alpha1.SaaSIntegrationSpec{Vendor: vendor, DataUse: "essential.service"},
+		}
+	}
+	sis := []*v1alpha1.SaaSIntegration{si("a", "contentful"), si("b", "contentful"), si("c", "storyblok")}
+	usage := NewUsage(sis)
+	results := func(obj any, u *Usage) map[string]string {
+		t.Helper()
+		d, err := e.Evaluate(ctx, Request{Object: obj, Vendors: vendors, Usage: u, Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range d.Results {
+			if r.Policy == "vendor-renewal" || r.Policy == "vendor-overlap" || r.Policy == "vendor-unused" {
+				out[r.Policy] = r.Enforcement + ": " + r.Message
+			}
+		}
+		return out
+	}
+	if got := results(sis[2], usage); got["vendor-overlap"] != "warn: the organisation already uses contentful (cms) in 2 integrations; consider it, or record why with an exception" {
+		t.Errorf("the second CMS: %v", got)
+	}
+	if got := results(sis[0], usage); len(got) != 0 {
+		t.Errorf("the incumbent's integration: %v, want nothing", got)
+	}
+	if got := results(sis[2], nil); len(got) != 0 {
+		t.Errorf("unknown usage: %v, want nothing", got)
+	}
+	if got := results(incumbent, usage); got["vendor-renewal"] != `warn: the notice deadline of vendor "contentful" (contract PROC-1, EUR 24000.00 a year) is 2026-12-16, in 15 days: the contract renews automatically on 2027-01-15` {
+		t.Errorf("the incumbent vendor: %v", got)
+	}
+	// Unused since its contract started (2028-01-01 is ahead: not yet).
+	if got := results(shelf, usage); len(got) != 0 {
+		t.Errorf("a vendor whose contract has not started: %v", got)
+	}
+	started := metav1.NewTime(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	shelf.Spec.Contract.StartsAt = &started
+	if got := results(shelf, usage); got["vendor-unused"] == "" {
+		t.Errorf("unused since 2026-06-01: %v, want vendor-unused", got)
+	}
+	last := metav1.NewTime(now.Add(-89 * Day))
+	shelf.Status.LastUsedAt = &last
+	if got := results(shelf, usage); len(got) != 0 {
+		t.Errorf("last used 89 days ago: %v, want nothing", got)
+	}
+	if got := results(shelf, NewUsage(append(sis, si("d", "optimizely")))); len(got) != 0 {
+		t.Errorf("a used vendor: %v, want nothing", got)
+	}
+}
