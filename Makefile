@@ -7,7 +7,8 @@ ROOT       := $(shell pwd)
 LOCALBIN   := $(ROOT)/bin
 K8S_BIN    := $(LOCALBIN)/k8s
 KUBECTL    := $(K8S_BIN)/kubectl
-IMG        ?= ghcr.io/martech-guardrails/guardrails:dev
+IMG_REPO   ?= ghcr.io/martech-guardrails/guardrails
+IMG        ?= $(IMG_REPO):dev
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -X github.com/martech-guardrails/guardrails/internal/version.Version=$(VERSION)
 
@@ -139,8 +140,15 @@ build-installer: manifests generate envtest-bins ## Write dist/install.yaml (CRD
 	$(KUBECTL) kustomize config/certmanager > dist/install-certmanager.yaml
 	@echo "wrote dist/install.yaml and dist/install-certmanager.yaml (needs cert-manager)"
 
+# The platforms of `make image` (one index); IMG_REPO names it.
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+
+.PHONY: image
+image: ## Build the OCI image without an engine (hack/image): dist/image/ (layout), dist/image.oci.tar, dist/sbom/; prints the index digest.
+	go run ./hack/image -out dist -repo $(IMG_REPO) -version $(VERSION) -platforms $(IMAGE_PLATFORMS)
+
 .PHONY: docker-build
-docker-build: ## Build the image with a Docker engine (none runs on the dev machines).
+docker-build: ## Build the same image with a Docker engine (Dockerfile; none runs on the dev machines).
 	docker build -t $(IMG) --build-arg VERSION=$(VERSION) .
 
 .PHONY: clean
