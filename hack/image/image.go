@@ -68,6 +68,9 @@ type Result struct {
 	Images map[string]v1.Hash
 	// SBOMs maps each platform to the digest of its SBOM referrer.
 	SBOMs map[string]v1.Hash
+
+	index v1.ImageIndex
+	ref   string
 }
 
 // file is one entry of a layer.
@@ -290,6 +293,7 @@ func Build(s Spec, dir string, sbom func(Platform) ([]byte, error)) (Result, err
 		referrers = append(referrers, art)
 	}
 	idx = mutate.Annotations(idx, s.Labels).(v1.ImageIndex)
+	res.index, res.ref = idx, s.Ref
 	if res.Index, err = idx.Digest(); err != nil {
 		return res, err
 	}
@@ -335,10 +339,30 @@ func descriptor(img v1.Image) (v1.Descriptor, error) {
 	return v1.Descriptor{MediaType: mt, Digest: d, Size: n}, nil
 }
 
-// Archive writes the layout dir as one tar (an "oci-archive": `podman load
-// -i`, `docker load -i` from Docker 25, `skopeo copy oci-archive:`), with
-// sorted entries and every mtime epoch, so the archive is reproducible too.
-func Archive(dir, out string, epoch time.Time) error {
+// Archive writes the image index alone (no referrers: `podman load` takes an
+// archive of one image only) as an OCI layout in one tar, an "oci-archive"
+// for `podman load -i`, `docker load -i` (Docker 25+) and `skopeo copy
+// oci-archive:`, with sorted entries and every mtime epoch, so the archive
+// is reproducible too.
+func Archive(res Result, out string, epoch time.Time) error {
+	dir := out + ".layout"
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		return err
+	}
+	if err := lp.AppendIndex(res.index, layout.WithAnnotations(map[string]string{
+		"org.opencontainers.image.ref.name": res.ref,
+	})); err != nil {
+		return err
+	}
+	return tarDir(dir, out, epoch)
+}
+
+func tarDir(dir, out string, epoch time.Time) error {
 	var names []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {

@@ -71,7 +71,7 @@ func build(t *testing.T, s Spec, dir string) Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Archive(dir, dir+".oci.tar", s.Epoch); err != nil {
+	if err := Archive(res, dir+".oci.tar", s.Epoch); err != nil {
 		t.Fatal(err)
 	}
 	return res

@@ -97,7 +97,7 @@ func run() error {
 		return err
 	}
 	archive := filepath.Join(*out, "image.oci.tar")
-	if err := Archive(filepath.Join(*out, "image"), archive, epoch); err != nil {
+	if err := Archive(res, archive, epoch); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(*out, "image.digest"), []byte(res.Index.String()+"\n"), 0o644); err != nil {
