@@ -162,7 +162,7 @@ image: ## Build the OCI image without an engine (hack/image): dist/image/ (layou
 
 .PHONY: docker-build
 docker-build: ## Build the same image with a Docker engine (Dockerfile; none runs on the dev machines).
-	docker build -t $(IMG) --build-arg VERSION=$(VERSION) .
+	docker build -t $(IMG) --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) .
 
 .PHONY: clean
 clean: ## Remove build output (keeps the binary cache in ~/.cache/martech-guardrails).
