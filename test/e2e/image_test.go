@@ -551,4 +551,3 @@ func forward(t *testing.T, from, to string) (stop func()) {
 	}()
 	return func() { _ = l.Close() }
 }
-
