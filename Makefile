@@ -7,7 +7,11 @@ ROOT       := $(shell pwd)
 LOCALBIN   := $(ROOT)/bin
 K8S_BIN    := $(LOCALBIN)/k8s
 KUBECTL    := $(K8S_BIN)/kubectl
-IMG        ?= ghcr.io/martech-guardrails/guardrails:dev
+IMG_REPO   ?= ghcr.io/martech-guardrails/guardrails
+IMG        ?= $(IMG_REPO):dev
+# IMG split for kustomize: the name before the last ":" of its last path element, and the tag.
+IMG_TAG        = $(lastword $(subst :, ,$(lastword $(subst /, ,$(IMG)))))
+IMG_NAME_NOTAG = $(patsubst %:$(IMG_TAG),%,$(IMG))
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS    := -X github.com/martech-guardrails/guardrails/internal/version.Version=$(VERSION)
 
@@ -97,8 +101,8 @@ cert-manager-crds: ## Copy cert-manager's Certificate and Issuer CRDs (from its 
 	hack/cert-manager-crds.sh
 
 .PHONY: test-e2e
-test-e2e: k8s-bins build ## End-to-end suite on a local kwok cluster with the real kubectl.
-	KUBECTL=$(KUBECTL) K8S_BIN=$(K8S_BIN) go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/...
+test-e2e: k8s-bins build helm image ## End-to-end suite on a local kwok cluster with the real kubectl, and the manager from the image under podman (TestImage; root).
+	HELM=$(HELM) KUBECTL=$(KUBECTL) K8S_BIN=$(K8S_BIN) go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/...
 
 # Fuzz targets, as package:FuzzName; FUZZTIME is each one's budget.
 FUZZ_TARGETS ?= ./internal/policy:FuzzEvaluate ./internal/policy:FuzzCompileEvaluate ./internal/webhook:FuzzAdmissionDecode ./internal/manifest:FuzzSplitDocuments ./internal/cli:FuzzSuitePaths
@@ -133,15 +137,32 @@ run: k8s-bins manifests generate build ## Start a local simulated cluster, apply
 	hack/run-local.sh
 
 .PHONY: build-installer
-build-installer: manifests generate envtest-bins ## Write dist/install.yaml (CRDs, RBAC, manager, webhooks with self-managed certificates) and dist/install-certmanager.yaml.
+build-installer: manifests generate envtest-bins ## Write dist/install.yaml (CRDs, RBAC, manager, webhooks with self-managed certificates) and dist/install-certmanager.yaml, with the manager image IMG (repo:tag or repo@sha256:...).
 	mkdir -p dist
-	$(KUBECTL) kustomize config/default > dist/install.yaml
-	$(KUBECTL) kustomize config/certmanager > dist/install-certmanager.yaml
+	@tmp="$$(mktemp -d "$(ROOT)/dist/.installer.XXXXXX")"; trap 'rm -rf "$$tmp"' EXIT; \
+	  for overlay in default certmanager; do \
+	    out=dist/install.yaml; [ $$overlay = default ] || out=dist/install-$$overlay.yaml; \
+	    mkdir -p "$$tmp/$$overlay"; \
+	    case "$(IMG)" in \
+	      *@sha256:*) pin="  newName: $(firstword $(subst @, ,$(IMG)))|  digest: $(lastword $(subst @, ,$(IMG)))" ;; \
+	      *) pin="  newName: $(IMG_NAME_NOTAG)|  newTag: \"$(IMG_TAG)\"" ;; \
+	    esac; \
+	    printf 'resources:\n- ../../../config/%s\nimages:\n- name: ghcr.io/martech-guardrails/guardrails\n%s\n' "$$overlay" "$$pin" | tr '|' '\n' > "$$tmp/$$overlay/kustomization.yaml"; \
+	    $(KUBECTL) kustomize "$$tmp/$$overlay" > $$out; \
+	  done
+	@grep -m1 '        image: ' dist/install.yaml
 	@echo "wrote dist/install.yaml and dist/install-certmanager.yaml (needs cert-manager)"
 
+# The platforms of `make image` (one index); IMG_REPO names it.
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+
+.PHONY: image
+image: ## Build the OCI image without an engine (hack/image): dist/image/ (layout), dist/image.oci.tar, dist/sbom/; prints the index digest.
+	go run ./hack/image -out dist -repo $(IMG_REPO) -version $(VERSION) -platforms $(IMAGE_PLATFORMS)
+
 .PHONY: docker-build
-docker-build: ## Build the image with a Docker engine (none runs on the dev machines).
-	docker build -t $(IMG) --build-arg VERSION=$(VERSION) .
+docker-build: ## Build the same image with a Docker engine (Dockerfile; none runs on the dev machines).
+	docker build -t $(IMG) --build-arg VERSION=$(VERSION) --build-arg REVISION=$$(git rev-parse HEAD) .
 
 .PHONY: clean
 clean: ## Remove build output (keeps the binary cache in ~/.cache/martech-guardrails).

@@ -87,10 +87,13 @@ func (c *chart) values() string {
 	var b strings.Builder
 	b.WriteString(header)
 	fmt.Fprintf(&b, `
-# The manager image; tag empty: the chart's appVersion.
+# The manager image; tag empty: the chart's appVersion. digest (sha256:...,
+# as make image prints it) pins the image and wins over tag: the
+# Deployment then names repository@digest (docs/gitops.md).
 image:
   repository: %s
   tag: %q
+  digest: ""
   pullPolicy: IfNotPresent
 imagePullSecrets: []
 

@@ -389,7 +389,7 @@ func (c *chart) templateDeployment(o *unstructured.Unstructured, p *placeholders
 	podMeta := spec["template"].(map[string]any)["metadata"].(map[string]any)
 	podMeta["annotations"] = p.b(".Values.podAnnotations", true)
 	ctr := pod["containers"].([]any)[0].(map[string]any)
-	ctr["image"] = p.s(`printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion)`)
+	ctr["image"] = p.s(`ternary (printf "%s@%s" .Values.image.repository .Values.image.digest) (printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion)) (not (empty .Values.image.digest))`)
 	ctr["imagePullPolicy"] = p.s(".Values.image.pullPolicy")
 	ctr["resources"] = p.b(".Values.resources", false)
 	args, _ := ctr["args"].([]any)

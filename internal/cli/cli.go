@@ -229,9 +229,13 @@ func (c *choice) Set(v string) error {
 
 func runVersion(e *env, args []string) int {
 	f := newFlags("version", `
-Usage: guardrails version
+Usage: guardrails version [--modules]
 
-Print the version of guardrails, the Go version and the platform.`, `  guardrails version`)
+Print the version of guardrails, the Go version and the platform; with
+--modules also the Go modules it was built from (its build info: the main
+module, every dependency with its version and checksum, the build settings).`, `  guardrails version
+  guardrails version --modules`)
+	modules := f.Bool("modules", false, "Also print the Go modules and build settings this binary was built with.")
 	pos, code, ok := f.parse(e, args)
 	if !ok {
 		return code
@@ -240,5 +244,8 @@ Print the version of guardrails, the Go version and the platform.`, `  guardrail
 		return f.usageError(e, "unexpected argument %q", pos[0])
 	}
 	fmt.Fprintln(e.stdout, version.String("guardrails"))
+	if *modules {
+		fmt.Fprint(e.stdout, version.Modules())
+	}
 	return ExitOK
 }

@@ -320,6 +320,17 @@ func TestHelpAndVersion(t *testing.T) {
 	if r.code != ExitOK || !strings.HasPrefix(r.stdout, "guardrails ") {
 		t.Errorf("version: %s", r)
 	}
+	if strings.Contains(r.stdout, "\ndep\t") {
+		t.Errorf("version without --modules printed modules: %s", r)
+	}
+	// --modules: this binary's build info (a test binary records its main
+	// module and build settings but no deps; the e2e image test reads the
+	// deps of the real binary).
+	r = runCLI(t, nil, "version", "--modules")
+	if r.code != ExitOK || !regexp.MustCompile(`(?m)^mod\tgithub\.com/martech-guardrails/guardrails\t`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^build\tGOOS=`).MatchString(r.stdout) {
+		t.Errorf("version --modules lacks the main module or the build settings: %s", r)
+	}
 }
 
 func mustEngine(t *testing.T) *policy.Engine {

@@ -330,6 +330,14 @@ var _ = Describe("helm template", Ordered, func() {
 		}
 	})
 
+	It("pins the image by digest when image.digest is set (make image prints it), over the tag", func() {
+		const digest = "sha256:4800bde5ee8b8574804289277cd7c1dbdad58c93cea8c65c5c0647189ae79c25"
+		dep := one[appsv1.Deployment](template("image.repository=registry.example/guardrails", "image.tag=v9.9.9", "image.digest="+digest), "Deployment")
+		Expect(dep.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/guardrails@" + digest))
+		dep = one[appsv1.Deployment](template("image.digest="+digest, "certManager.enabled=true"), "Deployment")
+		Expect(dep.Spec.Template.Spec.Containers[0].Image).To(Equal("ghcr.io/martech-guardrails/guardrails@" + digest))
+	})
+
 	It("keeps each webhook's own failurePolicy and timeout from config/ by default", func() {
 		want := map[string]admissionregistrationv1.ValidatingWebhook{}
 		for _, w := range one[admissionregistrationv1.ValidatingWebhookConfiguration](kustomize("config/default"), "ValidatingWebhookConfiguration").Webhooks {

@@ -165,6 +165,7 @@ type suite struct {
 	kubeconfig, probeAddr string
 	metricsAddr           string
 	managerArgs           []string
+	setupLog              string // what hack/run-local.sh --no-manager printed
 
 	mgr     *exec.Cmd
 	mgrLog  *syncBuffer
@@ -173,6 +174,18 @@ type suite struct {
 }
 
 func newSuite(t *testing.T) *suite {
+	s := newCluster(t)
+	if !strings.Contains(s.setupLog, "registered the admission webhooks") {
+		t.Fatalf("the webhooks were not registered:\n%s", s.setupLog)
+	}
+	s.startManager()
+	return s
+}
+
+// newCluster prepares the suite's cluster as newSuite does, without
+// starting a manager; extraEnv goes to hack/run-local.sh (WEBHOOKS=false:
+// no webhooks registered for a local manager).
+func newCluster(t *testing.T, extraEnv ...string) *suite {
 	root := repoRoot(t)
 	for _, b := range []string{"bin/manager", "bin/guardrails", "bin/kubectl", "bin/k8s/kwokctl", "bin/k8s/kube-apiserver", "bin/k8s/etcd", "bin/k8s/kwok"} {
 		if _, err := os.Stat(filepath.Join(root, b)); err != nil {
@@ -192,25 +205,22 @@ func newSuite(t *testing.T) *suite {
 	_, webhookPort, _ := net.SplitHostPort(freeAddr(t))
 	t.Cleanup(s.teardown)
 	start := time.Now()
-	r := run(t, root, s.env("GUARDRAILS_LOCAL_DIR="+local, "KWOK_CLUSTER_NAME="+s.name,
-		"METRICS_ADDR="+s.metricsAddr, "PROBE_ADDR="+s.probeAddr, "WEBHOOK_PORT="+webhookPort),
+	r := run(t, root, s.env(append([]string{"GUARDRAILS_LOCAL_DIR=" + local, "KWOK_CLUSTER_NAME=" + s.name,
+		"METRICS_ADDR=" + s.metricsAddr, "PROBE_ADDR=" + s.probeAddr, "WEBHOOK_PORT=" + webhookPort}, extraEnv...)...),
 		"", 4*time.Minute, filepath.Join(root, "hack", "run-local.sh"), "--no-manager")
 	if r.code != 0 {
 		t.Fatalf("hack/run-local.sh --no-manager exited %d:\n%s", r.code, r.out)
 	}
-	if !strings.Contains(r.out, "registered the admission webhooks") {
-		t.Fatalf("the webhooks were not registered:\n%s", r.out)
-	}
 	if strings.Contains(r.out, "Download") {
 		t.Errorf("kwokctl downloaded something (kubectl?) instead of using bin/k8s:\n%s", r.out)
 	}
+	s.setupLog = r.out
 	t.Logf("cluster %s ready in %s", s.name, time.Since(start).Round(time.Second))
 	args, err := os.ReadFile(filepath.Join(local, "manager-args"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.managerArgs = strings.Fields(string(args))
-	s.startManager()
 	return s
 }
 
