@@ -10,6 +10,7 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/dataflow"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
 const dataflowUsage = `
@@ -72,7 +73,7 @@ func runDataflow(e *env, args []string) int {
 	if kubeconfig != "" {
 		var err error
 		if w, err = manifest.FromKubeconfig(ctx, kubeconfig, kubecontext); err != nil {
-			fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)
+			fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
 			return ExitBadInput
 		}
 		if in.standard != "" {
@@ -90,7 +91,7 @@ func runDataflow(e *env, args []string) int {
 	printSkipped(e, "dataflow", skipped)
 	g, err := buildGraph(ctx, eng, w, in.now.value())
 	if err != nil {
-		fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)
+		fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
 		return ExitBadInput
 	}
 	render := map[string]func(io.Writer, *dataflow.Graph) error{
@@ -101,7 +102,7 @@ func runDataflow(e *env, args []string) int {
 		"csv":     dataflow.WriteCSV,
 	}[format.value]
 	if err := render(e.stdout, g); err != nil {
-		fmt.Fprintf(e.stderr, "guardrails dataflow: %v\n", err)
+		fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
 		return ExitBadInput
 	}
 	return ExitOK

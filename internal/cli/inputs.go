@@ -96,10 +96,10 @@ func printErrors(e *env, cmd string, errs []error) int {
 	for _, err := range errs {
 		var ie *manifest.InputError
 		if errors.As(err, &ie) {
-			fmt.Fprintln(e.stderr, ie.Error())
+			fmt.Fprintln(e.stderr, report.Quote(ie.Error()))
 			continue
 		}
-		fmt.Fprintf(e.stderr, "guardrails %s: %v\n", cmd, err)
+		fmt.Fprintf(e.stderr, "guardrails %s: %s\n", cmd, report.Quote(err.Error()))
 	}
 	return ExitBadInput
 }

@@ -89,7 +89,7 @@ func runPolicies(e *env, args []string) int {
 		err = writePolicyTable(e.stdout, rows, format.value == "wide")
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "guardrails policies: %v\n", err)
+		fmt.Fprintf(e.stderr, "guardrails policies: %s\n", report.Quote(err.Error()))
 		return ExitBadInput
 	}
 	return ExitOK

@@ -78,6 +78,20 @@ func TestTextOutputQuotesControlCharacters(t *testing.T) {
 	}
 	wantIn(t, "stderr", r.stderr, r, `bad\x1b]0;owned\x07.yaml:1: invalid YAML`)
 
+	// A line feed in a file name cannot forge a second error line.
+	forged := filepath.Join(t.TempDir(), "x.yaml\nguardrails check: all clear.yaml")
+	if err := os.WriteFile(forged, []byte("kind: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, nil, "check", "-f", forged)
+	if r.code != ExitBadInput {
+		t.Fatalf("%s", r)
+	}
+	if n := strings.Count(strings.TrimRight(r.stderr, "\n"), "\n"); n != 0 {
+		t.Errorf("%d extra lines on stderr, want the one error line\n%s", n, r)
+	}
+	wantIn(t, "stderr", r.stderr, r, `x.yaml\nguardrails check: all clear.yaml:1: invalid YAML`)
+
 	// guardrails test: names and details.
 	suite := strings.Replace(gatorSuiteText("template.yaml", "constraint.yaml", "object.yaml"), "name: leak\n", "name: \"leak\\e[2J\\rPASS  forged\"\n", 1)
 	dir = writeFiles(t, map[string]string{

@@ -241,13 +241,13 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 // Inside the directory, .. and symbolic links are followed as before.
 func TestSuitePathsInsideAreRead(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"suite.yaml":          gatorSuiteText("sub/../template.yaml", "constraint.yaml", "linked/object.yaml"),
-		"template.yaml":       strings.Replace(leakyTemplate, "json.marshal(input.review.object)", `"seen"`, 1),
-		"constraint.yaml":     leakyConstraint,
-		"sub/keep.txt":        "",
-		"objects/object.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: o\n  namespace: default\n",
+		"suite.yaml":           gatorSuiteText("sub/../template.yaml", "constraint.yaml", "linked/object.yaml"),
+		"template.yaml":        strings.Replace(leakyTemplate, "json.marshal(input.review.object)", `"seen"`, 1),
+		"constraint.yaml":      leakyConstraint,
+		"sub/keep.txt":         "",
+		".objects/object.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: o\n  namespace: default\n",
 	})
-	if err := os.Symlink("objects", filepath.Join(dir, "linked")); err != nil {
+	if err := os.Symlink(".objects", filepath.Join(dir, "linked")); err != nil {
 		t.Fatal(err)
 	}
 	r := runCLI(t, nil, "test", dir)

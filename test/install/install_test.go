@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -35,6 +36,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/testenv"
 )
 
@@ -478,9 +480,13 @@ var _ = Describe("config/rbac/credential-reader", func() {
 var _ = Describe("config/prometheus", func() {
 	It("scrapes the metrics Service over HTTPS with the scraper's bearer token", func() {
 		objs := render("config/prometheus")
-		Expect(objs).To(HaveLen(1))
-		sm := objs[0]
-		Expect(sm.GetKind()).To(Equal("ServiceMonitor"))
+		Expect(objs).To(HaveLen(2))
+		kinds := map[string]*unstructured.Unstructured{}
+		for _, o := range objs {
+			kinds[o.GetKind()] = o
+		}
+		Expect(kinds).To(HaveKey("ServiceMonitor"))
+		sm := kinds["ServiceMonitor"]
 		Expect(sm.GetAPIVersion()).To(Equal("monitoring.coreos.com/v1"))
 		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
 		Expect(endpoints).To(HaveLen(1))
@@ -505,7 +511,52 @@ var _ = Describe("config/prometheus", func() {
 		}
 		Expect(matchesWebhook).To(BeFalse(), "the ServiceMonitor must not select the webhook Service")
 	})
+
+	It("alerts on the portfolio's deadlines with the metrics the manager exports", func() {
+		var rule *unstructured.Unstructured
+		for _, o := range render("config/prometheus") {
+			if o.GetKind() == "PrometheusRule" {
+				rule = o
+			}
+		}
+		Expect(rule).NotTo(BeNil())
+		Expect(rule.GetAPIVersion()).To(Equal("monitoring.coreos.com/v1"))
+		// The metric names and the what= values the collector emits, read
+		// from its source (controllers/vendor_controller_metrics.go and
+		// policy.Deadlines), not copied here.
+		src, err := os.ReadFile(testenv.RepoPath("controllers", "vendor_controller_metrics.go"))
+		Expect(err).NotTo(HaveOccurred())
+		groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+		Expect(groups).NotTo(BeEmpty())
+		metric := regexp.MustCompile(`\bguardrails_[a-z_]+`)
+		whats := regexp.MustCompile(`what=~?"([^"]+)"`)
+		alerts := 0
+		for _, g := range groups {
+			rules, _, _ := unstructured.NestedSlice(g.(map[string]any), "rules")
+			for _, r := range rules {
+				rm := r.(map[string]any)
+				expr, _ := rm["expr"].(string)
+				Expect(rm["alert"]).NotTo(BeEmpty(), "rule %v", rm)
+				Expect(metric.FindAllString(expr, -1)).NotTo(BeEmpty(), "alert %v reads no guardrails metric", rm["alert"])
+				for _, name := range metric.FindAllString(expr, -1) {
+					Expect(string(src)).To(ContainSubstring(`"`+name+`"`), "alert %v reads %s, which the manager does not export", rm["alert"], name)
+				}
+				for _, m := range whats.FindAllStringSubmatch(expr, -1) {
+					for _, w := range strings.Split(m[1], "|") {
+						Expect(knownDeadlines).To(ContainElement(w), "alert %v selects what=%q", rm["alert"], w)
+					}
+				}
+				alerts++
+			}
+		}
+		Expect(alerts).To(BeNumerically(">", 0))
+	})
 })
+
+// knownDeadlines are the what= labels of
+// guardrails_deadline_timestamp_seconds: a Vendor's deadlines and a
+// PolicyException's expiry.
+var knownDeadlines = []string{policy.DeadlineNotice, policy.DeadlineRenewal, policy.DeadlineDPA, policy.DeadlineSecurityReview, "expiry"}
 
 // bound reports whether the install binds the role to the manager's service account.
 func bound(role, bindingKind string) bool {

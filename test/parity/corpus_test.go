@@ -327,6 +327,21 @@ const minSubjects = 40
 
 var builtinName = regexp.MustCompile(`(?m)^#\s+name:\s*(\S+)\s*$`)
 
+// uncovered lists the outcomes of built-ins the corpus cannot reach, and
+// why; policies/fixtures and internal/policy's tests hold their cases.
+var uncovered = map[result]string{
+	// A Vendor is cluster-scoped: the default standard judges it, and the
+	// corpus's default standard keeps vendor-renewal at its default (warn).
+	// The enforcement override itself is kind-independent (vendor-overlap
+	// and credential-age are raised to deny under parity-override).
+	{Policy: "vendor-renewal", Outcome: outcomeDeny}: "Vendors are judged by the default standard only, which keeps the default warn",
+	// The unused clock starts no earlier than the Vendor's creation, which
+	// the API server stamps with its real clock, after the suite's instant
+	// (see corpus/portfolio.yaml).
+	{Policy: "vendor-unused", Outcome: outcomeDeny}: "its clock starts at the Vendor's creation, stamped by the API server's real clock",
+	{Policy: "vendor-unused", Outcome: outcomeWarn}: "its clock starts at the Vendor's creation, stamped by the API server's real clock",
+}
+
 // TestCorpus checks the corpus itself, without a cluster: every document
 // parses, every object of our kinds says what it expects, there are enough
 // of them, and every built-in Rego policy is expected to deny somewhere and
@@ -368,6 +383,10 @@ func TestCorpus(t *testing.T) {
 	}
 	for _, name := range names {
 		for _, o := range []string{outcomeDeny, outcomeWarn} {
+			if why, ok := uncovered[result{Policy: name, Outcome: o}]; ok {
+				t.Logf("built-in %s to %s is not in the corpus: %s", name, o, why)
+				continue
+			}
 			if !seen[result{Policy: name, Outcome: o}] {
 				t.Errorf("no case expects built-in %s to %s", name, o)
 			}
