@@ -35,7 +35,7 @@ type lifecycle struct {
 	drain    time.Duration
 	draining atomic.Bool
 	// drainStarted is closed when the drain starts (the webhook server
-	// then turns keep-alives off and closes its idle connections).
+	// logs it; its answers say Connection: close while draining is set).
 	drainStarted chan struct{}
 }
 

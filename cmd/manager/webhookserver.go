@@ -23,14 +23,17 @@ import (
 // drainingServer is the webhook server. Registration and the handlers'
 // metrics are controller-runtime's (its DefaultServer's mux); serving is
 // ours, because controller-runtime does not expose its http.Server and a
-// drain needs it: when the drain starts, keep-alives are turned off, which
-// closes the idle connections at once (while the replica still serves,
-// so a caller that finds one closed dials again, through the Service, to
-// a ready replica) and has every later response say Connection: close.
-// When the manager stops, Shutdown finds no idle connection to close
-// under a caller's feet: a create that picked an idle keep-alive
-// connection just as Shutdown closed it failed with "use of closed
-// network connection" (test/ha, issue 26).
+// drain needs it. While the replica drains, every response says
+// Connection: close: over HTTP/1.1 (the default) the connection closes
+// after that response, over HTTP/2 (--enable-http2) the server sends
+// GOAWAY; either way the caller's next request goes on a new connection,
+// through the Service, to a ready replica. No connection is
+// closed under a caller's feet at the drain's start: turning keep-alives
+// off there (http.Server.SetKeepAlivesEnabled) closed idle connections at
+// once, and a create whose stream was on its way on one failed with EOF
+// (test/ha, 2-3 of 5,000 creates). When the manager stops, Shutdown sends
+// GOAWAY on the HTTP/2 connections left and lets the requests in flight
+// finish.
 type drainingServer struct {
 	crwebhook.Server // Register, WebhookMux: controller-runtime's
 	opts             crwebhook.Options
@@ -118,8 +121,7 @@ func (s *drainingServer) Start(ctx context.Context) error {
 		defer close(stopped)
 		select {
 		case <-s.drainStarted:
-			log.Info("draining: keep-alives off, idle connections closed")
-			srv.SetKeepAlivesEnabled(false)
+			log.Info("draining: responses say Connection: close (GOAWAY over HTTP/2)")
 			<-ctx.Done()
 		case <-ctx.Done():
 		}
