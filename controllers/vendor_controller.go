@@ -155,7 +155,7 @@ func recordDeadlines(v *v1alpha1.Vendor, now time.Time) {
 // status.announced; announcements of deadlines no longer in the vendor's
 // dates are dropped.
 func dueAnnouncements(v *v1alpha1.Vendor, s policy.PortfolioSettings, now time.Time) []v1alpha1.AnnouncedDeadline {
-	window := int32(min(s.RenewalWarningDays, math.MaxInt32))
+	window := int32(min(s.RenewalWarningDays, math.MaxInt32)) //nolint:gosec // min bounds it; the API's minimum is 0
 	current := policy.Deadlines(v)
 	kept := slices.DeleteFunc(slices.Clone(v.Status.Announced), func(a v1alpha1.AnnouncedDeadline) bool {
 		return !slices.ContainsFunc(current, func(d policy.Deadline) bool {

@@ -117,7 +117,8 @@ func (s *drainingServer) Start(ctx context.Context) error {
 		ReadHeaderTimeout: 32 * time.Second,
 	}
 	stopped := make(chan struct{})
-	go func() {
+	go func() { //nolint:gosec // runs after ctx is done: Shutdown needs a context of its own
+
 		defer close(stopped)
 		select {
 		case <-s.drainStarted:

@@ -22,7 +22,7 @@ import (
 // startWebhookServer starts the manager's webhook server with a
 // self-signed certificate and one handler on /hook; it returns its
 // address and lifecycle.
-func startWebhookServer(t *testing.T, enableHTTP2 bool) (string, *lifecycle, context.CancelFunc) {
+func startWebhookServer(t *testing.T, enableHTTP2 bool) (string, *lifecycle) {
 	t.Helper()
 	dir := t.TempDir()
 	cert, key, err := certutil.GenerateSelfSignedCertKey("127.0.0.1", []net.IP{net.ParseIP("127.0.0.1")}, nil)
@@ -58,7 +58,7 @@ func startWebhookServer(t *testing.T, enableHTTP2 bool) (string, *lifecycle, con
 			t.Fatal("the webhook server did not start")
 		}
 	}
-	return fmt.Sprintf("127.0.0.1:%d", port), life, cancel
+	return fmt.Sprintf("127.0.0.1:%d", port), life
 }
 
 // keepAlive opens a connection and makes one request on it, which keeps
@@ -96,7 +96,7 @@ func request(t *testing.T, conn net.Conn, r *bufio.Reader) *http.Response {
 // Connection: close and the server closes it after that answer; a
 // connection opened during the drain is served the same way.
 func TestWebhookServerDrainClosesEachConnectionAfterItsAnswer(t *testing.T) {
-	addr, life, _ := startWebhookServer(t, false)
+	addr, life := startWebhookServer(t, false)
 	idle, idleR := keepAlive(t, addr)
 
 	life.draining.Store(true)
@@ -129,7 +129,7 @@ func TestWebhookServerDrainClosesEachConnectionAfterItsAnswer(t *testing.T) {
 // the request in flight is answered on the old connection and the
 // caller's next one goes on a new connection.
 func TestWebhookServerDrainSendsGoAwayOverHTTP2(t *testing.T) {
-	addr, life, _ := startWebhookServer(t, true)
+	addr, life := startWebhookServer(t, true)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true} //nolint:gosec // as above
 	defer tr.CloseIdleConnections()
 	cl := &http.Client{Transport: tr, Timeout: 5 * time.Second}

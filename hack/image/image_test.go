@@ -197,7 +197,7 @@ func TestImageContents(t *testing.T) {
 		}
 		if cf.Architecture != d.Platform.Architecture || cf.Config.User != "65532:65532" ||
 			strings.Join(cf.Config.Entrypoint, " ") != "/manager" || cf.Config.Labels["org.opencontainers.image.licenses"] != "Apache-2.0" ||
-			!cf.Created.Time.Equal(s.Epoch) {
+			!cf.Created.Equal(s.Epoch) {
 			t.Errorf("%s config: arch %s user %q entrypoint %v labels %v created %s", d.Platform, cf.Architecture, cf.Config.User, cf.Config.Entrypoint, cf.Config.Labels, cf.Created)
 		}
 		files := map[string]*tar.Header{}

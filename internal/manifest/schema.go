@@ -141,8 +141,7 @@ func (ks *kindSchema) admit(ctx context.Context, obj map[string]any, defaultName
 // problem), the namespace set or dropped by scope, defaults applied. stop
 // says obj is too broken to validate further.
 func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (problems []string, stop bool) {
-	md, ok := obj["metadata"].(map[string]any)
-	if !ok {
+	if _, ok := obj["metadata"].(map[string]any); !ok {
 		if _, present := obj["metadata"]; present {
 			return []string{"metadata: Invalid value: must be an object"}, true
 		}
@@ -160,7 +159,8 @@ func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (prob
 	}
 
 	// Coerce may have replaced the metadata map: the one in obj now.
-	if md, ok = obj["metadata"].(map[string]any); !ok {
+	md, ok := obj["metadata"].(map[string]any)
+	if !ok {
 		return append(problems, "metadata: Invalid value: must be an object"), true
 	}
 	ns, _ := md["namespace"].(string)

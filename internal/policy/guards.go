@@ -195,7 +195,7 @@ func ratioLimit(builtin string, num, den int64) guard {
 }
 
 // inputLimit guards a parser by the total length of its first n operands.
-func inputLimit(builtin string, n int, limit int64) guard {
+func inputLimit(builtin string, n int, limit int64) guard { //nolint:unparam // the parsers share MaxParseInput today
 	return func(_ topdown.BuiltinContext, ops []*ast.Term) error {
 		var total int64
 		for _, t := range ops[:min(n, len(ops))] {

@@ -31,7 +31,7 @@ const reproRSSCap = 512 << 20
 // sharedChain builds a0 = numbers.range(1, 1000) and a1..an, each ten times the
 // one before (the same term ten times: a DAG of a few thousand nodes that
 // expands to 1000·10^n).
-func sharedChain(n int, indent string) string {
+func sharedChain(n int, indent string) string { //nolint:unparam // any indentation; the cases sit in rule bodies today
 	var b strings.Builder
 	b.WriteString(indent + "a0 := numbers.range(1, 1000)\n")
 	for i := 1; i <= n; i++ {
@@ -105,7 +105,7 @@ func TestBuiltinOutputGuards(t *testing.T) {
 		}
 		for _, door := range doors {
 			t.Run(door+"/"+c.name, func(t *testing.T) {
-				cmd := exec.Command(os.Args[0], "-test.run", "^TestBuiltinOutputGuards$", "-test.v")
+				cmd := exec.Command(os.Args[0], "-test.run", "^TestBuiltinOutputGuards$", "-test.v") //nolint:gosec // the test binary itself, in a child process
 				cmd.Env = append(os.Environ(), "GUARDRAILS_REPRO="+door+"/"+c.name)
 				out, err := cmd.CombinedOutput()
 				m := line.FindSubmatch(out)
@@ -247,7 +247,7 @@ func TestReplacementsAnswerAsOPA(t *testing.T) {
 	if _, err := New(Options{}); err != nil { // installs the guards
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // a fixed seed: the same cases every run
 	for i := range 300 {
 		n := 1 + rng.IntN(7)
 		var pairs [][2]*ast.Term

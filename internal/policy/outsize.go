@@ -74,10 +74,6 @@ func times(a, n int64) int64 {
 	return a * n
 }
 
-func (m measure) plus(o measure) measure {
-	return measure{add(m.bytes, o.bytes), add(m.nodes, o.nodes), add(m.lines, o.lines), add(m.depths, o.depths)}
-}
-
 // size measures v. When it returns, s.over says whether the text would pass
 // s.limit bytes or s.nodes values and s.stopped whether the evaluation was
 // cancelled meanwhile; the measure is then a lower bound.
@@ -187,7 +183,7 @@ func (s *sizer) quoted(str string) int64 {
 	if len(str) < 256 {
 		return quotedLen(str)
 	}
-	k := strKey{unsafe.StringData(str), len(str)}
+	k := strKey{unsafe.StringData(str), len(str)} //nolint:gosec // the string's identity (shared by reference in the value), never dereferenced
 	if n, ok := s.strs[k]; ok {
 		return n
 	}

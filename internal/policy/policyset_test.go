@@ -11,7 +11,7 @@ import (
 
 // bulkyPolicy is a schema-valid GuardrailPolicy of about size bytes of Rego:
 // one violation rule after another.
-func bulkyPolicy(name string, size int) v1alpha1.GuardrailPolicy {
+func bulkyPolicy(name string, size int) v1alpha1.GuardrailPolicy { //nolint:unparam // any size; the bound tests use 64 KiB today
 	var b strings.Builder
 	pkg := strings.ReplaceAll(name, "-", "_")
 	fmt.Fprintf(&b, "package acme.%s\n\n", pkg)
@@ -42,7 +42,7 @@ func TestPolicySetBound(t *testing.T) {
 	}
 	before := heapInUse()
 	errs := e.SetPolicies(gps)
-	grew := int64(heapInUse()) - int64(before)
+	grew := int64(heapInUse()) - int64(before) //nolint:gosec // heap sizes are far below 2^63
 	var inForce int
 	for _, p := range e.Policies() {
 		if strings.HasPrefix(p.Name, "bulky-") {

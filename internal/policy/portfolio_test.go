@@ -10,7 +10,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
-func portfolioVendor(name, category string, renews time.Time, noticeDays int32, auto bool) *v1alpha1.Vendor {
+func portfolioVendor(name, category string, renews time.Time, noticeDays int32, auto bool) *v1alpha1.Vendor { //nolint:unparam // either renewal; the cases auto-renew today
 	r := metav1.NewTime(renews)
 	starts := metav1.NewTime(renews.AddDate(-1, 0, 0))
 	return &v1alpha1.Vendor{
@@ -76,7 +76,7 @@ func TestDeadlinesAndBoundaries(t *testing.T) {
 		now = next
 	}
 	// The renewal's window opens at the notice deadline (60 days each).
-	wantSeen := []time.Time{windowStart, exp.Time.Add(-60 * Day), notice, exp.Time, renews}
+	wantSeen := []time.Time{windowStart, exp.Add(-60 * Day), notice, exp.Time, renews}
 	if len(seen) != len(wantSeen) {
 		t.Fatalf("boundaries %v, want %v", seen, wantSeen)
 	}

@@ -104,7 +104,7 @@ func appendQuoted(b []byte, s string, m mode) []byte {
 			b = append(b, `\t`...)
 		case r < utf8.RuneSelf:
 			b = append(b, `\x`...)
-			b = appendHex(b, uint64(r), 2)
+			b = appendHex(b, uint64(r), 2) //nolint:gosec // r < utf8.RuneSelf here: not negative
 		default:
 			b = append(b, `\u`...)
 			b = appendHex(b, uint64(r), 4)

@@ -200,7 +200,7 @@ spec:
 			if err := os.MkdirAll(dir, 0o777); err != nil {
 				t.Fatal(err)
 			}
-			_ = os.Chmod(dir, 0o777)
+			_ = os.Chmod(dir, 0o777) //nolint:gosec // mounted into the container, whose user is not ours
 		default:
 			t.Fatalf("volume %s: the test knows Secret and emptyDir volumes only", m.Name)
 		}
@@ -463,7 +463,7 @@ func writeFiles(t *testing.T, dir string, mode os.FileMode, files map[string][]b
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_ = os.Chmod(dir, 0o755)
+	_ = os.Chmod(dir, 0o755) //nolint:gosec // mounted into the container, read by its non-root user
 	for name, b := range files {
 		tmp := filepath.Join(dir, "."+name+".tmp")
 		if err := os.WriteFile(tmp, b, mode); err != nil {
@@ -484,7 +484,7 @@ func syncSecret(s *suite, namespace string, v *corev1.SecretVolumeSource, dir st
 	t := s.top
 	mode := os.FileMode(0o644)
 	if v.DefaultMode != nil {
-		mode = os.FileMode(*v.DefaultMode)
+		mode = os.FileMode(*v.DefaultMode) //nolint:gosec // a file mode from the chart: 0 to 0777
 	}
 	writeFiles(t, dir, mode, nil)
 	done, wg := make(chan struct{}), sync.WaitGroup{}
