@@ -51,52 +51,20 @@ const dataflowExamples = `  # Mermaid for a pull request or a wiki page
 
 func runDataflow(e *env, args []string) int {
 	f := newFlags("dataflow", dataflowUsage, dataflowExamples)
-	var in inputFlags
-	in.register(f, true)
-	var kubeconfig, kubecontext string
-	f.StringVar(&kubeconfig, "kubeconfig", "", "read the live cluster of this kubeconfig `FILE` instead of manifests")
-	f.StringVar(&kubecontext, "context", "", "kubeconfig `CONTEXT` to use with --kubeconfig (default: the current context)")
+	var in viewFlags
+	in.register(f)
 	format := choice{value: "mermaid", allowed: []string{"mermaid", "dot", "svg", "html", "csv", "ropa", "ropa-json"}}
 	f.Var(&format, "o", "output `FORMAT`: mermaid, dot, svg, html, csv, ropa (record of processing, CSV) or ropa-json")
 	pos, code, ok := f.parse(e, args)
 	if !ok {
 		return code
 	}
-	in.files = append(in.files, pos...)
-	switch {
-	case kubeconfig != "" && len(in.files) > 0:
-		return f.usageError(e, "give manifests (-f) or a cluster (--kubeconfig), not both")
-	case kubeconfig == "" && len(in.files) == 0:
-		return f.usageError(e, "no input: give -f PATH or --kubeconfig FILE")
-	case kubecontext != "" && kubeconfig == "":
-		return f.usageError(e, "--context needs --kubeconfig")
-	case kubeconfig != "" && len(in.vendors)+len(in.policies) > 0:
-		return f.usageError(e, "--vendors and --policies read manifests: with --kubeconfig the cluster's objects are used")
-	}
-
 	ctx := context.Background()
-	var w *manifest.World
-	var errs []error
-	if kubeconfig != "" {
-		var err error
-		if w, err = manifest.FromKubeconfig(ctx, kubeconfig, kubecontext); err != nil {
-			fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
-			return ExitBadInput
-		}
-		if in.standard != "" {
-			var std *v1alpha1.PlatformStandard
-			std, errs = manifest.LoadStandard(ctx, in.inputs(e))
-			w.SetStandard(std)
-		}
-	} else {
-		w, errs = manifest.Load(ctx, in.inputs(e))
+	w, eng, code, ok := in.load(ctx, e, f, "dataflow", pos)
+	if !ok {
+		return code
 	}
-	eng, skipped, cerrs := newEngine(w)
-	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return printErrors(e, "dataflow", manifest.SortErrors(errs))
-	}
-	printSkipped(e, "dataflow", skipped)
-	g, err := buildGraph(ctx, eng, w, in.now.value(), kubecontext)
+	g, err := buildGraph(ctx, eng, w, in.now.value(), in.kubecontext)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
 		return ExitBadInput
@@ -138,27 +106,23 @@ func buildGraph(ctx context.Context, eng *policy.Engine, w *manifest.World, now 
 	if err != nil {
 		return nil, err
 	}
+	return graphFrom(ctx, w, verdicts, source, now, cluster), nil
+}
+
+// graphFrom draws the World with the engine's decisions on its
+// integrations (keyed "namespace/name"); source maps them to file:line.
+func graphFrom(ctx context.Context, w *manifest.World, verdicts map[string]*policy.Decision, source map[string]string, now time.Time, cluster string) *dataflow.Graph {
 	return dataflow.Build(dataflow.Input{
 		Workloads:    manifest.Objects[*v1alpha1.MarketingWorkload](w),
 		Integrations: manifest.Objects[*v1alpha1.SaaSIntegration](w),
 		Vendors:      manifest.Objects[*v1alpha1.Vendor](w),
 		Verdicts:     verdicts,
-		Sensitive: func(namespace string) []string {
-			std := w.StandardFor(ctx, namespace)
-			if std == nil {
-				return nil
-			}
-			out := make([]string, len(std.Spec.SensitiveDataCategories))
-			for i, k := range std.Spec.SensitiveDataCategories {
-				out[i] = string(k)
-			}
-			return out
-		},
+		Sensitive:    func(namespace string) []string { return sensitiveFor(ctx, w, namespace) },
 		AllowedRegions: func(namespace string) []string {
 			return policy.AllowedRegions(w.StandardFor(ctx, namespace))
 		},
 		Source:  func(namespace, name string) string { return source[namespace+"/"+name] },
 		Cluster: cluster,
 		Now:     now,
-	}), nil
+	})
 }
