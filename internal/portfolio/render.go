@@ -32,6 +32,13 @@ func costText(a *Amount) string {
 	return a.String()
 }
 
+func integrationsText(n int) string {
+	if n == 1 {
+		return "1 integration"
+	}
+	return fmt.Sprintf("%d integrations", n)
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -98,7 +105,7 @@ func WriteText(out io.Writer, p *Portfolio) error {
 	for _, o := range s.Overlaps {
 		parts := make([]string, len(o.Vendors))
 		for i, v := range o.Vendors {
-			parts[i] = fmt.Sprintf("%s (%d integrations, %s)", v.Vendor, v.Integrations, costText(v.AnnualCost))
+			parts[i] = fmt.Sprintf("%s (%s, %s)", v.Vendor, integrationsText(v.Integrations), costText(v.AnnualCost))
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", o.Category, strings.Join(parts, ", "))
 	}
@@ -301,7 +308,7 @@ func WriteHTML(out io.Writer, p *Portfolio, m *dataflow.Graph) error {
 		for _, o := range s.Overlaps {
 			parts := make([]string, len(o.Vendors))
 			for i, v := range o.Vendors {
-				parts[i] = fmt.Sprintf("%s (%d integrations, %s)", esc(v.Vendor), v.Integrations, esc(costText(v.AnnualCost)))
+				parts[i] = fmt.Sprintf("%s (%s, %s)", esc(v.Vendor), integrationsText(v.Integrations), esc(costText(v.AnnualCost)))
 			}
 			fmt.Fprintf(&b, "<li>%s: %s</li>\n", esc(o.Category), strings.Join(parts, ", "))
 		}
