@@ -18,7 +18,7 @@ import (
 	"github.com/martech-guardrails/guardrails/policies"
 )
 
-// builtinNames are the seventeen built-in policies docs/policies.md promises.
+// builtinNames are the eighteen built-in policies docs/policies.md promises.
 var builtinNames = []string{
 	"allowed-registries",
 	"campaign-window",
@@ -27,6 +27,7 @@ var builtinNames = []string{
 	"exception-cap",
 	"exposure-host",
 	"integration-references",
+	"legal-basis",
 	"ownership",
 	"sensitive-data-dpa",
 	"vendor-approved",

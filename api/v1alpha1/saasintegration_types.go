@@ -22,6 +22,39 @@ type Credentials struct {
 	Keys []string `json:"keys,omitempty"`
 }
 
+// LegalBasis is the lawful basis of a processing activity under GDPR
+// Article 6(1): (a) consent, (b) contract, (c) legal-obligation, (d)
+// vital-interests, (e) public-task, (f) legitimate-interests.
+// +kubebuilder:validation:Enum=consent;contract;legal-obligation;vital-interests;public-task;legitimate-interests
+type LegalBasis string
+
+// The lawful bases of GDPR Article 6(1).
+const (
+	LegalBasisConsent             LegalBasis = "consent"
+	LegalBasisContract            LegalBasis = "contract"
+	LegalBasisLegalObligation     LegalBasis = "legal-obligation"
+	LegalBasisVitalInterests      LegalBasis = "vital-interests"
+	LegalBasisPublicTask          LegalBasis = "public-task"
+	LegalBasisLegitimateInterests LegalBasis = "legitimate-interests"
+)
+
+// Retention is how long the vendor keeps the data sent through an
+// integration: a number of days, a description of the rule (for example
+// "until the customer unsubscribes, then 30 days"), or both.
+// +kubebuilder:validation:XValidation:rule="has(self.days) || has(self.description)",message="retention needs days or a description"
+type Retention struct {
+	// Days is how many days the data is kept at most.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=36500
+	Days *int32 `json:"days,omitempty"`
+	// Description is the retention rule in plain words.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	Description string `json:"description,omitempty"`
+}
+
 // SaaSIntegrationSpec declares "we use vendor X for purpose Y, sending data
 // categories Z".
 type SaaSIntegrationSpec struct {
@@ -68,6 +101,16 @@ type SaaSIntegrationSpec struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
 	CostCenter string `json:"costCenter,omitempty"`
+	// LegalBasis is the GDPR Article 6(1) lawful basis of this processing
+	// activity; the built-in legal-basis asks for it when sensitive data
+	// categories flow. It is listed in the record of processing
+	// (guardrails dataflow -o ropa).
+	// +optional
+	LegalBasis LegalBasis `json:"legalBasis,omitempty"`
+	// Retention is how long the vendor keeps the data, for the record of
+	// processing.
+	// +optional
+	Retention *Retention `json:"retention,omitempty"`
 }
 
 // SaaSIntegrationStatus is what the operator observed.

@@ -169,6 +169,10 @@ var _ = Describe("validation", func() {
 		s := validObject(v1alpha1.KindSaaSIntegration, ns, uniqueName("edge"))
 		delete(specOf(s), "credentials")
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+		r := validObject(v1alpha1.KindSaaSIntegration, ns, uniqueName("edge"))
+		specOf(r)["legalBasis"] = "legitimate-interests"
+		specOf(r)["retention"] = map[string]any{"days": int64(36500), "description": "kept for the statutory period"}
+		Expect(k8sClient.Create(ctx, r)).To(Succeed())
 	})
 
 	It("names the offending egressCIDRs in the rejection", func() {
@@ -246,6 +250,12 @@ var _ = Describe("validation", func() {
 			}, "spec.securityReview.expires"}),
 
 		// SaaSIntegration
+		Entry("SaaSIntegration legalBasis not an Art. 6(1) basis", invalidCase{v1alpha1.KindSaaSIntegration,
+			func(s map[string]any) { s["legalBasis"] = "because" }, "spec.legalBasis"}),
+		Entry("SaaSIntegration retention empty", invalidCase{v1alpha1.KindSaaSIntegration,
+			func(s map[string]any) { s["retention"] = map[string]any{} }, "retention needs days or a description"}),
+		Entry("SaaSIntegration retention of 0 days", invalidCase{v1alpha1.KindSaaSIntegration,
+			func(s map[string]any) { s["retention"] = map[string]any{"days": int64(0)} }, "spec.retention.days"}),
 		Entry("SaaSIntegration without vendor", invalidCase{v1alpha1.KindSaaSIntegration,
 			func(s map[string]any) { delete(s, "vendor") }, "spec.vendor"}),
 		Entry("SaaSIntegration vendor not a name", invalidCase{v1alpha1.KindSaaSIntegration,

@@ -29,8 +29,12 @@ martech.guardrails.dev kinds, Namespaces and Secret metadata).
 
 Formats: mermaid and dot (text for Mermaid or Graphviz), svg and html
 (laid out by guardrails, readable as they are; html is one self-contained
-page with the graph, the table of flows and the findings) and csv (one row
-per flow).`
+page with the graph, the table of flows and the findings), csv (one row
+per flow), and ropa and ropa-json: the record of processing activities of
+GDPR Article 30 (one row per SaaSIntegration: purpose, data use, legal
+basis, data categories and subjects, recipient, processing region and
+whether it leaves the standard's allowed regions, DPA, retention, owner,
+source), as CSV or JSON.`
 
 const dataflowExamples = `  # Mermaid for a pull request or a wiki page
   guardrails dataflow -f config/samples -o mermaid
@@ -39,67 +43,40 @@ const dataflowExamples = `  # Mermaid for a pull request or a wiki page
   guardrails dataflow -f manifests/ -o html > dataflow.html
   guardrails dataflow -f manifests/ -o csv > dataflow.csv
 
+  # The record of processing (GDPR Art. 30) for the DPO's spreadsheet
+  guardrails dataflow -f manifests/ -o ropa > ropa.csv
+
   # From the cluster in the current kubeconfig context
   guardrails dataflow --kubeconfig ~/.kube/config -o svg > dataflow.svg`
 
 func runDataflow(e *env, args []string) int {
 	f := newFlags("dataflow", dataflowUsage, dataflowExamples)
-	var in inputFlags
-	in.register(f, true)
-	var kubeconfig, kubecontext string
-	f.StringVar(&kubeconfig, "kubeconfig", "", "read the live cluster of this kubeconfig `FILE` instead of manifests")
-	f.StringVar(&kubecontext, "context", "", "kubeconfig `CONTEXT` to use with --kubeconfig (default: the current context)")
-	format := choice{value: "mermaid", allowed: []string{"mermaid", "dot", "svg", "html", "csv"}}
-	f.Var(&format, "o", "output `FORMAT`: mermaid, dot, svg, html or csv")
+	var in viewFlags
+	in.register(f)
+	format := choice{value: "mermaid", allowed: []string{"mermaid", "dot", "svg", "html", "csv", "ropa", "ropa-json"}}
+	f.Var(&format, "o", "output `FORMAT`: mermaid, dot, svg, html, csv, ropa (record of processing, CSV) or ropa-json")
 	pos, code, ok := f.parse(e, args)
 	if !ok {
 		return code
 	}
-	in.files = append(in.files, pos...)
-	switch {
-	case kubeconfig != "" && len(in.files) > 0:
-		return f.usageError(e, "give manifests (-f) or a cluster (--kubeconfig), not both")
-	case kubeconfig == "" && len(in.files) == 0:
-		return f.usageError(e, "no input: give -f PATH or --kubeconfig FILE")
-	case kubecontext != "" && kubeconfig == "":
-		return f.usageError(e, "--context needs --kubeconfig")
-	case kubeconfig != "" && len(in.vendors)+len(in.policies) > 0:
-		return f.usageError(e, "--vendors and --policies read manifests: with --kubeconfig the cluster's objects are used")
-	}
-
 	ctx := context.Background()
-	var w *manifest.World
-	var errs []error
-	if kubeconfig != "" {
-		var err error
-		if w, err = manifest.FromKubeconfig(ctx, kubeconfig, kubecontext); err != nil {
-			fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
-			return ExitBadInput
-		}
-		if in.standard != "" {
-			var std *v1alpha1.PlatformStandard
-			std, errs = manifest.LoadStandard(ctx, in.inputs(e))
-			w.SetStandard(std)
-		}
-	} else {
-		w, errs = manifest.Load(ctx, in.inputs(e))
+	w, eng, code, ok := in.load(ctx, e, f, "dataflow", pos)
+	if !ok {
+		return code
 	}
-	eng, skipped, cerrs := newEngine(w)
-	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return printErrors(e, "dataflow", manifest.SortErrors(errs))
-	}
-	printSkipped(e, "dataflow", skipped)
-	g, err := buildGraph(ctx, eng, w, in.now.value())
+	g, err := buildGraph(ctx, eng, w, in.now.value(), in.kubecontext)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
 		return ExitBadInput
 	}
 	render := map[string]func(io.Writer, *dataflow.Graph) error{
-		"mermaid": dataflow.WriteMermaid,
-		"dot":     dataflow.WriteDOT,
-		"svg":     dataflow.WriteSVG,
-		"html":    dataflow.WriteHTML,
-		"csv":     dataflow.WriteCSV,
+		"mermaid":   dataflow.WriteMermaid,
+		"dot":       dataflow.WriteDOT,
+		"svg":       dataflow.WriteSVG,
+		"html":      dataflow.WriteHTML,
+		"csv":       dataflow.WriteCSV,
+		"ropa":      dataflow.WriteRoPACSV,
+		"ropa-json": dataflow.WriteRoPAJSON,
 	}[format.value]
 	if err := render(e.stdout, g); err != nil {
 		fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
@@ -110,11 +87,15 @@ func runDataflow(e *env, args []string) int {
 
 // buildGraph draws the World: every workload, integration and vendor, with
 // the engine's decision on each integration.
-func buildGraph(ctx context.Context, eng *policy.Engine, w *manifest.World, now time.Time) (*dataflow.Graph, error) {
+func buildGraph(ctx context.Context, eng *policy.Engine, w *manifest.World, now time.Time, cluster string) (*dataflow.Graph, error) {
 	var integrations []*manifest.Item
+	source := map[string]string{}
 	for _, it := range w.Items() {
 		if it.Kind == v1alpha1.KindSaaSIntegration {
 			integrations = append(integrations, it)
+			if si, ok := it.Object.(*v1alpha1.SaaSIntegration); ok {
+				source[si.Namespace+"/"+si.Name] = it.Pos()
+			}
 		}
 	}
 	verdicts := make(map[string]*policy.Decision, len(integrations))
@@ -125,22 +106,23 @@ func buildGraph(ctx context.Context, eng *policy.Engine, w *manifest.World, now 
 	if err != nil {
 		return nil, err
 	}
+	return graphFrom(ctx, w, verdicts, source, now, cluster), nil
+}
+
+// graphFrom draws the World with the engine's decisions on its
+// integrations (keyed "namespace/name"); source maps them to file:line.
+func graphFrom(ctx context.Context, w *manifest.World, verdicts map[string]*policy.Decision, source map[string]string, now time.Time, cluster string) *dataflow.Graph {
 	return dataflow.Build(dataflow.Input{
 		Workloads:    manifest.Objects[*v1alpha1.MarketingWorkload](w),
 		Integrations: manifest.Objects[*v1alpha1.SaaSIntegration](w),
 		Vendors:      manifest.Objects[*v1alpha1.Vendor](w),
 		Verdicts:     verdicts,
-		Sensitive: func(namespace string) []string {
-			std := w.StandardFor(ctx, namespace)
-			if std == nil {
-				return nil
-			}
-			out := make([]string, len(std.Spec.SensitiveDataCategories))
-			for i, k := range std.Spec.SensitiveDataCategories {
-				out[i] = string(k)
-			}
-			return out
+		Sensitive:    func(namespace string) []string { return sensitiveFor(ctx, w, namespace) },
+		AllowedRegions: func(namespace string) []string {
+			return policy.AllowedRegions(w.StandardFor(ctx, namespace))
 		},
-		Now: now,
-	}), nil
+		Source:  func(namespace, name string) string { return source[namespace+"/"+name] },
+		Cluster: cluster,
+		Now:     now,
+	})
 }

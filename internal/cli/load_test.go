@@ -132,7 +132,7 @@ func TestListItemsAreChecked(t *testing.T) {
 			lines = append(lines, fmt.Sprintf("%s:%d", strings.TrimPrefix(o.File, dir+"/"), o.Line))
 		}
 	}
-	if got, want := strings.Join(lines, " "), "indented.yaml:8 indented.yaml:50 list.yaml:7 list.yaml:25 list.yaml:43 list.yaml:64 list.yaml:81 list.yaml:98 list.yaml:118"; got != want {
+	if got, want := strings.Join(lines, " "), "indented.yaml:8 indented.yaml:50 list.yaml:7 list.yaml:29 list.yaml:50 list.yaml:75 list.yaml:92 list.yaml:109 list.yaml:129"; got != want {
 		t.Errorf("workloads and integrations at %s, want %s", got, want)
 	}
 	if got, want := outcomesText(lists), outcomesText(plain); got != want {

@@ -30,6 +30,15 @@ type Input struct {
 	// Sensitive returns the sensitive data categories of the
 	// PlatformStandard in force in a namespace; nil means none.
 	Sensitive func(namespace string) []string
+	// AllowedRegions returns the allowed regions of the PlatformStandard
+	// in force in a namespace (policy.AllowedRegions); nil means any. Only
+	// the record of processing reads it.
+	AllowedRegions func(namespace string) []string
+	// Source returns where a SaaSIntegration is declared (file:line, or
+	// cluster), for the record of processing; nil leaves it out.
+	Source func(namespace, name string) string
+	// Cluster names the cluster the objects were read from, if any.
+	Cluster string
 	// Now dates DPA expiry.
 	Now time.Time
 }
@@ -48,7 +57,10 @@ type Graph struct {
 	Integrations []*Integration
 	Vendors      []*Vendor
 	Flows        []Flow // by namespace, workload, integration
-	Now          time.Time
+	// Records are the processing activities (one per SaaSIntegration
+	// among the inputs), by namespace and name: the record of processing.
+	Records []Record
+	Now     time.Time
 }
 
 // Workload is a MarketingWorkload.
@@ -268,6 +280,7 @@ func Build(in Input) *Graph {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Workload, b.Workload),
 			strings.Compare(a.Integration, b.Integration))
 	})
+	g.Records = records(in, g)
 	return g
 }
 

@@ -304,3 +304,11 @@ func writeSVG(b *strings.Builder, g *Graph, standalone bool) {
 
 // esc escapes text for XML and HTML.
 func esc(s string) string { return html.EscapeString(s) }
+
+// InlineSVG returns the map as an <svg> element to embed in an HTML page
+// (the portfolio page includes it), without the XML declaration.
+func InlineSVG(g *Graph) string {
+	var b strings.Builder
+	writeSVG(&b, g, false)
+	return b.String()
+}

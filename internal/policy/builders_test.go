@@ -128,6 +128,10 @@ func sending(keys ...v1alpha1.TaxonomyKey) integrationOpt {
 	return func(si *v1alpha1.SaaSIntegration) { si.Spec.DataCategories = keys }
 }
 
+func withLegalBasis(b v1alpha1.LegalBasis) integrationOpt {
+	return func(si *v1alpha1.SaaSIntegration) { si.Spec.LegalBasis = b }
+}
+
 func inRegion(r v1alpha1.Region) integrationOpt {
 	return func(si *v1alpha1.SaaSIntegration) { si.Spec.Region = r }
 }

@@ -132,9 +132,14 @@ func TestBuiltins(t *testing.T) {
 		},
 		{
 			name:   "financial data with an expired DPA",
-			req:    request(integration("newsletter", sending("user.contact.email", "user.financial")), withCatalogue(vendor("hubspot", dpaExpired(days(30))))),
+			req:    request(integration("newsletter", sending("user.contact.email", "user.financial"), withLegalBasis(v1alpha1.LegalBasisContract)), withCatalogue(vendor("hubspot", dpaExpired(days(30))))),
 			want:   []finding{{"sensitive-data-dpa", "deny", "spec.dataCategories[1]"}},
 			denied: true,
+		},
+		{
+			name: "financial data without a legal basis",
+			req:  request(integration("newsletter", sending("user.contact.email", "user.financial.bank_account"))),
+			want: []finding{{"legal-basis", "warn", "spec.legalBasis"}},
 		},
 		{
 			name: "secret older than the cap",
@@ -329,6 +334,7 @@ func TestBuiltinMetadata(t *testing.T) {
 		"vendor-data-use":        {"deny", []string{"SaaSIntegration"}},
 		"data-residency":         {"deny", []string{"SaaSIntegration"}},
 		"sensitive-data-dpa":     {"deny", []string{"SaaSIntegration"}},
+		"legal-basis":            {"warn", []string{"SaaSIntegration"}},
 		"credential-age":         {"warn", []string{"SaaSIntegration"}},
 		"ownership":              {"deny", []string{"MarketingWorkload"}},
 		"campaign-window":        {"deny", []string{"MarketingWorkload"}},

@@ -154,13 +154,13 @@ func TestOutOfRangeDatesNeverPass(t *testing.T) {
 		},
 		{
 			name: "DPA that expired in 1600",
-			req: request(integration("crm", sending("user.financial")),
+			req: request(integration("crm", sending("user.financial"), withLegalBasis(v1alpha1.LegalBasisConsent)),
 				withCatalogue(vendor("hubspot", dpaAt(past)))),
 			want: []finding{{"sensitive-data-dpa", "deny", "spec.dataCategories[0]"}},
 		},
 		{
 			name: "DPA expiring 9999-12-31",
-			req: request(integration("crm", sending("user.financial")),
+			req: request(integration("crm", sending("user.financial"), withLegalBasis(v1alpha1.LegalBasisConsent)),
 				withCatalogue(vendor("hubspot", dpaAt(far)))),
 			want: []finding{{"sensitive-data-dpa", "deny", "spec.dataCategories[0]"}},
 		},

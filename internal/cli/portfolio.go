@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/manifest"
+	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/portfolio"
+	"github.com/martech-guardrails/guardrails/internal/report"
+)
+
+const portfolioUsage = `
+Usage: guardrails portfolio [flags] [-f PATH ... | --kubeconfig FILE]
+
+Show the martech portfolio: one row per Vendor with its category, status,
+business owner, annual cost, renewal and notice deadline, DPA and security
+review expiry, the teams and cost centres whose SaaSIntegrations use it,
+its integrations and workloads, the data categories it receives (sensitive
+ones marked) and what the policy engine finds about it and its integrations
+(vendor-renewal, vendor-overlap, vendor-unused, every deny and warn).
+
+Below the rows: annual cost per currency by category and by cost centre (a
+vendor's cost is split evenly among the cost centres of the integrations
+using it; a cost none claims is "(unattributed)"), the categories with
+overlapping approved vendors, the unused vendors and what they cost, and the
+spend on restricted or prohibited vendors. Findings are the engine's, as
+guardrails check reports them; the view computes none.
+
+Read manifests (-f, as for check) or a live cluster (--kubeconfig, read
+only). Formats: text, json, csv (one row per vendor) and html (one
+self-contained, printable page with the data-flow map).`
+
+const portfolioExamples = `  # The portfolio of a directory of manifests
+  guardrails portfolio -f config/samples
+
+  # A page for the CIO and a spreadsheet for procurement
+  guardrails portfolio -f manifests/ -o html > portfolio.html
+  guardrails portfolio -f manifests/ -o csv > portfolio.csv
+
+  # From the cluster in the current kubeconfig context
+  guardrails portfolio --kubeconfig ~/.kube/config -o json`
+
+func runPortfolio(e *env, args []string) int {
+	f := newFlags("portfolio", portfolioUsage, portfolioExamples)
+	var in viewFlags
+	in.register(f)
+	format := choice{value: "text", allowed: []string{"text", "json", "csv", "html"}}
+	f.Var(&format, "o", "output `FORMAT`: text, json, csv or html")
+	pos, code, ok := f.parse(e, args)
+	if !ok {
+		return code
+	}
+	ctx := context.Background()
+	w, eng, code, ok := in.load(ctx, e, f, "portfolio", pos)
+	if !ok {
+		return code
+	}
+	now := in.now.value()
+	p, v, err := buildPortfolio(ctx, eng, w, now)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "guardrails portfolio: %s\n", report.Quote(err.Error()))
+		return ExitBadInput
+	}
+	switch format.value {
+	case "json":
+		err = portfolio.WriteJSON(e.stdout, p)
+	case "csv":
+		err = portfolio.WriteCSV(e.stdout, p)
+	case "html":
+		err = portfolio.WriteHTML(e.stdout, p, graphFrom(ctx, w, v.integrations, v.source, now, in.kubecontext))
+	default:
+		err = portfolio.WriteText(e.stdout, p)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "guardrails portfolio: writing the portfolio: %v\n", err)
+		return ExitBadInput
+	}
+	return ExitOK
+}
+
+// viewDecisions are the engine's decisions on a World's Vendors (by name)
+// and SaaSIntegrations (by "namespace/name"), and where those are declared.
+type viewDecisions struct {
+	vendors, integrations map[string]*policy.Decision
+	source                map[string]string // integrations: file:line
+	vendorSource          map[string]string
+}
+
+// buildPortfolio evaluates every Vendor and SaaSIntegration of the World
+// through the engine, as check does (evaluateStream, operation CHECK), and
+// builds the portfolio from the decisions.
+func buildPortfolio(ctx context.Context, eng *policy.Engine, w *manifest.World, now time.Time) (*portfolio.Portfolio, *viewDecisions, error) {
+	v := &viewDecisions{vendors: map[string]*policy.Decision{}, integrations: map[string]*policy.Decision{},
+		source: map[string]string{}, vendorSource: map[string]string{}}
+	var items []*manifest.Item
+	for _, it := range w.Items() {
+		switch o := it.Object.(type) {
+		case *v1alpha1.Vendor:
+			items = append(items, it)
+			v.vendorSource[o.Name] = it.Pos()
+		case *v1alpha1.SaaSIntegration:
+			items = append(items, it)
+			v.source[o.Namespace+"/"+o.Name] = it.Pos()
+		}
+	}
+	err := evaluateStream(ctx, eng, w, items, now, func(it *manifest.Item, d *policy.Decision) error {
+		if it.Kind == v1alpha1.KindVendor {
+			v.vendors[d.Name] = d
+		} else {
+			v.integrations[d.Namespace+"/"+d.Name] = d
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := portfolio.Build(portfolio.Input{
+		Vendors:              manifest.Objects[*v1alpha1.Vendor](w),
+		Integrations:         manifest.Objects[*v1alpha1.SaaSIntegration](w),
+		Workloads:            manifest.Objects[*v1alpha1.MarketingWorkload](w),
+		VendorDecisions:      v.vendors,
+		IntegrationDecisions: v.integrations,
+		Sensitive:            func(namespace string) []string { return sensitiveFor(ctx, w, namespace) },
+		Source:               func(name string) string { return v.vendorSource[name] },
+		Now:                  now,
+	})
+	return p, v, err
+}
+
+// sensitiveFor is the sensitive data categories of the standard in force
+// in namespace.
+func sensitiveFor(ctx context.Context, w *manifest.World, namespace string) []string {
+	std := w.StandardFor(ctx, namespace)
+	if std == nil {
+		return nil
+	}
+	out := make([]string, len(std.Spec.SensitiveDataCategories))
+	for i, k := range std.Spec.SensitiveDataCategories {
+		out[i] = string(k)
+	}
+	return out
+}
