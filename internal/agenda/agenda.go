@@ -366,8 +366,16 @@ func (b *builder) exception(o Object, ex *v1alpha1.PolicyException) {
 		if t.Kind == v1alpha1.KindVendor {
 			ns = ""
 		}
-		if who, ok := b.owners[key(string(t.Kind), ns, t.Name)]; ok && !slices.Contains(whos, who) {
-			whos = append(whos, who)
+		owners := b.users[ns+"/"+t.Name] // the workloads using an integration
+		if who, ok := b.owners[key(string(t.Kind), ns, t.Name)]; ok {
+			owners = []string{who}
+		} else if t.Kind != v1alpha1.KindSaaSIntegration {
+			owners = nil
+		}
+		for _, who := range owners {
+			if !slices.Contains(whos, who) {
+				whos = append(whos, who)
+			}
 		}
 	}
 	who := strings.Join(whos, ", ")

@@ -42,6 +42,7 @@ Commands:
   check      Validate manifests (schema + CEL) and evaluate the policies.
   test       Run Rego unit tests and allow/deny fixture suites.
   dataflow   Draw which customer data goes to which vendor.
+  agenda     List the dated decisions: renewals, expiries, campaign ends.
   policies   List or document the built-in and custom policies.
   version    Print the version.
   help       Show this help, or a command's help: guardrails help check.
@@ -70,6 +71,7 @@ func commands() []command {
 		{"check", "Validate manifests and evaluate the policies.", runCheck},
 		{"test", "Run Rego unit tests and fixture suites.", runTest},
 		{"dataflow", "Draw the customer data-flow map.", runDataflow},
+		{"agenda", "List the dated decisions on the portfolio.", runAgenda},
 		{"policies", "List or document the policies.", runPolicies},
 		{"version", "Print the version.", runVersion},
 	}
