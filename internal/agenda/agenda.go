@@ -267,7 +267,7 @@ func ownerOf(o *v1alpha1.Owner) string {
 	return o.Team
 }
 
-func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+func dateOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // vendor lists a Vendor's deadlines (policy.Deadlines). A passed deadline
 // stays on the agenda while it is still open: a notice deadline until the
@@ -332,13 +332,13 @@ func noticeSummary(v *v1alpha1.Vendor, renewal time.Time, auto, passed bool) str
 	name := v.Spec.DisplayName
 	switch {
 	case auto && passed:
-		return fmt.Sprintf("notice deadline for %s has passed: the contract renews automatically on %s", name, day(renewal))
+		return fmt.Sprintf("notice deadline for %s has passed: the contract renews automatically on %s", name, dateOf(renewal))
 	case auto:
-		return fmt.Sprintf("last day to give notice on %s: the contract auto-renews on %s unless notice is given", name, day(renewal))
+		return fmt.Sprintf("last day to give notice on %s: the contract auto-renews on %s unless notice is given", name, dateOf(renewal))
 	case passed:
-		return fmt.Sprintf("notice deadline for %s has passed: the contract ends on %s (no auto-renewal) unless a renewal is agreed", name, day(renewal))
+		return fmt.Sprintf("notice deadline for %s has passed: the contract ends on %s (no auto-renewal) unless a renewal is agreed", name, dateOf(renewal))
 	}
-	return fmt.Sprintf("decide on %s: the contract ends on %s (no auto-renewal); agree a renewal or plan the exit", name, day(renewal))
+	return fmt.Sprintf("decide on %s: the contract ends on %s (no auto-renewal); agree a renewal or plan the exit", name, dateOf(renewal))
 }
 
 func renewalSummary(v *v1alpha1.Vendor, auto, passed bool) string {
@@ -450,7 +450,7 @@ func (b *builder) credentials(ctx context.Context, o Object, si *v1alpha1.SaaSIn
 	}
 	who = cmp.Or(who, NoOwner)
 	passed := policy.Expired(at, b.now)
-	last := day(info.LastRotation())
+	last := dateOf(info.LastRotation())
 	s := fmt.Sprintf("credentials in Secret %s (last rotated %s) pass the standard's maximum age of %s: rotate them with %s", name, last, Duration(maxAge), si.Spec.Vendor)
 	if passed {
 		s = fmt.Sprintf("credentials in Secret %s (last rotated %s) are older than the standard's maximum age of %s: rotate them with %s and record the rotation", name, last, Duration(maxAge), si.Spec.Vendor)

@@ -85,7 +85,9 @@ func WriteICS(w io.Writer, a *Agenda) error {
 			alarm.SetProperty(ics.ComponentPropertyDescription, title)
 		}
 	}
-	return cal.SerializeTo(w)
+	// RFC 5545 lines end in CRLF on every platform (the library's
+	// default is the platform's newline).
+	return cal.SerializeTo(w, ics.WithNewLineWindows)
 }
 
 // description is an event's DESCRIPTION: the summary, who acts, the cost,
