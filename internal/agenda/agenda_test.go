@@ -292,10 +292,10 @@ func TestCredentials(t *testing.T) {
 	std := standard(90*policy.Day, 0)
 	owner := &v1alpha1.Owner{Contact: "crm@acme.example"}
 	secrets := map[string]policy.SecretInfo{
-		"fresh":   {Exists: true, CreatedAt: day(-60)},                      // stale on day 30
+		"fresh":   {Exists: true, CreatedAt: day(-60)},                       // stale on day 30
 		"rotated": {Exists: true, CreatedAt: day(-400), RotatedAt: day(-80)}, // stale on day 10
-		"stale":   {Exists: true, CreatedAt: day(-100)},                     // stale since day -10
-		"nodate":  {Exists: true},                                           // a file without creationTimestamp
+		"stale":   {Exists: true, CreatedAt: day(-100)},                      // stale since day -10
+		"nodate":  {Exists: true},                                            // a file without creationTimestamp
 		"missing": {Exists: false},
 	}
 	mw := workload("site", time.Time{}, time.Time{}, v1alpha1.Owner{Team: "web"}, "users-only")
