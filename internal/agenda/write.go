@@ -31,10 +31,11 @@ func (a *Agenda) Overdue() int {
 	return n
 }
 
-// When is how the text and CSV show an instant: the date alone at
-// midnight UTC, else the date and the time in UTC.
+// When is how the text and the calendar's description show an instant, to
+// the minute: the date alone at midnight UTC, else the date and the time
+// in UTC. (JSON and CSV give the exact second.)
 func When(t time.Time) string {
-	t = t.UTC()
+	t = t.UTC().Truncate(time.Minute)
 	if t.Equal(t.Truncate(policy.Day)) {
 		return t.Format(time.DateOnly)
 	}
@@ -103,6 +104,7 @@ func WriteJSON(w io.Writer, a *Agenda) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(struct {
 		Now    string `json:"now"`
 		Within string `json:"within"`
