@@ -43,6 +43,7 @@ Commands:
   test       Run Rego unit tests and allow/deny fixture suites.
   dataflow   Draw which customer data goes to which vendor.
   portfolio  Show the vendors: owners, costs, deadlines, usage, findings.
+  agenda     List the dated decisions: renewals, expiries, campaign ends.
   policies   List or document the built-in and custom policies.
   version    Print the version.
   help       Show this help, or a command's help: guardrails help check.
@@ -72,6 +73,7 @@ func commands() []command {
 		{"test", "Run Rego unit tests and fixture suites.", runTest},
 		{"dataflow", "Draw the customer data-flow map.", runDataflow},
 		{"portfolio", "Show the vendor portfolio.", runPortfolio},
+		{"agenda", "List the dated decisions on the portfolio.", runAgenda},
 		{"policies", "List or document the policies.", runPolicies},
 		{"version", "Print the version.", runVersion},
 	}

@@ -34,19 +34,12 @@ func NextChange(req *Request, now time.Time) time.Time {
 			return
 		}
 		info, ok := req.Secrets[si.Spec.Credentials.SecretName]
-		if !ok || !info.Exists {
+		if !ok {
 			return
 		}
-		since := info.CreatedAt
-		if !info.RotatedAt.IsZero() {
-			since = info.RotatedAt
+		if stale, ok := CredentialsStaleAt(info, req.Standard.Spec.Credentials.MaxAge.Duration); ok {
+			at(stale)
 		}
-		if since.IsZero() {
-			return
-		}
-		// credential-age: too old once the age exceeds maxAge, counted in
-		// whole seconds.
-		at(since.Add(req.Standard.Spec.Credentials.MaxAge.Duration + time.Second))
 	}
 	waivers := func(kind, namespace, name string) {
 		for i := range req.Exceptions {
@@ -86,4 +79,29 @@ func NextChange(req *Request, now time.Time) time.Time {
 		at(o.Spec.ExpiresAt.Time) // the exception itself stops being in force
 	}
 	return next
+}
+
+// LastRotation is when the credentials of a Secret were last rotated: its
+// rotated-at annotation, else its creation; zero when unknown (a Secret
+// read from a file without them, or one that does not exist).
+func (s SecretInfo) LastRotation() time.Time {
+	if !s.Exists {
+		return time.Time{}
+	}
+	if !s.RotatedAt.IsZero() {
+		return s.RotatedAt
+	}
+	return s.CreatedAt
+}
+
+// CredentialsStaleAt returns the first instant at which credential-age
+// reports the credentials of a Secret as too old: their age, counted from
+// LastRotation in whole seconds, exceeds maxAge. false when the age is
+// unknown or maxAge sets no limit (zero or negative).
+func CredentialsStaleAt(info SecretInfo, maxAge time.Duration) (time.Time, bool) {
+	since := info.LastRotation()
+	if since.IsZero() || maxAge <= 0 {
+		return time.Time{}, false
+	}
+	return since.Add(maxAge + time.Second), true
 }

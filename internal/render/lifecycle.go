@@ -54,7 +54,7 @@ func PhaseAt(w *v1alpha1.MarketingWorkload, std *v1alpha1.PlatformStandard, now 
 		// endsAt after the archiving) do.
 		return Lifecycle{Phase: v1alpha1.PhaseArchived}
 	}
-	archive := end.Add(archiveAfter(std))
+	archive, _ := ArchiveAt(w, std)
 	switch {
 	case now.Before(start):
 		return Lifecycle{Phase: v1alpha1.PhaseScheduled, NextTransition: &start}
@@ -66,6 +66,16 @@ func PhaseAt(w *v1alpha1.MarketingWorkload, std *v1alpha1.PlatformStandard, now 
 	default:
 		return Lifecycle{Phase: v1alpha1.PhaseArchived}
 	}
+}
+
+// ArchiveAt is when a workload's campaign is archived: its endsAt plus
+// the standard's archiveAfter (DefaultArchiveAfter when the standard does
+// not say); false for a workload without a campaign.
+func ArchiveAt(w *v1alpha1.MarketingWorkload, std *v1alpha1.PlatformStandard) (time.Time, bool) {
+	if w == nil || w.Spec.Campaign == nil {
+		return time.Time{}, false
+	}
+	return w.Spec.Campaign.EndsAt.Add(archiveAfter(std)), true
 }
 
 // URL is where the workload is served in this lifecycle (https://host/path),

@@ -192,3 +192,8 @@ func incompleteTail(p []byte) int {
 	}
 	return 0
 }
+
+// Unwrap returns the writer under t, for output whose own format keeps
+// control characters out (an iCalendar feed, whose lines end in CRLF).
+// Anything held for t must be flushed first.
+func (t *Terminal) Unwrap() io.Writer { return t.w }
