@@ -57,7 +57,7 @@ const agendaExamples = `  # What is due in the next 90 days, from the repository
 
 func runAgenda(e *env, args []string) int {
 	f := newFlags("agenda", agendaUsage, agendaExamples)
-	var src sourceFlags
+	var src viewFlags
 	src.register(f)
 	within := withinFlag{d: agenda.DefaultWithin}
 	f.Var(&within, "within", "list what is due within `DURATION` of --now: days (90d) or a Go duration (2160h)")
@@ -68,7 +68,7 @@ func runAgenda(e *env, args []string) int {
 		return code
 	}
 	ctx := context.Background()
-	sources, code, ok := src.load(ctx, e, f, "agenda", pos)
+	sources, code, ok := src.load(ctx, e, f, "agenda", pos, true, false)
 	if !ok {
 		return code
 	}

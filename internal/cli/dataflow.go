@@ -60,11 +60,12 @@ func runDataflow(e *env, args []string) int {
 		return code
 	}
 	ctx := context.Background()
-	w, eng, code, ok := in.load(ctx, e, f, "dataflow", pos)
+	sources, code, ok := in.load(ctx, e, f, "dataflow", pos, false, true)
 	if !ok {
 		return code
 	}
-	g, err := buildGraph(ctx, eng, w, in.now.value(), in.kubecontext)
+	w, eng := sources[0].world, sources[0].eng
+	g, err := buildGraph(ctx, eng, w, in.now.value(), sources[0].cluster)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
 		return ExitBadInput

@@ -54,10 +54,11 @@ func runPortfolio(e *env, args []string) int {
 		return code
 	}
 	ctx := context.Background()
-	w, eng, code, ok := in.load(ctx, e, f, "portfolio", pos)
+	sources, code, ok := in.load(ctx, e, f, "portfolio", pos, false, true)
 	if !ok {
 		return code
 	}
+	w, eng := sources[0].world, sources[0].eng
 	now := in.now.value()
 	p, v, err := buildPortfolio(ctx, eng, w, now)
 	if err != nil {
@@ -70,7 +71,7 @@ func runPortfolio(e *env, args []string) int {
 	case "csv":
 		err = portfolio.WriteCSV(e.stdout, p)
 	case "html":
-		err = portfolio.WriteHTML(e.stdout, p, graphFrom(ctx, w, v.integrations, v.source, now, in.kubecontext))
+		err = portfolio.WriteHTML(e.stdout, p, graphFrom(ctx, w, v.integrations, v.source, now, sources[0].cluster))
 	default:
 		err = portfolio.WriteText(e.stdout, p)
 	}

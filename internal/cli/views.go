@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
@@ -10,53 +11,105 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
-// viewFlags are the inputs of the views (dataflow, portfolio): manifests
-// as for check, or a live cluster through a kubeconfig.
+// viewFlags are the inputs of the views (dataflow, portfolio, agenda):
+// manifests as for check, or live clusters through a kubeconfig, read
+// only: the current context, or each --context given (a fleet).
 type viewFlags struct {
 	inputFlags
-	kubeconfig, kubecontext string
+	kubeconfig string
+	contexts   stringList
 }
 
 func (v *viewFlags) register(f *cmdFlags) {
 	v.inputFlags.register(f, true)
 	f.StringVar(&v.kubeconfig, "kubeconfig", "", "read the live cluster of this kubeconfig `FILE` instead of manifests")
-	f.StringVar(&v.kubecontext, "context", "", "kubeconfig `CONTEXT` to use with --kubeconfig (default: the current context)")
+	f.Var(&v.contexts, "context", "kubeconfig `CONTEXT` to read with --kubeconfig (default: the current context); repeatable where the command reads a fleet: each context is a cluster")
+}
+
+// source is what one input holds: the files, or one cluster.
+type source struct {
+	// cluster names the cluster: the context given with --context, ""
+	// for files or the current context.
+	cluster string
+	world   *manifest.World
+	// eng is the engine with the source's GuardrailPolicies and
+	// Gatekeeper templates; nil when load was asked for none.
+	eng *policy.Engine
 }
 
 // load checks the flags (pos are the positional arguments, more -f
-// inputs), reads the World and builds the engine. ok is false when the
-// command must stop with code.
-func (v *viewFlags) load(ctx context.Context, e *env, f *cmdFlags, cmd string, pos []string) (w *manifest.World, eng *policy.Engine, code int, ok bool) {
+// inputs) and reads the sources: one for manifests or the current
+// context, one per --context. fleet says the command reads several
+// contexts; engines whether each source gets its engine. ok is false when
+// the command must stop with code; a context that cannot be read stops it
+// with its name.
+func (v *viewFlags) load(ctx context.Context, e *env, f *cmdFlags, cmd string, pos []string, fleet, engines bool) (_ []source, code int, ok bool) {
 	v.files = append(v.files, pos...)
 	switch {
 	case v.kubeconfig != "" && len(v.files) > 0:
-		return nil, nil, f.usageError(e, "give manifests (-f) or a cluster (--kubeconfig), not both"), false
+		return nil, f.usageError(e, "give manifests (-f) or a cluster (--kubeconfig), not both"), false
 	case v.kubeconfig == "" && len(v.files) == 0:
-		return nil, nil, f.usageError(e, "no input: give -f PATH or --kubeconfig FILE"), false
-	case v.kubecontext != "" && v.kubeconfig == "":
-		return nil, nil, f.usageError(e, "--context needs --kubeconfig"), false
+		return nil, f.usageError(e, "no input: give -f PATH or --kubeconfig FILE"), false
+	case len(v.contexts) > 0 && v.kubeconfig == "":
+		return nil, f.usageError(e, "--context needs --kubeconfig"), false
+	case len(v.contexts) > 1 && !fleet:
+		return nil, f.usageError(e, "%s reads one cluster: give --context once (guardrails agenda reads several)", cmd), false
 	case v.kubeconfig != "" && len(v.vendors)+len(v.policies) > 0:
-		return nil, nil, f.usageError(e, "--vendors and --policies read manifests: with --kubeconfig the cluster's objects are used"), false
+		return nil, f.usageError(e, "--vendors and --policies read manifests: with --kubeconfig the cluster's objects are used"), false
 	}
+	for i, c := range v.contexts {
+		if c == "" {
+			return nil, f.usageError(e, "--context: empty context name"), false
+		}
+		if slices.Contains(v.contexts[:i], c) {
+			return nil, f.usageError(e, "--context %q given twice", c), false
+		}
+	}
+	if v.kubeconfig == "" {
+		w, errs := manifest.Load(ctx, v.inputs(e))
+		return v.finish(e, cmd, []source{{world: w}}, errs, engines)
+	}
+	contexts := v.contexts
+	if len(contexts) == 0 {
+		contexts = []string{""} // the current context
+	}
+	var std *v1alpha1.PlatformStandard
 	var errs []error
-	if v.kubeconfig != "" {
-		var err error
-		if w, err = manifest.FromKubeconfig(ctx, v.kubeconfig, v.kubecontext); err != nil {
+	if v.standard != "" {
+		std, errs = manifest.LoadStandard(ctx, v.inputs(e))
+	}
+	sources := make([]source, 0, len(contexts))
+	for _, c := range contexts {
+		w, err := manifest.FromKubeconfig(ctx, v.kubeconfig, c)
+		if err != nil {
+			if c != "" {
+				err = fmt.Errorf("context %q: %w", c, err)
+			}
 			fmt.Fprintf(e.stderr, "guardrails %s: %s\n", cmd, report.Quote(err.Error()))
-			return nil, nil, ExitBadInput, false
+			return nil, ExitBadInput, false
 		}
 		if v.standard != "" {
-			var std *v1alpha1.PlatformStandard
-			std, errs = manifest.LoadStandard(ctx, v.inputs(e))
 			w.SetStandard(std)
 		}
-	} else {
-		w, errs = manifest.Load(ctx, v.inputs(e))
+		sources = append(sources, source{cluster: c, world: w})
 	}
-	eng, skipped, cerrs := newEngine(w)
-	if errs = append(errs, cerrs...); len(errs) > 0 {
-		return nil, nil, printErrors(e, cmd, manifest.SortErrors(errs)), false
+	return v.finish(e, cmd, sources, errs, engines)
+}
+
+// finish builds the engines and reports what went wrong reading.
+func (v *viewFlags) finish(e *env, cmd string, sources []source, errs []error, engines bool) (_ []source, code int, ok bool) {
+	var skipped []report.Skipped
+	if engines {
+		for i := range sources {
+			eng, sk, cerrs := newEngine(sources[i].world)
+			sources[i].eng = eng
+			skipped = append(skipped, sk...)
+			errs = append(errs, cerrs...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, printErrors(e, cmd, manifest.SortErrors(errs)), false
 	}
 	printSkipped(e, cmd, skipped)
-	return w, eng, ExitOK, true
+	return sources, ExitOK, true
 }
