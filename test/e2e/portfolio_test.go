@@ -18,6 +18,9 @@ import (
 func TestPortfolio(t *testing.T) {
 	s := newSuite(t)
 	s.ok("apply", "-f", "config/samples/")
+	// The CIO's and the DPO's pages from the live cluster, in a real
+	// browser (issue 28).
+	t.Run("pages in chromium", func(t *testing.T) { s.browse(t) })
 	s.ok("wait", "--for=condition=Ready", "vendor/contentful", "vendor/storyblok", "vendor/optimizely", "--timeout=120s")
 
 	// The columns, and the status they read.
