@@ -203,6 +203,8 @@ table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #cfd8dc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #eceff1; }
 td.num { text-align: right; white-space: nowrap; }
+table.vendors { width: 100%; }
+table.vendors td { overflow-wrap: anywhere; }
 tr.restricted td { background: #fff8e1; }
 tr.prohibited td, tr.unknown td { background: #ffebee; }
 span.sensitive { color: #e65100; font-weight: bold; }

@@ -32,6 +32,7 @@ func chromium(t *testing.T) string {
 // page is what a browser found on an HTML page.
 type page struct {
 	tables, rows, svgs int
+	overflow           int // CSS pixels the page is wider than the window
 	title              string
 	consoleErrors      []string
 }
@@ -87,7 +88,10 @@ func openPage(t *testing.T, file, shot string) page {
 	}
 	title, terr := chromedp.Run(tctx, chromedp.Title())
 	tables, rows, svgs := count("table"), count("table tr"), count("svg")
-	png, serr := chromedp.Run(tctx, chromedp.FullScreenshot(90))
+	// Wider than the window: a reader scrolls sideways to see the findings.
+	overflow, oerr := chromedp.Run(tctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+	err = errors.Join(err, oerr)
+	png, serr := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 	if err = errors.Join(err, terr, serr); err != nil {
 		t.Fatalf("chromium on %s: %v", file, err)
 	}
@@ -100,7 +104,7 @@ func openPage(t *testing.T, file, shot string) page {
 	t.Logf("%s: title %q, %d tables, %d rows, %d svg; screenshot %s (%d bytes)", filepath.Base(file), title, tables, rows, svgs, shot, len(png))
 	mu.Lock()
 	defer mu.Unlock()
-	p.title, p.tables, p.rows, p.svgs = title, tables, rows, svgs
+	p.title, p.tables, p.rows, p.svgs, p.overflow = title, tables, rows, svgs, overflow
 	return p
 }
 
@@ -112,6 +116,14 @@ func (s *suite) browse(t *testing.T) {
 	dir := t.TempDir()
 	if d := os.Getenv("E2E_SCREENSHOTS"); d != "" {
 		dir = d
+	}
+	// The watch itself: a page that logs an error and throws is caught.
+	canary := filepath.Join(dir, "canary.html")
+	if err := os.WriteFile(canary, []byte(`<!DOCTYPE html><title>canary</title><script>console.error("canary error"); null.x;</script>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if p := openPage(t, canary, filepath.Join(dir, "canary.png")); len(p.consoleErrors) != 2 {
+		t.Fatalf("the console watch saw %q on a page with one console.error and one exception", p.consoleErrors)
 	}
 	for _, view := range []struct {
 		cmd       string
@@ -136,6 +148,9 @@ func (s *suite) browse(t *testing.T) {
 		p := openPage(t, file, filepath.Join(dir, view.cmd+".png"))
 		if len(p.consoleErrors) > 0 {
 			t.Errorf("%s page: console errors %q", view.cmd, p.consoleErrors)
+		}
+		if p.overflow > 0 {
+			t.Errorf("%s page is %dpx wider than a 1400px window", view.cmd, p.overflow)
 		}
 		if p.tables < view.minTables || p.rows < 3 || p.svgs < 1 || p.title == "" {
 			t.Errorf("%s page: title %q, %d tables, %d rows, %d svg; want a title, %d tables, rows and the map", view.cmd, p.title, p.tables, p.rows, p.svgs, view.minTables)
