@@ -107,7 +107,7 @@ func TestAgendaInput(t *testing.T) {
 // through the terminal writer), parses with an independent iCalendar
 // library, has one event per item, and keeps its UIDs when a date moves.
 func TestAgendaICS(t *testing.T) {
-	parse := func(args ...string) (*ical.Calendar, string) {
+	parse := func(args ...string) *ical.Calendar {
 		t.Helper()
 		r := runCLI(t, nil, agendaArgs(append(args, "-o", "ics")...)...)
 		if r.code != ExitOK {
@@ -120,9 +120,9 @@ func TestAgendaICS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return cal, r.stdout
+		return cal
 	}
-	cal, _ := parse("-f", samples, "--within", "730d")
+	cal := parse("-f", samples, "--within", "730d")
 	items := agendaJSON(t, "-f", samples, "--within", "730d")
 	events := cal.Events()
 	if len(events) != len(items) || len(items) < 10 {
@@ -143,7 +143,7 @@ func TestAgendaICS(t *testing.T) {
 	// The exception renewed for three more months: same UID, new date.
 	dir := writeFiles(t, map[string]string{"pex.yaml": strings.Replace(readFile(t, samples+"/05_policyexception.yaml"),
 		`expiresAt: "2027-01-31T00:00:00Z"`, `expiresAt: "2027-04-30T00:00:00Z"`, 1)})
-	moved, _ := parse("-f", dir, "--within", "365d")
+	moved := parse("-f", dir, "--within", "365d")
 	if n := len(moved.Events()); n != 1 {
 		t.Fatalf("%d events for the renewed exception", n)
 	}

@@ -22,7 +22,7 @@ var now = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 
 // Builders: small, so each test reads like its scenario.
 
-func workload(ns, name string, integrations ...string) *v1alpha1.MarketingWorkload {
+func workload(ns, name string, integrations ...string) *v1alpha1.MarketingWorkload { //nolint:unparam // any namespace; the cases use one today
 	mw := &v1alpha1.MarketingWorkload{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	mw.Spec.Owner.Team = "growth"
 	for _, i := range integrations {
@@ -31,7 +31,7 @@ func workload(ns, name string, integrations ...string) *v1alpha1.MarketingWorklo
 	return mw
 }
 
-func integration(ns, name, vendor, use, region string, categories ...string) *v1alpha1.SaaSIntegration {
+func integration(ns, name, vendor, use, region string, categories ...string) *v1alpha1.SaaSIntegration { //nolint:unparam // any namespace; the cases use one today
 	si := &v1alpha1.SaaSIntegration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	si.Spec.Vendor = vendor
 	si.Spec.DataUse = v1alpha1.TaxonomyKey(use)

@@ -31,7 +31,7 @@ func RegionAllowed(region string, allowed []string) (ok, limited bool) {
 		return true, false
 	}
 	for _, r := range allowed {
-		if strings.ToLower(r) == strings.ToLower(region) { // Rego lower()
+		if strings.ToLower(r) == strings.ToLower(region) { //nolint:staticcheck // Rego lower(), not Unicode case folding: the same verdict as data-residency
 			return true, true
 		}
 	}

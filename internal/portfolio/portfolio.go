@@ -261,7 +261,7 @@ func newRow(v *v1alpha1.Vendor) (*Row, error) {
 		if m := c.AnnualCost; m != nil {
 			n, err := cents(m.Amount)
 			if err != nil {
-				return nil, fmt.Errorf("Vendor %s: spec.contract.annualCost.amount: %w", v.Name, err)
+				return nil, fmt.Errorf("Vendor %s: spec.contract.annualCost.amount: %w", v.Name, err) //nolint:staticcheck // starts with the kind, as the other messages naming an object
 			}
 			r.cost = n
 			r.AnnualCost = &Amount{Currency: m.Currency, Amount: formatCents(n)}
