@@ -67,9 +67,15 @@ func newDocReader(r io.Reader) *docReader {
 type separatorError struct {
 	line int
 	text string
+	// comment: "---#...", which kubectl's reader takes for a separator
+	// and YAML for text (a comment needs a space before its "#").
+	comment bool
 }
 
 func (e *separatorError) Error() string {
+	if e.comment {
+		return fmt.Sprintf("%q is a document separator for kubectl and not for YAML (a comment after \"---\" needs a space before \"#\"): put \"---\" alone on its line", e.text)
+	}
 	return fmt.Sprintf("%q is not a document separator (kubectl refuses it too): put \"---\" alone on its line and the document on the next", e.text)
 }
 
@@ -110,6 +116,9 @@ type lineFeeder struct {
 	cur     []byte // the start of the line being handed over
 	last    []byte // the start of the last line handed over
 	lastSep bool   // the last line starts with "---"
+	// bad is a line that kubectl and YAML read differently ("---#"):
+	// the stream stops there.
+	bad *separatorError
 }
 
 const lineHead = 48 // bytes of a line kept for messages
@@ -122,6 +131,9 @@ func (f *lineFeeder) Read(p []byte) (int, error) {
 		}
 	}
 	for {
+		if f.bad != nil {
+			return 0, f.bad
+		}
 		buf, err := f.br.Peek(max(f.br.Buffered(), 1))
 		if len(buf) == 0 {
 			if err == io.EOF && f.partial {
@@ -168,6 +180,9 @@ func (f *lineFeeder) endLine() {
 	f.lines++
 	f.last = append(f.last[:0], f.cur...)
 	f.lastSep = bytes.HasPrefix(f.cur, []byte("---"))
+	if f.lastSep && len(f.cur) > 3 && f.cur[3] == '#' {
+		f.bad = &separatorError{line: f.lines, text: string(f.cur), comment: true}
+	}
 	f.cur, f.partial = f.cur[:0], false
 }
 
