@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +9,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/agenda"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
-	"github.com/martech-guardrails/guardrails/internal/testenv"
 )
 
 // TestAgendaFromCluster runs guardrails agenda --kubeconfig against a real
@@ -28,23 +23,9 @@ import (
 // files, plus the credentials' dates, which only the cluster knows (the
 // Secrets' creationTimestamp, or their rotated-at annotation).
 func TestAgendaFromCluster(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(testenv.Assets(), "kube-apiserver")); err != nil {
-		t.Fatalf("kube-apiserver not found in %s: run `make envtest-bins` or set KUBEBUILDER_ASSETS", testenv.Assets())
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{testenv.RepoPath("config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: testenv.Assets(),
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	c, err := client.New(cfg, client.Options{Scheme: manifest.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	kc := clientcmdapi.NewConfig()
+	c := startAPIServer(t, kc, "envtest")
+	kc.CurrentContext = "envtest"
 	ctx := context.Background()
 
 	// The samples, as GitOps would apply them.
@@ -85,16 +66,7 @@ func TestAgendaFromCluster(t *testing.T) {
 		}
 	}
 
-	// A kubeconfig for the user envtest made.
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["envtest"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "admin"}
-	kc.CurrentContext = "envtest"
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t, kc)
 
 	fromFiles := agendaJSON(t, "-f", samples, "--within", "730d")
 	fromCluster := agendaJSON(t, "--kubeconfig", kubeconfig, "--context", "envtest", "--within", "730d")

@@ -20,11 +20,14 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/testenv"
 )
 
-// startCatalogueCluster starts a kube-apiserver (envtest) holding the
-// samples' Vendors, contentful renewing on renews, and adds it to kc as
-// context name.
-func startCatalogueCluster(t *testing.T, kc *clientcmdapi.Config, name string, renews time.Time) {
+// startAPIServer starts a kube-apiserver (envtest) with the CRDs, adds it
+// to kc as context name (cluster and user of the same name), and returns
+// a client for it.
+func startAPIServer(t *testing.T, kc *clientcmdapi.Config, name string) client.Client {
 	t.Helper()
+	if _, err := os.Stat(filepath.Join(testenv.Assets(), "kube-apiserver")); err != nil {
+		t.Fatalf("kube-apiserver not found in %s: run `make envtest-bins` or set KUBEBUILDER_ASSETS", testenv.Assets())
+	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{testenv.RepoPath("config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
@@ -39,6 +42,27 @@ func startCatalogueCluster(t *testing.T, kc *clientcmdapi.Config, name string, r
 	if err != nil {
 		t.Fatal(err)
 	}
+	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	return c
+}
+
+// writeKubeconfig writes kc to a file of the test's and returns its path.
+func writeKubeconfig(t *testing.T, kc *clientcmdapi.Config) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startCatalogueCluster starts a kube-apiserver holding the samples'
+// Vendors, contentful renewing on renews, as context name of kc.
+func startCatalogueCluster(t *testing.T, kc *clientcmdapi.Config, name string, renews time.Time) {
+	t.Helper()
+	c := startAPIServer(t, kc, name)
 	ctx := context.Background()
 	files, errs := manifest.Load(ctx, manifest.Inputs{FS: manifest.OSFS{}, Files: []string{samples + "/02_vendors.yaml"}, Namespace: manifest.DefaultNamespace})
 	if len(errs) > 0 {
@@ -55,9 +79,6 @@ func startCatalogueCluster(t *testing.T, kc *clientcmdapi.Config, name string, r
 			t.Fatalf("%s: creating Vendor %s: %v", name, v.Name, err)
 		}
 	}
-	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
 }
 
 // TestAgendaFleet reads two clusters (two kube-apiservers) through one
@@ -66,9 +87,6 @@ func startCatalogueCluster(t *testing.T, kc *clientcmdapi.Config, name string, r
 // own dates stay its own, and a context that cannot be read stops the
 // command with its name.
 func TestAgendaFleet(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(testenv.Assets(), "kube-apiserver")); err != nil {
-		t.Fatalf("kube-apiserver not found in %s: run `make envtest-bins` or set KUBEBUILDER_ASSETS", testenv.Assets())
-	}
 	kc := clientcmdapi.NewConfig()
 	euRenews := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC)
 	usRenews := time.Date(2027, 1, 15, 0, 0, 0, 0, time.UTC)
@@ -77,10 +95,7 @@ func TestAgendaFleet(t *testing.T) {
 	kc.Contexts["broken"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: "eu-prod"}
 	kc.Clusters["nowhere"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
 	kc.CurrentContext = "eu-prod"
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := writeKubeconfig(t, kc)
 
 	items := agendaJSON(t, "--kubeconfig", kubeconfig, "--context", "eu-prod", "--context", "us-prod", "--within", "730d")
 	perCluster := map[string][]agenda.Item{}
