@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-const pageStyle = `
+// BasePageStyle is the CSS the self-contained pages share (this one and
+// the portfolio's): type, headings, the map's frame and the tables.
+const BasePageStyle = `
 body { font-family: Helvetica, Arial, sans-serif; color: #212121; margin: 24px; }
 h1 { font-size: 22px; margin-bottom: 4px; }
 h2 { font-size: 17px; margin-top: 28px; }
@@ -16,7 +18,9 @@ div.graph { overflow-x: auto; border: 1px solid #cfd8dc; border-radius: 6px; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #cfd8dc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #eceff1; }
-tr.noncompliant td { background: #ffebee; }
+`
+
+const pageStyle = BasePageStyle + `tr.noncompliant td { background: #ffebee; }
 tr.sensitive td.categories { color: #e65100; font-weight: bold; }
 span.bad { color: #c62828; font-weight: bold; }
 span.ok { color: #2e7d32; }

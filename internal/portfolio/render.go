@@ -193,16 +193,7 @@ func WriteCSV(out io.Writer, p *Portfolio) error {
 	return w.Error()
 }
 
-const pageStyle = `
-body { font-family: Helvetica, Arial, sans-serif; color: #212121; margin: 24px; }
-h1 { font-size: 22px; margin-bottom: 4px; }
-h2 { font-size: 17px; margin-top: 28px; }
-p.meta { color: #546e7a; margin-top: 0; }
-div.graph { overflow-x: auto; border: 1px solid #cfd8dc; border-radius: 6px; }
-table { border-collapse: collapse; font-size: 13px; }
-th, td { border: 1px solid #cfd8dc; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #eceff1; }
-td.num { text-align: right; white-space: nowrap; }
+const pageStyle = dataflow.BasePageStyle + `td.num { text-align: right; white-space: nowrap; }
 table.vendors { width: 100%; }
 table.vendors td { overflow-wrap: anywhere; }
 tr.restricted td { background: #fff8e1; }
