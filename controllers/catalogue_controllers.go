@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/clock"
@@ -21,7 +19,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
-	"github.com/martech-guardrails/guardrails/internal/resolve"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // PlatformStandardReconciler records a standard's validity. Workloads and
@@ -33,32 +31,32 @@ type PlatformStandardReconciler struct {
 	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
 	// name in spec.policies may have come to exist, or gone).
 	PolicyChanges <-chan event.GenericEvent
+	// Rejudge asks for a standard whose recorded verdict is out of date
+	// (status.Rejudge).
+	Rejudge <-chan event.GenericEvent
 }
 
 // Reconcile evaluates the standard and writes its status.
-func (r *PlatformStandardReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *PlatformStandardReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	var s v1alpha1.PlatformStandard
 	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := s.Status.DeepCopy()
-	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &s, &s.Status.CommonStatus, r.Clock.Now())
+	st := status.NewHelper(r.Client, &s)
+	defer func() { res, err = patched(ctx, st, &s, res, err) }()
+	verdict, err := evaluateForStatus(ctx, r.Client, r.Engine, &s, r.Clock.Now())
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if ok {
-		msg = "standard in force"
+	if verdict.Ready {
+		verdict.Message = "standard in force"
 		// The engine's policy-names check warns; a standard naming a policy
 		// that does not exist does not do what it says, so it is not Ready.
 		if unknown := r.Engine.UnknownPolicyNames(&s); len(unknown) > 0 {
-			ok, reason, msg = false, ReasonUnknownPolicy, "unknown policy names in spec.policies: "+strings.Join(unknown, ", ")
+			verdict = status.Outcome{Reason: ReasonUnknownPolicy, Message: "unknown policy names in spec.policies: " + strings.Join(unknown, ", "), Stalled: true}
 		}
 	}
-	setReady(&s.Status.Conditions, s.Generation, ok, reason, msg, !ok)
-	s.Status.ObservedGeneration = s.Generation
-	if !equality.Semantic.DeepEqual(before, &s.Status) {
-		return ctrl.Result{}, r.Status().Update(ctx, &s)
-	}
+	status.Set(&s, verdict)
 	return ctrl.Result{}, nil
 }
 
@@ -68,27 +66,9 @@ func (r *PlatformStandardReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.PlatformStandard{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(exceptionTargets(v1alpha1.KindPlatformStandard))).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.PlatformStandardList](r.Client)))).
+		WatchesRawSource(source.Channel(r.Rejudge, &handler.EnqueueRequestForObject{})).
 		Named("platformstandard").
 		Complete(requeueConflicts(r))
-}
-
-// evaluateForStatus asks the engine about obj, records the results in
-// status.violations, and returns whether it is free of deny results, with a
-// condition reason and message.
-func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, obj client.Object, status *v1alpha1.CommonStatus, now time.Time) (bool, string, string, error) {
-	preq, err := resolve.Resolver{Reader: c}.Request(ctx, obj, policy.OperationAudit, now)
-	if err != nil {
-		return false, "", "", err
-	}
-	d, err := e.Evaluate(ctx, preq)
-	if err != nil {
-		return false, "", "", err
-	}
-	setViolations(status, d)
-	if d.Denied() {
-		return false, ReasonPolicyDenied, summary(d), nil
-	}
-	return true, ReasonValid, "", nil
 }
 
 // exceptionTargets maps a PolicyException to its targets of one

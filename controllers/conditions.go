@@ -1,55 +1,62 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
-// setReady records a kstatus-style outcome: Ready with reason and message,
-// Reconciling false, and Stalled true only when the object cannot progress
-// without a change by a person (a policy denies it, a policy does not compile).
-func setReady(conds *[]metav1.Condition, gen int64, ready bool, reason, msg string, stalled bool) {
-	status := func(b bool) metav1.ConditionStatus {
-		if b {
-			return metav1.ConditionTrue
-		}
-		return metav1.ConditionFalse
+// patched ends every reconcile (deferred): the status helper writes what
+// changed, and a result beside an error is dropped (controller-runtime
+// ignores it, and says so).
+func patched[T v1alpha1.Object](ctx context.Context, st *status.Helper[T], obj T, res ctrl.Result, err error) (ctrl.Result, error) {
+	if err = st.Patch(ctx, obj, err); err != nil {
+		return ctrl.Result{}, err
 	}
-	msg = boundMessage(msg)
-	meta.SetStatusCondition(conds, metav1.Condition{Type: v1alpha1.ConditionReady, Status: status(ready), Reason: reason, Message: msg, ObservedGeneration: gen})
-	meta.SetStatusCondition(conds, metav1.Condition{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionFalse, Reason: reason, Message: "", ObservedGeneration: gen})
-	stalledReason := reason
-	if !stalled {
-		msg = ""
-	}
-	meta.SetStatusCondition(conds, metav1.Condition{Type: v1alpha1.ConditionStalled, Status: status(stalled), Reason: stalledReason, Message: msg, ObservedGeneration: gen})
+	return res, nil
 }
 
-// setViolations records a decision in status (policy.StatusViolations:
-// the bounded list and the count of all results).
-func setViolations(status *v1alpha1.CommonStatus, d *policy.Decision) {
-	status.Violations, status.ViolationCount = d.StatusViolations()
+// evaluateForStatus asks the engine about obj, records the decision in its
+// status (status.Record) and returns the outcome the decision gives
+// (judged).
+func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, obj v1alpha1.Object, now time.Time) (status.Outcome, error) {
+	preq, err := resolve.Resolver{Reader: c}.Request(ctx, obj, policy.OperationAudit, now)
+	if err != nil {
+		return status.Outcome{}, status.Fail(ReasonResolveFailed, err)
+	}
+	d, err := e.Evaluate(ctx, preq)
+	if err != nil {
+		return status.Outcome{}, status.Fail(ReasonEvalFailed, err)
+	}
+	status.Record(obj, d)
+	return judged(d, status.Outcome{Ready: true, Reason: ReasonValid}), nil
 }
 
-func boolPtr(b bool) *bool { return &b }
+// judged is the outcome of a decision: PolicyDenied and Stalled, naming the
+// deny results, when it denies; ok otherwise.
+func judged(d *policy.Decision, ok status.Outcome) status.Outcome {
+	if d.Denied() {
+		return status.Outcome{Reason: ReasonPolicyDenied, Message: summary(d), Stalled: true}
+	}
+	return ok
+}
 
-// Bounds on what policies put in a status: a condition message may hold
-// 32 KiB and a whole object 1.5 MB in etcd, and a custom policy's message
-// is as long as its author makes it. Cut text ends with how much was cut.
+// Bounds on what policies put in an event or a condition: a custom
+// policy's message is as long as its author makes it. Cut text ends with
+// how much was cut.
 const (
-	maxConditionMessage = 1024
-	maxViolationText    = policy.MaxViolationText
+	maxConditionMessage = status.MaxConditionMessage
 	maxEventMessage     = 1024
 )
-
-// boundMessage bounds a condition message.
-func boundMessage(s string) string { return bound(s, maxConditionMessage) }
 
 // bound cuts s to at most n bytes (on a rune boundary), saying so.
 func bound(s string, n int) string { return policy.Bound(s, n) }

@@ -1,5 +1,7 @@
 package controllers
 
+import "github.com/martech-guardrails/guardrails/internal/status"
+
 // Condition reasons, event reasons and messages: one place, stable for users
 // and tests.
 const (
@@ -20,7 +22,11 @@ const (
 	ReasonActive                = "Active"
 	ReasonExpired               = "Expired"
 	ReasonValid                 = "Valid"
-	ReasonReconciling           = "Reconciling"
+	// ReasonReconciling: a reconcile lost an optimistic-concurrency race
+	// and runs again; ReasonFailed: an error of no named step. Both are
+	// the status helper's (status.ReasonOf).
+	ReasonReconciling = status.ReasonReconciling
+	ReasonFailed      = status.ReasonFailed
 
 	EventProvisioned     = "Provisioned"
 	EventPolicyViolation = "PolicyViolation"

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/record"
@@ -28,6 +27,7 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/render"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
@@ -50,47 +50,40 @@ type MarketingWorkloadReconciler struct {
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
+	// Rejudge asks for a workload whose recorded verdict is out of date
+	// (status.Rejudge).
+	Rejudge <-chan event.GenericEvent
 	// Concurrency is MaxConcurrentReconciles (1 when zero).
 	Concurrency int
 }
 
 // Reconcile runs get → resolve → decide → apply or block → status.
-func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	var mw v1alpha1.MarketingWorkload
 	if err := r.Get(ctx, req.NamespacedName, &mw); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := mw.Status.DeepCopy()
-	now := r.Clock.Now()
-
-	result, err := r.reconcile(ctx, &mw, now)
-	if err != nil {
-		setReady(&mw.Status.Conditions, mw.Generation, false, reasonOf(err), err.Error(), false)
-	} else {
-		mw.Status.ObservedGeneration = mw.Generation
-	}
-	if !equality.Semantic.DeepEqual(before, &mw.Status) {
-		if uerr := r.Status().Update(ctx, &mw); uerr != nil && err == nil {
-			return ctrl.Result{}, uerr
+	st := status.NewHelper(r.Client, &mw)
+	defer func() {
+		if res, err = patched(ctx, st, &mw, res, err); err == nil {
+			r.recordVerdictChange(&mw, &st.Before().Status)
+			r.recordPhaseChange(&mw, st.Before().Status.Phase)
 		}
-		r.recordVerdictChange(&mw, before)
-		r.recordPhaseChange(&mw, before.Phase)
-	}
-	return result, err
+	}()
+	return r.reconcile(ctx, &mw, r.Clock.Now())
 }
 
 func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha1.MarketingWorkload, now time.Time) (ctrl.Result, error) {
 	res := resolve.Resolver{Reader: r.Client, ReadsInventory: r.Engine.ReadsInventory}
 	preq, err := res.Request(ctx, mw, policy.OperationAudit, now)
 	if err != nil {
-		return ctrl.Result{}, &stepError{ReasonResolveFailed, err}
+		return ctrl.Result{}, status.Fail(ReasonResolveFailed, err)
 	}
 	decision, err := r.Engine.Evaluate(ctx, preq)
 	if err != nil {
-		return ctrl.Result{}, &stepError{ReasonEvalFailed, err}
+		return ctrl.Result{}, status.Fail(ReasonEvalFailed, err)
 	}
-	setViolations(&mw.Status.CommonStatus, decision)
-	mw.Status.Compliant = boolPtr(!decision.Denied())
+	status.Record(mw, decision)
 	effective := render.Effective(mw, preq.Standard)
 	mw.Status.Effective = &effective
 
@@ -105,15 +98,15 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 		// in force let that pass (integration-references lowered to warn):
 		// wait for it, observed and not an error; the integrations watch
 		// reconciles again when it appears. Nothing running is touched.
-		setReady(&mw.Status.Conditions, mw.Generation, false, ReasonWaitingForIntegration, err.Error(), false)
+		status.Set(mw, status.Outcome{Reason: ReasonWaitingForIntegration, Message: err.Error()})
 		return ctrl.Result{}, nil
 	}
 	if err != nil {
-		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
+		return ctrl.Result{}, status.Fail(ReasonApplyFailed, err)
 	}
 	refs, err := r.applyChildren(ctx, mw, children)
 	if err != nil {
-		return ctrl.Result{}, &stepError{ReasonApplyFailed, err}
+		return ctrl.Result{}, status.Fail(ReasonApplyFailed, err)
 	}
 	mw.Status.Phase = life.Phase
 	mw.Status.URL = render.URL(mw, life)
@@ -125,7 +118,7 @@ func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha
 	if life.Phase == v1alpha1.PhaseArchived {
 		reason, msg = ReasonArchived, "campaign archived: children deleted, record kept"
 	}
-	setReady(&mw.Status.Conditions, mw.Generation, true, reason, msg, false)
+	status.Set(mw, status.Outcome{Ready: true, Reason: reason, Message: msg})
 	if life.NextTransition != nil {
 		return ctrl.Result{RequeueAfter: life.NextTransition.Sub(now)}, nil
 	}
@@ -150,8 +143,7 @@ func archivedAt(was *metav1.Time, phase v1alpha1.WorkloadPhase, now time.Time) *
 // touched: a policy change never tears a live campaign down.
 func (r *MarketingWorkloadReconciler) block(mw *v1alpha1.MarketingWorkload, d *policy.Decision) (ctrl.Result, error) {
 	mw.Status.Phase = v1alpha1.PhaseBlocked
-	msg := summary(d)
-	setReady(&mw.Status.Conditions, mw.Generation, false, ReasonPolicyDenied, msg, true)
+	status.Set(mw, judged(d, status.Outcome{}))
 	return ctrl.Result{}, nil
 }
 
@@ -196,6 +188,7 @@ func (r *MarketingWorkloadReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.Vendor{}, handler.EnqueueRequestsFromMapFunc(r.forVendor), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.MarketingWorkloadList](r.Client)), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.MarketingWorkloadList](r.Client)))).
+		WatchesRawSource(source.Channel(r.Rejudge, &handler.EnqueueRequestForObject{})).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("marketingworkload").
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
@@ -271,23 +264,4 @@ func requestsOf[T any, PT interface {
 		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(PT(&items[i]))})
 	}
 	return out
-}
-
-// stepError carries the condition reason of the step that failed.
-type stepError struct {
-	reason string
-	err    error
-}
-
-func (e *stepError) Error() string { return e.err.Error() }
-func (e *stepError) Unwrap() error { return e.err }
-
-func reasonOf(err error) string {
-	if se, ok := err.(*stepError); ok {
-		return se.reason
-	}
-	if apierrors.IsConflict(err) {
-		return ReasonReconciling
-	}
-	return ReasonApplyFailed
 }

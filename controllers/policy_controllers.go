@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,15 +20,21 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // GuardrailPolicyReconciler reports what the policy loader (internal/policyset,
 // the one owner of the engine's custom policies) made of each policy: a
 // policy that does not compile keeps its last good version in force and its
-// status lists the errors with line:col.
+// status lists the errors with line:col. Policies that target
+// GuardrailPolicy judge it too (status.violations).
 type GuardrailPolicyReconciler struct {
 	client.Client
 	Policies *policyset.Loader
+	Clock    clock.PassiveClock
+	// Rejudge asks for a policy whose recorded verdict is out of date
+	// (status.Rejudge).
+	Rejudge <-chan event.GenericEvent
 }
 
 // loadWait is how soon a policy is looked at again when the loader has not
@@ -36,7 +42,7 @@ type GuardrailPolicyReconciler struct {
 const loadWait = 200 * time.Millisecond
 
 // Reconcile writes this policy's status once the loader holds its generation.
-func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	var gp v1alpha1.GuardrailPolicy
 	if err := r.Get(ctx, req.NamespacedName, &gp); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -44,7 +50,12 @@ func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if gen, ok := r.Policies.Loaded(gp.Name); !ok || gen < gp.Generation {
 		return ctrl.Result{RequeueAfter: loadWait}, nil
 	}
-	before := gp.Status.DeepCopy()
+	st := status.NewHelper(r.Client, &gp)
+	defer func() { res, err = patched(ctx, st, &gp, res, err) }()
+	// Whether it compiled, not what policies say of it, makes it Ready.
+	if _, err := evaluateForStatus(ctx, r.Client, r.Policies.Engine(), &gp, r.Clock.Now()); err != nil {
+		return ctrl.Result{}, err
+	}
 	gp.Status.Errors = nil
 	if ce := r.Policies.Engine().Errors(gp.Name); len(ce) > 0 {
 		var lines []string
@@ -55,14 +66,10 @@ func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			lines = append(lines, e.Error())
 		}
 		gp.Status.Compiled = false
-		setReady(&gp.Status.Conditions, gp.Generation, false, ReasonCompileFailed, boundMessage(strings.Join(lines, "; ")), true)
+		status.Set(&gp, status.Outcome{Reason: ReasonCompileFailed, Message: strings.Join(lines, "; "), Stalled: true})
 	} else {
 		gp.Status.Compiled = true
-		setReady(&gp.Status.Conditions, gp.Generation, true, ReasonCompiled, fmt.Sprintf("compiled; evaluates %v", gp.Spec.Targets), false)
-	}
-	gp.Status.ObservedGeneration = gp.Generation
-	if !equality.Semantic.DeepEqual(before, &gp.Status) {
-		return ctrl.Result{}, r.Status().Update(ctx, &gp)
+		status.Set(&gp, status.Outcome{Ready: true, Reason: ReasonCompiled, Message: fmt.Sprintf("compiled; evaluates %v", gp.Spec.Targets)})
 	}
 	return ctrl.Result{}, nil
 }
@@ -71,6 +78,7 @@ func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 func (r *GuardrailPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.GuardrailPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Channel(r.Rejudge, &handler.EnqueueRequestForObject{})).
 		Named("guardrailpolicy").
 		Complete(requeueConflicts(r))
 }
@@ -85,36 +93,35 @@ type PolicyExceptionReconciler struct {
 	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
 	// policy the exception names may have come to exist, or gone).
 	PolicyChanges <-chan event.GenericEvent
+	// Rejudge asks for an exception whose recorded verdict is out of date
+	// (status.Rejudge).
+	Rejudge <-chan event.GenericEvent
 }
 
 // Reconcile writes Active or Expired and requeues at expiry.
-func (r *PolicyExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *PolicyExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	var pex v1alpha1.PolicyException
 	if err := r.Get(ctx, req.NamespacedName, &pex); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := pex.Status.DeepCopy()
+	st := status.NewHelper(r.Client, &pex)
+	defer func() { res, err = patched(ctx, st, &pex, res, err) }()
 	now := r.Clock.Now()
 	active := policy.ExceptionActive(&pex, now)
-	pex.Status.Active = boolPtr(active)
-	ok, reason, msg, err := evaluateForStatus(ctx, r.Client, r.Engine, &pex, &pex.Status.CommonStatus, now)
+	pex.Status.Active = ptr.To(active)
+	verdict, err := evaluateForStatus(ctx, r.Client, r.Engine, &pex, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	expires := pex.Spec.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
 	switch {
-	case !ok:
-		setReady(&pex.Status.Conditions, pex.Generation, false, reason, msg, true)
+	case !verdict.Ready:
 	case active:
-		setReady(&pex.Status.Conditions, pex.Generation, true, ReasonActive, "waives "+strings.Join(pex.Spec.Policies, ", ")+" until "+pex.Spec.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"), false)
+		verdict = status.Outcome{Ready: true, Reason: ReasonActive, Message: "waives " + strings.Join(pex.Spec.Policies, ", ") + " until " + expires}
 	default:
-		setReady(&pex.Status.Conditions, pex.Generation, false, ReasonExpired, "expired at "+pex.Spec.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"), true)
+		verdict = status.Outcome{Reason: ReasonExpired, Message: "expired at " + expires, Stalled: true}
 	}
-	pex.Status.ObservedGeneration = pex.Generation
-	if !equality.Semantic.DeepEqual(before, &pex.Status) {
-		if err := r.Status().Update(ctx, &pex); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
+	status.Set(&pex, verdict)
 	if active {
 		return ctrl.Result{RequeueAfter: pex.Spec.ExpiresAt.Sub(now)}, nil
 	}
@@ -126,6 +133,7 @@ func (r *PolicyExceptionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.PolicyException{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.PolicyExceptionList](r.Client)))).
+		WatchesRawSource(source.Channel(r.Rejudge, &handler.EnqueueRequestForObject{})).
 		Named("policyexception").
 		Complete(requeueConflicts(r))
 }

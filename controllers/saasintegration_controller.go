@@ -6,10 +6,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,6 +22,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // credentialRecheck is how often an integration's credential age is looked at
@@ -39,42 +40,43 @@ type SaaSIntegrationReconciler struct {
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
+	// Rejudge asks for an integration whose recorded verdict is out of date
+	// (status.Rejudge).
+	Rejudge <-chan event.GenericEvent
 }
 
 // Reconcile runs get → resolve → decide → status.
-func (r *SaaSIntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *SaaSIntegrationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	var si v1alpha1.SaaSIntegration
 	if err := r.Get(ctx, req.NamespacedName, &si); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := si.Status.DeepCopy()
-	now := r.Clock.Now()
-	err := r.reconcile(ctx, &si, now)
-	if err != nil {
-		setReady(&si.Status.Conditions, si.Generation, false, reasonOf(err), err.Error(), false)
-	} else {
-		si.Status.ObservedGeneration = si.Generation
-	}
-	if !equality.Semantic.DeepEqual(before, &si.Status) {
-		if uerr := r.Status().Update(ctx, &si); uerr != nil && err == nil {
-			return ctrl.Result{}, uerr
+	st := status.NewHelper(r.Client, &si)
+	defer func() {
+		if res, err = patched(ctx, st, &si, res, err); err == nil {
+			r.recordVerdictChange(&si, st.Before())
 		}
-		denied := func(s *v1alpha1.SaaSIntegrationStatus) bool { return s.Compliant != nil && !*s.Compliant }
-		if denied(&si.Status) && newVerdict(&before.CommonStatus, &si.Status.CommonStatus, denied(before)) {
-			r.Recorder.Event(&si, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(readyMessage(si.Status.Conditions)))
-		}
-	}
-	if err != nil {
+	}()
+	if err := r.reconcile(ctx, &si, r.Clock.Now()); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: credentialRecheck}, nil
+}
+
+// recordVerdictChange records PolicyViolation when the integration is
+// denied by a verdict other than the one its status held before.
+func (r *SaaSIntegrationReconciler) recordVerdictChange(si, before *v1alpha1.SaaSIntegration) {
+	denied := func(s *v1alpha1.SaaSIntegrationStatus) bool { return s.Compliant != nil && !*s.Compliant }
+	if denied(&si.Status) && newVerdict(&before.Status.CommonStatus, &si.Status.CommonStatus, denied(&before.Status)) {
+		r.Recorder.Event(si, corev1.EventTypeWarning, EventPolicyViolation, eventMessage(readyMessage(si.Status.Conditions)))
+	}
 }
 
 func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.SaaSIntegration, now time.Time) error {
 	res := resolve.Resolver{Reader: r.Client}
 	preq, err := res.Request(ctx, si, policy.OperationAudit, now)
 	if err != nil {
-		return &stepError{ReasonResolveFailed, err}
+		return status.Fail(ReasonResolveFailed, err)
 	}
 	si.Status.VendorStatus = "unknown"
 	if v, ok := preq.Vendors[si.Spec.Vendor]; ok {
@@ -87,7 +89,7 @@ func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.
 			// The operator may not read Secrets in this namespace.
 			si.Status.CredentialAge = "unknown"
 		} else {
-			si.Status.CredentialsFound = boolPtr(info.Exists)
+			si.Status.CredentialsFound = ptr.To(info.Exists)
 		}
 		if known && info.Exists {
 			at := info.CreatedAt
@@ -101,7 +103,7 @@ func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.
 	}
 	var users v1alpha1.MarketingWorkloadList
 	if err := r.List(ctx, &users, client.InNamespace(si.Namespace), client.MatchingFields{indexIntegrationNames: si.Name}); err != nil {
-		return &stepError{ReasonResolveFailed, err}
+		return status.Fail(ReasonResolveFailed, err)
 	}
 	si.Status.UsedBy = nil
 	for i := range users.Items {
@@ -112,21 +114,15 @@ func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.
 
 	decision, err := r.Engine.Evaluate(ctx, preq)
 	if err != nil {
-		return &stepError{ReasonEvalFailed, err}
+		return status.Fail(ReasonEvalFailed, err)
 	}
-	setViolations(&si.Status.CommonStatus, decision)
-	si.Status.Compliant = boolPtr(!decision.Denied())
+	status.Record(si, decision)
 	for _, w := range decision.Warnings() {
 		if w.Policy == "credential-age" {
 			r.Recorder.Event(si, corev1.EventTypeWarning, EventCredentialStale, eventMessage(w.Message))
 		}
 	}
-	if decision.Denied() {
-		msg := summary(decision)
-		setReady(&si.Status.Conditions, si.Generation, false, ReasonPolicyDenied, msg, true)
-		return nil
-	}
-	setReady(&si.Status.Conditions, si.Generation, true, ReasonCompliant, fmt.Sprintf("vendor %s is %s", si.Spec.Vendor, si.Status.VendorStatus), false)
+	status.Set(si, judged(decision, status.Outcome{Ready: true, Reason: ReasonCompliant, Message: fmt.Sprintf("vendor %s is %s", si.Spec.Vendor, si.Status.VendorStatus)}))
 	return nil
 }
 
@@ -142,6 +138,7 @@ func (r *SaaSIntegrationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.MarketingWorkload{}, handler.EnqueueRequestsFromMapFunc(r.forWorkload), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.SaaSIntegrationList](r.Client)), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.SaaSIntegrationList](r.Client)))).
+		WatchesRawSource(source.Channel(r.Rejudge, &handler.EnqueueRequestForObject{})).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(r.forException)).
 		Named("saasintegration").
 		Complete(requeueConflicts(r))

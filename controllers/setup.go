@@ -13,6 +13,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // Options wire the controllers.
@@ -30,6 +31,11 @@ type Options struct {
 	// the portfolio's guardrails_deadline_timestamp_seconds and
 	// guardrails_vendor_annual_cost (NewPortfolioMetrics).
 	Registerer prometheus.Registerer
+	// Rejudge carries the objects another door (the audit) found with an
+	// out-of-date verdict to their reconcilers, which judge them again and
+	// write their status; pass the one the audit asks. When nil, SetupAll
+	// makes one nobody asks.
+	Rejudge *status.Rejudge
 	// WorkloadConcurrency is how many MarketingWorkloads are reconciled at
 	// once; DefaultWorkloadConcurrency when zero.
 	WorkloadConcurrency int
@@ -54,6 +60,9 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	} else if opts.Policies.Engine() != opts.Engine {
 		return errors.New("controllers: Options.Policies loads another engine than Options.Engine")
 	}
+	if opts.Rejudge == nil {
+		opts.Rejudge = status.NewRejudge()
+	}
 	if err := opts.Policies.Add(mgr); err != nil {
 		return err
 	}
@@ -62,17 +71,18 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}
 	NewMetrics(opts.Registerer, mgr.GetCache())
 	NewPortfolioMetrics(opts.Registerer, mgr.GetCache())
+	rejudge := opts.Rejudge.Requests
 	recorder := mgr.GetEventRecorderFor("martech-guardrails") //nolint:staticcheck // core/v1 events are what kubectl describe shows
 	steps := []struct {
 		name  string
 		setup func() error
 	}{
-		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder, APIReader: mgr.GetAPIReader(), Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
-		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
-		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
-		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
-		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Policies: opts.Policies}).setup(mgr)},
-		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Clock: opts.Clock}).setup(mgr)},
+		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindMarketingWorkload), Clock: opts.Clock, Recorder: recorder, APIReader: mgr.GetAPIReader(), Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
+		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindSaaSIntegration), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
+		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindVendor), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
+		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindPlatformStandard), Clock: opts.Clock}).setup(mgr)},
+		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Policies: opts.Policies, Rejudge: rejudge(v1alpha1.KindGuardrailPolicy), Clock: opts.Clock}).setup(mgr)},
+		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindPolicyException), Clock: opts.Clock}).setup(mgr)},
 	}
 	for _, s := range steps {
 		if err := s.setup(); err != nil {

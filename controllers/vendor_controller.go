@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -26,6 +25,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // EventDeadlineApproaching is emitted once per vendor deadline and window
@@ -50,56 +50,49 @@ type VendorReconciler struct {
 	Recorder record.EventRecorder
 	// PolicyChanges fires after the engine's GuardrailPolicies changed.
 	PolicyChanges <-chan event.GenericEvent
+	// Rejudge asks for a vendor whose recorded verdict is out of date
+	// (status.Rejudge).
+	Rejudge <-chan event.GenericEvent
 }
 
 // Reconcile evaluates the vendor and writes its status.
-func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, err error) {
 	var v v1alpha1.Vendor
 	if err := r.Get(ctx, req.NamespacedName, &v); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	before := v.Status.DeepCopy()
 	now := r.Clock.Now()
+	var announce []v1alpha1.AnnouncedDeadline
+	st := status.NewHelper(r.Client, &v)
+	defer func() {
+		// After the status that records them is stored: each once.
+		if res, err = patched(ctx, st, &v, res, err); err == nil {
+			for _, a := range announce {
+				r.Recorder.Eventf(&v, corev1.EventTypeWarning, EventDeadlineApproaching, "%s", eventMessage(announcement(&v, a, now)))
+			}
+		}
+	}()
 	var users v1alpha1.SaaSIntegrationList
 	if err := r.List(ctx, &users, client.MatchingFields{indexVendor: v.Name}); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, status.Fail(ReasonResolveFailed, err)
 	}
 	recordUsers(&v, users.Items, now)
-
 	preq, err := resolve.Resolver{Reader: r.Client}.Request(ctx, &v, policy.OperationAudit, now)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, status.Fail(ReasonResolveFailed, err)
 	}
-	settings := policy.Portfolio(preq.Standard)
-	recordDeadlines(&v, now)
-	announce := dueAnnouncements(&v, settings, now)
-
 	d, err := r.Engine.Evaluate(ctx, preq)
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, status.Fail(ReasonEvalFailed, err)
 	}
-	setViolations(&v.Status.CommonStatus, d)
-	ok, reason, msg := true, ReasonValid, ""
-	if d.Denied() {
-		ok, reason, msg = false, ReasonPolicyDenied, summary(d)
-	} else {
-		msg = fmt.Sprintf("%s vendor used by %s", v.Spec.Status, plural(int(v.Status.Integrations), "integration"))
-		if notes := vendorNotes(&v, now); len(notes) > 0 {
-			msg += "; " + strings.Join(notes, "; ")
-		}
+	status.Record(&v, d)
+	recordDeadlines(&v, now)
+	announce = dueAnnouncements(&v, policy.Portfolio(preq.Standard), now)
+	msg := fmt.Sprintf("%s vendor used by %s", v.Spec.Status, plural(int(v.Status.Integrations), "integration"))
+	if notes := vendorNotes(&v, now); len(notes) > 0 {
+		msg += "; " + strings.Join(notes, "; ")
 	}
-	setReady(&v.Status.Conditions, v.Generation, ok, reason, msg, !ok)
-	v.Status.ObservedGeneration = v.Generation
-	if !equality.Semantic.DeepEqual(before, &v.Status) {
-		if err := r.Status().Update(ctx, &v); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	// After the status that records them is stored: each once.
-	for _, a := range announce {
-		r.Recorder.Eventf(&v, corev1.EventTypeWarning, EventDeadlineApproaching, "%s", eventMessage(announcement(&v, a, now)))
-	}
-	var res ctrl.Result
+	status.Set(&v, judged(d, status.Outcome{Ready: true, Reason: ReasonValid, Message: msg}))
 	if next := policy.NextChange(&preq, now); !next.IsZero() {
 		res.RequeueAfter = next.Sub(now)
 	}
@@ -230,6 +223,7 @@ func (r *VendorReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.PlatformStandard{}, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.VendorList](r.Client)), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.PolicyException{}, handler.EnqueueRequestsFromMapFunc(exceptionTargets(v1alpha1.KindVendor))).
 		WatchesRawSource(source.Channel(r.PolicyChanges, handler.EnqueueRequestsFromMapFunc(listAll[v1alpha1.VendorList](r.Client)))).
+		WatchesRawSource(source.Channel(r.Rejudge, &handler.EnqueueRequestForObject{})).
 		Named("vendor").
 		Complete(requeueConflicts(r))
 }

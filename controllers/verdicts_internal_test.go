@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 func TestRequeueConflicts(t *testing.T) {
@@ -24,7 +25,7 @@ func TestRequeueConflicts(t *testing.T) {
 		wantV1Log bool
 	}{
 		{name: "a conflict is a requeue", err: conflict, wantV1Log: true},
-		{name: "a wrapped conflict too", err: &stepError{ReasonApplyFailed, conflict}, wantV1Log: true},
+		{name: "a wrapped conflict too", err: status.Fail(ReasonApplyFailed, conflict), wantV1Log: true},
 		{name: "other errors stay errors", err: errors.New("boom"), wantErr: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,18 +15,6 @@ const (
 	KindPolicyException   = "PolicyException"
 )
 
-// Namespaced reports whether kind, one of the six kinds, lives in a
-// namespace (the scope of its CRD), and whether kind is one of them.
-func Namespaced(kind string) (namespaced, known bool) {
-	switch kind {
-	case KindMarketingWorkload, KindSaaSIntegration, KindPolicyException:
-		return true, true
-	case KindVendor, KindPlatformStandard, KindGuardrailPolicy:
-		return false, true
-	}
-	return false, false
-}
-
 // ChildKinds are the kinds of the children the operator renders for a
 // MarketingWorkload, which policies may target too.
 var ChildKinds = []string{"Deployment", "Service", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "ServiceAccount", "ConfigMap"}

@@ -7,7 +7,6 @@
 package v1alpha1
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -21,18 +20,7 @@ var (
 	// deprecated for API packages, which should depend on little.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
-	// AddToScheme adds the types in this group-version to the given scheme.
+	// AddToScheme adds the types in this group-version (the kinds table,
+	// kinds.go) to the given scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
-
-	// knownTypes are the kinds' types and their lists, from register.
-	knownTypes []runtime.Object
 )
-
-// register records types of this group-version (from each kind's init).
-func register(objs ...runtime.Object) { knownTypes = append(knownTypes, objs...) }
-
-func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, knownTypes...)
-	metav1.AddToGroupVersion(s, GroupVersion)
-	return nil
-}

@@ -118,7 +118,3 @@ type GuardrailPolicyList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []GuardrailPolicy `json:"items"`
 }
-
-func init() {
-	register(&GuardrailPolicy{}, &GuardrailPolicyList{})
-}

@@ -251,7 +251,3 @@ type MarketingWorkloadList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []MarketingWorkload `json:"items"`
 }
-
-func init() {
-	register(&MarketingWorkload{}, &MarketingWorkloadList{})
-}

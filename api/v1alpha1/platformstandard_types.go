@@ -199,7 +199,3 @@ type PlatformStandardList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []PlatformStandard `json:"items"`
 }
-
-func init() {
-	register(&PlatformStandard{}, &PlatformStandardList{})
-}

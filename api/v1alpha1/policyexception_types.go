@@ -78,7 +78,3 @@ type PolicyExceptionList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []PolicyException `json:"items"`
 }
-
-func init() {
-	register(&PolicyException{}, &PolicyExceptionList{})
-}

@@ -169,7 +169,3 @@ type SaaSIntegrationList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []SaaSIntegration `json:"items"`
 }
-
-func init() {
-	register(&SaaSIntegration{}, &SaaSIntegrationList{})
-}

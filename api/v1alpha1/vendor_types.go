@@ -246,7 +246,3 @@ type VendorList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Vendor `json:"items"`
 }
-
-func init() {
-	register(&Vendor{}, &VendorList{})
-}

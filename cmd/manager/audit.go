@@ -12,6 +12,7 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/audit"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // auditFlags configure the background audit (internal/audit).
@@ -33,13 +34,13 @@ func (f *auditFlags) bind(fs *flag.FlagSet) {
 func addAuditScheme(s *runtime.Scheme) error { return openreportsv1alpha1.Install(s) }
 
 // setupAudit adds the background audit to mgr (it runs in the leader).
-func setupAudit(mgr ctrl.Manager, engine *policy.Engine, policies *policyset.Loader, f auditFlags) error {
+func setupAudit(mgr ctrl.Manager, engine *policy.Engine, policies *policyset.Loader, rejudge *status.Rejudge, f auditFlags) error {
 	interval := f.interval
 	if interval == 0 {
 		interval = -1 // the flag's 0 is "off"; audit.Options' 0 is the default
 	}
 	a, err := audit.New(audit.Options{
-		Engine: engine, Policies: policies, Interval: interval, Workers: f.workers,
+		Engine: engine, Policies: policies, Rejudge: rejudge, Interval: interval, Workers: f.workers,
 		ReportAPI: f.reportAPI, MaxResults: f.maxResults, Registerer: crmetrics.Registry,
 	})
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/status"
 	"github.com/martech-guardrails/guardrails/internal/version"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
@@ -147,11 +148,14 @@ func main() {
 	// One loader owns the engine's GuardrailPolicies and Gatekeeper set,
 	// for the controllers and the webhooks alike.
 	policies := policyset.New(engine).WithGatekeeper(gatekeeper)
-	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
+	// The reconcilers alone write status; the audit asks them through
+	// rejudge to judge again an object whose recorded verdict is stale.
+	rejudge := status.NewRejudge()
+	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Rejudge: rejudge, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
 		log.Error(err, "unable to set up controllers")
 		os.Exit(1)
 	}
-	if err := setupAudit(mgr, engine, policies, af); err != nil {
+	if err := setupAudit(mgr, engine, policies, rejudge, af); err != nil {
 		log.Error(err, "unable to set up the audit")
 		os.Exit(1)
 	}

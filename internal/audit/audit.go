@@ -2,8 +2,9 @@
 // engine: in the leader, it judges again every object of the six kinds
 // (and, for unmanaged-workload, the Deployments, Services and Ingresses of
 // managed namespaces) with the same Engine.Evaluate call and the same
-// request the reconcilers and webhooks build (internal/resolve), records
-// each verdict in the object's status when it changed, writes one report
+// request the reconcilers and webhooks build (internal/resolve), asks the
+// reconciler of each object whose status records another verdict to judge
+// it again (status.Rejudge: the reconcilers alone write status), writes one report
 // per namespace and one for the cluster (openreports.io/v1alpha1 Report and
 // ClusterReport, or wgpolicyk8s.io/v1alpha2 PolicyReport and
 // ClusterPolicyReport) when their content changed, and exports
@@ -53,11 +54,11 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // +kubebuilder:rbac:groups=openreports.io,resources=reports;clusterreports,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=wgpolicyk8s.io,resources=policyreports;clusterpolicyreports,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=martech.guardrails.dev,resources=marketingworkloads/status;saasintegrations/status;vendors/status;platformstandards/status;guardrailpolicies/status;policyexceptions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 
 // Defaults of the flags.
@@ -93,6 +94,10 @@ type Options struct {
 	Debounce time.Duration
 	// Registerer receives the audit's metrics.
 	Registerer prometheus.Registerer
+	// Rejudge reaches the reconcilers (pass the one given to
+	// controllers.SetupAll): the audit asks them to judge again an object
+	// whose status records another verdict. Nil: nobody is asked.
+	Rejudge *status.Rejudge
 }
 
 // Auditor is the background audit; add it to a manager with
@@ -125,11 +130,15 @@ type Auditor struct {
 
 // Stats say what one pass did.
 type Stats struct {
-	Scopes, Objects            int
-	Duration                   time.Duration
-	ReportWrites, StatusWrites int
-	ReportsOff                 bool
-	End                        time.Time
+	Scopes, Objects int
+	Duration        time.Duration
+	ReportWrites    int
+	// Rejudged counts the objects whose reconcilers were asked to judge
+	// them again (their status recorded another verdict); the audit writes
+	// no status itself.
+	Rejudged   int
+	ReportsOff bool
+	End        time.Time
 }
 
 // New returns an auditor; SetupWithManager adds it to a manager.
@@ -186,7 +195,7 @@ func (a *Auditor) Bind(mgr ctrl.Manager) {
 	}
 }
 
-// NeedLeaderElection is true: one auditor writes reports and statuses.
+// NeedLeaderElection is true: one auditor writes reports.
 func (a *Auditor) NeedLeaderElection() bool { return true }
 
 // Passes returns a channel that receives the Stats of every pass that

@@ -13,8 +13,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -90,6 +92,24 @@ func value(m *dto.Metric) float64 {
 		return m.GetGauge().GetValue()
 	}
 	return 0
+}
+
+// resourceVersions are the resourceVersions of every object of our kinds,
+// by kind/namespace/name.
+func resourceVersions(ctx context.Context) map[string]string {
+	out := map[string]string{}
+	for _, k := range v1alpha1.Kinds() {
+		list := k.NewList()
+		Expect(k8sClient.List(ctx, list)).To(Succeed())
+		Expect(meta.EachListItem(list, func(o runtime.Object) error {
+			m, err := meta.Accessor(o)
+			if err == nil {
+				out[k.Name+"/"+m.GetNamespace()+"/"+m.GetName()] = m.GetResourceVersion()
+			}
+			return err
+		})).To(Succeed())
+	}
+	return out
 }
 
 // nextPass waits for the next pass's figures.
@@ -273,18 +293,23 @@ var _ = Describe("Background audit", Ordered, func() {
 			drain()
 			auditor.Resync()
 			s := nextPass()
-			g.Expect(s.ReportWrites + s.StatusWrites).To(BeZero())
+			g.Expect(s.ReportWrites + s.Rejudged).To(BeZero())
 		}).WithTimeout(3 * within).Should(Succeed())
 		before := counter(registry, "guardrails_report_writes_total")
 		Expect(before).To(BeNumerically(">", 0), "the first passes wrote the reports")
+		versions := resourceVersions(ctx)
 		for range 2 {
 			drain()
 			auditor.Resync()
 			s := nextPass()
 			Expect(s.Objects).To(BeNumerically(">", 20))
 			Expect(s.ReportWrites).To(BeZero())
-			Expect(s.StatusWrites).To(BeZero())
+			Expect(s.Rejudged).To(BeZero(), "no reconciler is asked to judge again")
 		}
+		// Nobody writes a status: the audit asks no reconciler, and the
+		// reconcilers have nothing new to record.
+		Consistently(func() map[string]string { return resourceVersions(ctx) }).WithTimeout(2 * time.Second).Should(Equal(versions))
+		fmt.Fprintf(GinkgoWriter, "unchanged pass over %d objects of our kinds: 0 report writes, 0 reconcilers asked, 0 status writes (no resourceVersion changed)\n", len(versions))
 		Expect(counter(registry, "guardrails_report_writes_total")).To(Equal(before))
 		Expect(counter(registry, "guardrails_audit_last_run_timestamp_seconds")).To(BeNumerically(">", 0))
 		Expect(counter(registry, "guardrails_violations")).To(BeNumerically(">", 0))
@@ -313,7 +338,12 @@ var _ = Describe("Background audit", Ordered, func() {
 			si := integration(g, "retargeting-pilot")
 			g.Expect(si.Status.Compliant).To(HaveValue(BeFalse()))
 			g.Expect(si.Status.Violations).To(ContainElement(And(HaveField("Policy", "data-residency"), HaveField("Exception", ""))))
+			// Written by the integration's reconciler, which the audit asked
+			// to judge it again: its conditions say so too.
+			g.Expect(meta.FindStatusCondition(si.Status.Conditions, v1alpha1.ConditionReady)).To(And(
+				HaveField("Status", metav1.ConditionFalse), HaveField("Reason", "PolicyDenied")))
 		}).WithTimeout(within).Should(Succeed())
+		Expect(counter(registry, "guardrails_audit_rejudge_requests_total")).To(BeNumerically(">", 0))
 	})
 
 	It("flips pass to warn when a credential crosses the standard's maxAge", func() {

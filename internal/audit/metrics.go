@@ -15,7 +15,7 @@ type metrics struct {
 	duration     prometheus.Histogram
 	lastRun      prometheus.Gauge
 	reportWrites *prometheus.CounterVec
-	statusWrites prometheus.Counter
+	rejudges     prometheus.Counter
 	reportsOn    prometheus.Gauge
 }
 
@@ -41,9 +41,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "guardrails_report_writes_total",
 			Help: "Writes of report resources by the audit, by kind (Report, ClusterReport, PolicyReport, ClusterPolicyReport) and operation (create, update, delete). An unchanged cluster costs none.",
 		}, []string{"kind", "operation"}),
-		statusWrites: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "guardrails_audit_status_writes_total",
-			Help: "Status patches by the audit (status.violations, violationCount, compliant) on objects whose recorded verdict had changed.",
+		rejudges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "guardrails_audit_rejudge_requests_total",
+			Help: "Objects the audit handed back to their reconcilers to judge again, because their status recorded another verdict than the audit's (a change by time or policy alone). The reconcilers write status; the audit writes none.",
 		}),
 		reportsOn: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "guardrails_audit_reports_enabled",
@@ -63,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if m.reportWrites, err = policy.RegisterCollector(reg, m.reportWrites); err != nil {
 		return nil, err
 	}
-	if m.statusWrites, err = policy.RegisterCollector(reg, m.statusWrites); err != nil {
+	if m.rejudges, err = policy.RegisterCollector(reg, m.rejudges); err != nil {
 		return nil, err
 	}
 	if m.reportsOn, err = policy.RegisterCollector(reg, m.reportsOn); err != nil {
@@ -95,9 +95,9 @@ func (m *metrics) reportWrite(kind, op string) {
 	}
 }
 
-func (m *metrics) statusWrite() {
+func (m *metrics) rejudged() {
 	if m != nil {
-		m.statusWrites.Inc()
+		m.rejudges.Inc()
 	}
 }
 

@@ -2,26 +2,22 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // noCopy lists from the informer cache without deep copies: the items are
@@ -39,13 +35,14 @@ type job struct {
 type verdict struct {
 	decision *policy.Decision
 	next     time.Time
-	wrote    bool
+	asked    bool // its reconciler was asked to judge it again
 	err      error
 }
 
 // Pass judges the objects of the given scopes (every scope when all) and
-// records the verdicts: statuses that changed, reports whose content
-// changed, guardrails_violations. Start calls it; so may a benchmark, on an
+// records the verdicts: reports whose content changed,
+// guardrails_violations, and a request to judge again to the reconciler
+// of each object whose status records another verdict. Start calls it; so may a benchmark, on an
 // auditor given a manager with Bind.
 func (a *Auditor) Pass(ctx context.Context, scopes []string, all bool) (Stats, error) {
 	start := time.Now()
@@ -107,8 +104,8 @@ func (a *Auditor) Pass(ctx context.Context, scopes []string, all bool) (Stats, e
 			errs = append(errs, fmt.Errorf("%s %s/%s: %w", j.kind, j.obj.GetNamespace(), j.obj.GetName(), v.err))
 			continue
 		}
-		if v.wrote {
-			stats.StatusWrites++
+		if v.asked {
+			stats.Rejudged++
 		}
 		byScope[j.scope] = append(byScope[j.scope], judged{ref: reference(j.kind, j.obj), decision: v.decision})
 		if t := v.next; !t.IsZero() {
@@ -180,7 +177,7 @@ func (a *Auditor) Pass(ctx context.Context, scopes []string, all bool) (Stats, e
 	stats.End = a.clock.Now()
 	a.metrics.pass(stats.Duration, stats.End, countsNow)
 	a.publish(stats)
-	a.log.V(1).Info("audit pass", "scopes", stats.Scopes, "objects", stats.Objects, "took", stats.Duration.String(), "reportWrites", stats.ReportWrites, "statusWrites", stats.StatusWrites)
+	a.log.V(1).Info("audit pass", "scopes", stats.Scopes, "objects", stats.Objects, "took", stats.Duration.String(), "reportWrites", stats.ReportWrites, "rejudged", stats.Rejudged)
 	return stats, errors.Join(errs...)
 }
 
@@ -364,8 +361,8 @@ func (a *Auditor) metadataOf(ctx context.Context, kind, namespace string) ([]cli
 	}
 }
 
-// judge evaluates the jobs on Workers goroutines, and records each verdict
-// in its object's status when it changed.
+// judge evaluates the jobs on Workers goroutines, and asks the reconciler
+// of each object whose status records another verdict to judge it again.
 func (a *Auditor) judge(ctx context.Context, snap *resolve.Snapshot, jobs []job, now time.Time) []verdict {
 	out := make([]verdict, len(jobs))
 	memo := policy.NewMemo()
@@ -404,9 +401,9 @@ func (a *Auditor) judgeOne(ctx context.Context, snap *resolve.Snapshot, memo *po
 		return verdict{err: err}
 	}
 	v := verdict{decision: d, next: policy.NextChange(&req, now)}
-	v.wrote, v.err = a.recordStatus(ctx, j.obj, d)
+	v.asked, v.err = a.rejudge(ctx, j.obj, d)
 	if v.err != nil {
-		v.err = fmt.Errorf("recording the verdict in status: %w", v.err)
+		v.err = fmt.Errorf("asking its reconciler to judge it again: %w", v.err)
 	}
 	return v
 }
@@ -420,70 +417,19 @@ func reference(kind string, obj client.Object) corev1.ObjectReference {
 	return corev1.ObjectReference{APIVersion: apiVersion, Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: obj.GetUID()}
 }
 
-// statusOf returns the common status of one of our objects, and its
-// compliant field when it has one.
-func statusOf(obj client.Object) (st *v1alpha1.CommonStatus, compliant **bool) {
-	switch o := obj.(type) {
-	case *v1alpha1.MarketingWorkload:
-		return &o.Status.CommonStatus, &o.Status.Compliant
-	case *v1alpha1.SaaSIntegration:
-		return &o.Status.CommonStatus, &o.Status.Compliant
-	case *v1alpha1.Vendor:
-		return &o.Status.CommonStatus, nil
-	case *v1alpha1.PlatformStandard:
-		return &o.Status.CommonStatus, nil
-	case *v1alpha1.GuardrailPolicy:
-		return &o.Status.CommonStatus, nil
-	case *v1alpha1.PolicyException:
-		return &o.Status.CommonStatus, nil
-	}
-	return nil, nil
-}
-
-// recordStatus patches status.violations, violationCount and compliant
-// when the verdict differs from what the object records, once the object's
-// reconciler has judged its current generation (the reconcilers write the
-// same from the same engine; the audit catches what changed with time or
-// policy alone). The cached object is never written to: the patch
-// goes through a fresh one.
-func (a *Auditor) recordStatus(ctx context.Context, obj client.Object, d *policy.Decision) (bool, error) {
-	st, compliant := statusOf(obj)
-	if st == nil || st.ObservedGeneration != obj.GetGeneration() {
-		// Not one of ours, or its reconciler has not judged this generation
-		// yet: it is about to record the same verdict, and a write now
-		// would only make its status update conflict.
+// rejudge asks the reconciler of one of our objects to judge it again when
+// its status records another verdict than the pass's (what changed with
+// time or policy alone), once the reconciler has judged its current
+// generation: before that, it is about to judge it anyway. The status has
+// one writer, the reconciler (internal/status).
+func (a *Auditor) rejudge(ctx context.Context, obj client.Object, d *policy.Decision) (bool, error) {
+	o, ours := obj.(v1alpha1.Object)
+	if !ours || o.GetCommonStatus().ObservedGeneration != o.GetGeneration() || status.Records(o, d) {
 		return false, nil
 	}
-	vs, n := d.StatusViolations()
-	ok := !d.Denied()
-	if equality.Semantic.DeepEqual(st.Violations, vs) && st.ViolationCount == n &&
-		(compliant == nil || (*compliant != nil && **compliant == ok)) {
-		return false, nil
+	asked, err := a.opts.Rejudge.Ask(ctx, o)
+	if asked {
+		a.metrics.rejudged()
 	}
-	status := map[string]any{"violations": nil, "violationCount": nil}
-	if len(vs) > 0 {
-		status["violations"] = vs
-	}
-	if n > 0 {
-		status["violationCount"] = n
-	}
-	if compliant != nil {
-		status["compliant"] = ok
-	}
-	body, err := json.Marshal(map[string]any{"status": status})
-	if err != nil {
-		return false, err
-	}
-	fresh := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
-	fresh.SetNamespace(obj.GetNamespace())
-	fresh.SetName(obj.GetName())
-	err = a.client.Status().Patch(ctx, fresh, client.RawPatch(types.MergePatchType, body))
-	if apierrors.IsNotFound(err) {
-		return false, nil // deleted since the pass listed it
-	}
-	if err != nil {
-		return false, err
-	}
-	a.metrics.statusWrite()
-	return true, nil
+	return asked, err
 }

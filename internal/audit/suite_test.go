@@ -37,6 +37,7 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/audit"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
 // The suite runs a real manager with the policy loader, every reconciler
@@ -122,14 +123,17 @@ func startAuditors(cfg *rest.Config, api string, reg *prometheus.Registry, inter
 	engine, err := policy.New(policy.Options{Timeout: 10 * time.Second})
 	Expect(err).NotTo(HaveOccurred())
 	loader := policyset.New(engine)
-	Expect(controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: loader, Clock: clk})).To(Succeed())
-	main, err := audit.New(audit.Options{Engine: engine, Policies: loader, Clock: clk, Interval: interval, ReportAPI: api, Registerer: reg, Debounce: 50 * time.Millisecond})
+	// One Rejudge for the reconcilers and the auditors, as cmd/manager
+	// wires them.
+	rejudge := status.NewRejudge()
+	Expect(controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: loader, Rejudge: rejudge, Clock: clk})).To(Succeed())
+	main, err := audit.New(audit.Options{Engine: engine, Policies: loader, Rejudge: rejudge, Clock: clk, Interval: interval, ReportAPI: api, Registerer: reg, Debounce: 50 * time.Millisecond})
 	Expect(err).NotTo(HaveOccurred())
 	passes = main.Passes()
 	Expect(main.SetupWithManager(mgr)).To(Succeed())
 	var second *audit.Auditor
 	if api == audit.ReportAPIOpenReports {
-		second, err = audit.New(audit.Options{Engine: engine, Policies: loader, Clock: clk, Interval: -1, ReportAPI: audit.ReportAPIWGPolicy, MaxResults: capResults, Debounce: 50 * time.Millisecond})
+		second, err = audit.New(audit.Options{Engine: engine, Policies: loader, Rejudge: rejudge, Clock: clk, Interval: -1, ReportAPI: audit.ReportAPIWGPolicy, MaxResults: capResults, Debounce: 50 * time.Millisecond})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(second.SetupWithManager(mgr)).To(Succeed())
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/audit"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/status"
 	"github.com/martech-guardrails/guardrails/internal/testenv"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
@@ -148,11 +149,12 @@ func startCluster(clk clock.WithTicker) (*cluster, error) {
 	}
 	// One loader for every door, as cmd/manager wires them.
 	policies := policyset.New(engine)
-	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Clock: clk}); err != nil {
+	rejudge := status.NewRejudge()
+	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Rejudge: rejudge, Clock: clk}); err != nil {
 		return c, err
 	}
 	// Door (d): the background audit's reports, every result kept.
-	auditor, err := audit.New(audit.Options{Engine: engine, Policies: policies, Clock: clk, Interval: -1, MaxResults: 100000})
+	auditor, err := audit.New(audit.Options{Engine: engine, Policies: policies, Rejudge: rejudge, Clock: clk, Interval: -1, MaxResults: 100000})
 	if err != nil {
 		return c, err
 	}
