@@ -196,16 +196,11 @@ func (b *builder) add(o Object, what string, at time.Time, overdue bool, who, su
 	return &b.items[len(b.items)-1]
 }
 
+// kindOf is the kind of one of our typed objects (v1alpha1.KindOf, whatever
+// its TypeMeta says), else what its TypeMeta says.
 func kindOf(obj client.Object) string {
-	switch obj.(type) {
-	case *v1alpha1.Vendor:
-		return v1alpha1.KindVendor
-	case *v1alpha1.MarketingWorkload:
-		return v1alpha1.KindMarketingWorkload
-	case *v1alpha1.SaaSIntegration:
-		return v1alpha1.KindSaaSIntegration
-	case *v1alpha1.PolicyException:
-		return v1alpha1.KindPolicyException
+	if k, ours := v1alpha1.KindOf(obj); ours {
+		return k.Name
 	}
 	return obj.GetObjectKind().GroupVersionKind().Kind
 }

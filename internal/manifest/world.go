@@ -407,21 +407,12 @@ func metaOnly(obj map[string]any, into *metav1.ObjectMeta) error {
 	return nil
 }
 
-// newTyped returns an empty typed object of one of our kinds.
+// newTyped returns an empty typed object of one of our kinds (the kinds
+// table, v1alpha1.LookupKind), nil for any other kind.
 func newTyped(kind string) client.Object {
-	switch kind {
-	case v1alpha1.KindMarketingWorkload:
-		return &v1alpha1.MarketingWorkload{}
-	case v1alpha1.KindSaaSIntegration:
-		return &v1alpha1.SaaSIntegration{}
-	case v1alpha1.KindVendor:
-		return &v1alpha1.Vendor{}
-	case v1alpha1.KindPlatformStandard:
-		return &v1alpha1.PlatformStandard{}
-	case v1alpha1.KindGuardrailPolicy:
-		return &v1alpha1.GuardrailPolicy{}
-	case v1alpha1.KindPolicyException:
-		return &v1alpha1.PolicyException{}
+	k, ok := v1alpha1.LookupKind(kind)
+	if !ok {
+		return nil
 	}
-	return nil
+	return k.New()
 }

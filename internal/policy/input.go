@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -97,24 +98,12 @@ type object struct {
 	value                             ast.Value
 }
 
-// typedKinds maps our typed objects to their kinds, for objects whose
-// TypeMeta is empty (as typed objects read through a client often are).
+// typedKind is the kind of our typed objects (v1alpha1.KindOf), for
+// objects whose TypeMeta is empty (as typed objects read through a client
+// often are); "" for any other object.
 func typedKind(x any) string {
-	switch x.(type) {
-	case *v1alpha1.MarketingWorkload:
-		return v1alpha1.KindMarketingWorkload
-	case *v1alpha1.SaaSIntegration:
-		return v1alpha1.KindSaaSIntegration
-	case *v1alpha1.Vendor:
-		return v1alpha1.KindVendor
-	case *v1alpha1.PlatformStandard:
-		return v1alpha1.KindPlatformStandard
-	case *v1alpha1.GuardrailPolicy:
-		return v1alpha1.KindGuardrailPolicy
-	case *v1alpha1.PolicyException:
-		return v1alpha1.KindPolicyException
-	}
-	return ""
+	k, _ := v1alpha1.KindOf(x)
+	return k.Name
 }
 
 // toObject converts x (nil, typed, unstructured or a map) for the input.
@@ -190,43 +179,22 @@ func typedObject(x storedObject) (*object, error) {
 	return obj, nil
 }
 
-// pointerTo returns a pointer to our typed objects passed by value.
+// pointerTo returns a pointer to our typed objects (v1alpha1.PointerTo)
+// and unstructured ones passed by value, and x itself otherwise.
 func pointerTo(x any) any {
-	switch o := x.(type) {
-	case v1alpha1.MarketingWorkload:
-		return &o
-	case v1alpha1.SaaSIntegration:
-		return &o
-	case v1alpha1.Vendor:
-		return &o
-	case v1alpha1.PlatformStandard:
-		return &o
-	case v1alpha1.GuardrailPolicy:
-		return &o
-	case v1alpha1.PolicyException:
-		return &o
-	case unstructured.Unstructured:
-		return &o
+	if u, ok := x.(unstructured.Unstructured); ok {
+		return &u
+	}
+	if p, ok := v1alpha1.PointerTo(x); ok {
+		return p
 	}
 	return x
 }
 
+// isNilPointer reports a nil pointer to one of our typed objects.
 func isNilPointer(o runtime.Object) bool {
-	switch p := o.(type) {
-	case *v1alpha1.MarketingWorkload:
-		return p == nil
-	case *v1alpha1.SaaSIntegration:
-		return p == nil
-	case *v1alpha1.Vendor:
-		return p == nil
-	case *v1alpha1.PlatformStandard:
-		return p == nil
-	case *v1alpha1.GuardrailPolicy:
-		return p == nil
-	case *v1alpha1.PolicyException:
-		return p == nil
-	}
-	return false
+	_, ours := v1alpha1.KindOf(o)
+	return ours && reflect.ValueOf(o).IsNil()
 }
 
 // with returns a copy of obj with one more key (obj is not modified).

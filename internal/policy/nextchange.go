@@ -54,28 +54,26 @@ func NextChange(req *Request, now time.Time) time.Time {
 			}
 		}
 	}
+	// Any of our kinds: the exceptions that waive its own results.
+	if o, ours := req.Object.(v1alpha1.Object); ours {
+		k, _ := v1alpha1.KindOf(o)
+		waivers(k.Name, o.GetNamespace(), o.GetName())
+	}
+	// What else a kind's verdict depends on.
 	switch o := req.Object.(type) {
 	case *v1alpha1.MarketingWorkload:
-		waivers(v1alpha1.KindMarketingWorkload, o.Namespace, o.Name)
 		for _, si := range req.Integrations {
 			waivers(v1alpha1.KindSaaSIntegration, si.Namespace, si.Name)
 			vendor(si.Spec.Vendor)
 			credential(si)
 		}
 	case *v1alpha1.SaaSIntegration:
-		waivers(v1alpha1.KindSaaSIntegration, o.Namespace, o.Name)
 		vendor(o.Spec.Vendor)
 		credential(o)
 	case *v1alpha1.Vendor:
-		waivers(v1alpha1.KindVendor, "", o.Name)
 		vendor(o.Name)
 		at(NextVendorChange(o, req.Usage.Integrations(o.Name), Portfolio(req.Standard), now))
-	case *v1alpha1.PlatformStandard:
-		waivers(v1alpha1.KindPlatformStandard, "", o.Name)
-	case *v1alpha1.GuardrailPolicy:
-		waivers(v1alpha1.KindGuardrailPolicy, "", o.Name)
 	case *v1alpha1.PolicyException:
-		waivers(v1alpha1.KindPolicyException, o.Namespace, o.Name)
 		at(o.Spec.ExpiresAt.Time) // the exception itself stops being in force
 	}
 	return next
