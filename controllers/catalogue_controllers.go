@@ -31,8 +31,7 @@ type PlatformStandardReconciler struct {
 	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
 	// name in spec.policies may have come to exist, or gone).
 	PolicyChanges <-chan event.GenericEvent
-	// Rejudge asks for a standard whose recorded verdict is out of date
-	// (status.Rejudge).
+	// Rejudge names the objects the audit found stale (status.Rejudge).
 	Rejudge <-chan event.GenericEvent
 }
 

@@ -50,8 +50,7 @@ type MarketingWorkloadReconciler struct {
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
-	// Rejudge asks for a workload whose recorded verdict is out of date
-	// (status.Rejudge).
+	// Rejudge names the objects the audit found stale (status.Rejudge).
 	Rejudge <-chan event.GenericEvent
 	// Concurrency is MaxConcurrentReconciles (1 when zero).
 	Concurrency int

@@ -32,8 +32,7 @@ type GuardrailPolicyReconciler struct {
 	client.Client
 	Policies *policyset.Loader
 	Clock    clock.PassiveClock
-	// Rejudge asks for a policy whose recorded verdict is out of date
-	// (status.Rejudge).
+	// Rejudge names the objects the audit found stale (status.Rejudge).
 	Rejudge <-chan event.GenericEvent
 }
 
@@ -93,8 +92,7 @@ type PolicyExceptionReconciler struct {
 	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
 	// policy the exception names may have come to exist, or gone).
 	PolicyChanges <-chan event.GenericEvent
-	// Rejudge asks for an exception whose recorded verdict is out of date
-	// (status.Rejudge).
+	// Rejudge names the objects the audit found stale (status.Rejudge).
 	Rejudge <-chan event.GenericEvent
 }
 

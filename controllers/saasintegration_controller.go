@@ -40,8 +40,7 @@ type SaaSIntegrationReconciler struct {
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
-	// Rejudge asks for an integration whose recorded verdict is out of date
-	// (status.Rejudge).
+	// Rejudge names the objects the audit found stale (status.Rejudge).
 	Rejudge <-chan event.GenericEvent
 }
 

@@ -50,8 +50,7 @@ type VendorReconciler struct {
 	Recorder record.EventRecorder
 	// PolicyChanges fires after the engine's GuardrailPolicies changed.
 	PolicyChanges <-chan event.GenericEvent
-	// Rejudge asks for a vendor whose recorded verdict is out of date
-	// (status.Rejudge).
+	// Rejudge names the objects the audit found stale (status.Rejudge).
 	Rejudge <-chan event.GenericEvent
 }
 
