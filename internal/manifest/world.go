@@ -108,6 +108,9 @@ type World struct {
 	// usage is the vendor usage of the SaaSIntegrations (usage.go), made
 	// on the first request that needs it.
 	usage func() (*policy.Usage, error)
+	// catalogue is the Vendors converted for the engine, once, on the
+	// first request (usage.go).
+	catalogue func() (*policy.Catalogue, error)
 }
 
 func newWorld() *World {
@@ -123,6 +126,7 @@ func newWorld() *World {
 	}
 	w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.Inventory()) })
 	w.usage = sync.OnceValues(w.vendorUsage)
+	w.catalogue = sync.OnceValues(w.vendorCatalogue)
 	return w
 }
 

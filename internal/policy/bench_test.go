@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -301,4 +302,43 @@ func benchInputs(b testing.TB) (*evaluation, map[string]ast.Value, *object) {
 		v1alpha1.KindMarketingWorkload: newInput(sh, OperationAudit, wl, nil, wl, testNS, integrations).value(emptyObject()),
 	}
 	return ev, inputs, si
+}
+
+// bigCatalogue is the bench request's catalogue grown to n vendors: the
+// three it names plus approved fillers of the same shape.
+func bigCatalogue(req *Request, n int) {
+	m := maps.Clone(req.Vendors)
+	for i := 0; len(m) < n; i++ {
+		v := vendor(fmt.Sprintf("filler-%04d", i))
+		m[v.Name] = v
+	}
+	req.Vendors = m
+}
+
+// BenchmarkEvaluateWorkloadCatalogue is BenchmarkEvaluateWorkload with 50
+// and with 2,000 vendors in the catalogue: "shared", as every door hands
+// it (a Catalogue converted once for many requests), and, for comparison,
+// a bare Vendors map converted on every call, as files give it (no UIDs)
+// and as the API server does (stored: through the conversion cache). The
+// cost of one object must not grow with the catalogue.
+func BenchmarkEvaluateWorkloadCatalogue(b *testing.B) {
+	for _, mode := range []string{"shared", "files", "stored"} {
+		for _, n := range []int{50, 2000} {
+			b.Run(fmt.Sprintf("%s/vendors=%d", mode, n), func(b *testing.B) {
+				e, req := benchWorkload(b)
+				bigCatalogue(&req, n)
+				switch mode {
+				case "stored":
+					stored(&req)
+				case "shared":
+					cat, err := NewCatalogue(req.Vendors)
+					if err != nil {
+						b.Fatal(err)
+					}
+					req.Catalogue = cat
+				}
+				timeEvaluate(b, e, req, "campaign-naming")
+			})
+		}
+	}
 }

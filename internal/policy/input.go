@@ -3,7 +3,6 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -62,7 +61,13 @@ type Request struct {
 	Namespace Namespace
 	User      *User                      // admission only
 	Standard  *v1alpha1.PlatformStandard // the standard in force, if any
+	// Vendors is the catalogue by name. Catalogue, when set, is the same
+	// catalogue converted once (NewCatalogue(Vendors)) and shared by the
+	// requests that see it: input.vendors is then read from it rather
+	// than converted from Vendors on every Evaluate. A door that sets it
+	// sets Vendors to Catalogue.Vendors().
 	Vendors   map[string]*v1alpha1.Vendor
+	Catalogue *Catalogue
 	// Integrations are the SaaSIntegrations of the object's namespace that a
 	// MarketingWorkload references, by name; they are evaluated too, and
 	// their verdicts handed to the workload's policies.
@@ -291,17 +296,14 @@ func newShared(req *Request, set *policySet, now time.Time, cache *convCache) (*
 		}
 		s.standard = ast.NewTerm(v)
 	}
-	vendors := make([][2]*ast.Term, 0, len(req.Vendors))
-	for _, name := range slices.Sorted(maps.Keys(req.Vendors)) {
-		obj, err := cache.object(req.Vendors[name])
-		if err != nil {
+	cat := req.Catalogue
+	if cat == nil {
+		var err error
+		if cat, err = newCatalogue(req.Vendors, cache); err != nil {
 			return nil, err
 		}
-		if obj != nil {
-			vendors = append(vendors, ast.Item(ast.StringTerm(name), ast.NewTerm(obj.value)))
-		}
 	}
-	s.vendors = ast.ObjectTerm(vendors...)
+	s.vendors = cat.term
 	if req.Secrets != nil {
 		secrets := make([][2]*ast.Term, 0, len(req.Secrets))
 		for name, si := range req.Secrets {

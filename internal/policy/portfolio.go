@@ -195,21 +195,46 @@ func wholeDays(d time.Duration) int { return int(d / Day) }
 // every door already reads; a nil Usage is unknown, and the facts that
 // need it are left out of the input.
 type Usage struct {
-	byVendor map[string][]usageRef
+	byVendor map[string]int      // integrations per vendor
+	vendorOf map[usageRef]string // each integration's vendor
+	// all is input.portfolio.usage with no subject left out, made once;
+	// its pairs (sorted by vendor) are what term copies for a subject.
+	all   *ast.Term
+	pairs [][2]*ast.Term
+	index map[string]int // vendor -> its place in pairs
 }
 
 type usageRef struct{ namespace, name string }
 
+var keyIntegrationsCount = ast.InternedTerm("integrations")
+
 // NewUsage indexes integrations by vendor; it keeps no pointer to them.
 func NewUsage(integrations []*v1alpha1.SaaSIntegration) *Usage {
-	u := &Usage{byVendor: map[string][]usageRef{}}
+	u := &Usage{byVendor: map[string]int{}, vendorOf: map[usageRef]string{}}
 	for _, si := range integrations {
 		if si == nil || si.Spec.Vendor == "" {
 			continue
 		}
-		u.byVendor[si.Spec.Vendor] = append(u.byVendor[si.Spec.Vendor], usageRef{si.Namespace, si.Name})
+		ref := usageRef{si.Namespace, si.Name}
+		if _, dup := u.vendorOf[ref]; dup {
+			continue
+		}
+		u.vendorOf[ref] = si.Spec.Vendor
+		u.byVendor[si.Spec.Vendor]++
 	}
+	vendors := slices.Sorted(maps.Keys(u.byVendor))
+	u.pairs = make([][2]*ast.Term, len(vendors))
+	u.index = make(map[string]int, len(vendors))
+	for i, vendor := range vendors {
+		u.pairs[i] = usagePair(vendor, u.byVendor[vendor])
+		u.index[vendor] = i
+	}
+	u.all = ast.ObjectTerm(u.pairs...)
 	return u
+}
+
+func usagePair(vendor string, n int) [2]*ast.Term {
+	return ast.Item(ast.StringTerm(vendor), ast.ObjectTerm(ast.Item(keyIntegrationsCount, ast.IntNumberTerm(n))))
 }
 
 // Integrations returns how many SaaSIntegrations use vendor; -1 when the
@@ -218,27 +243,31 @@ func (u *Usage) Integrations(vendor string) int {
 	if u == nil {
 		return -1
 	}
-	return len(u.byVendor[vendor])
+	return u.byVendor[vendor]
 }
 
 // term is input.portfolio.usage seen from one subject: for each vendor
 // some integration uses, {integrations: how many, self excluded}. The
 // counts never depend on the order objects were created in, so every door
 // (admission included, which sees the world before the subject exists)
-// gives the same facts.
+// gives the same facts. Without a subject, or for one the usage does not
+// count, it is the one term made by NewUsage; otherwise a copy with the
+// subject's vendor counted one less (left out at zero).
 func (u *Usage) term(self *usageRef) *ast.Term {
-	pairs := make([][2]*ast.Term, 0, len(u.byVendor))
-	for _, vendor := range slices.Sorted(maps.Keys(u.byVendor)) {
-		n := 0
-		for _, r := range u.byVendor[vendor] {
-			if self == nil || r != *self {
-				n++
-			}
-		}
-		if n > 0 {
-			pairs = append(pairs, ast.Item(ast.StringTerm(vendor), ast.ObjectTerm(ast.Item(ast.InternedTerm("integrations"), ast.IntNumberTerm(n)))))
-		}
+	if self == nil {
+		return u.all
 	}
+	vendor, counted := u.vendorOf[*self]
+	if !counted {
+		return u.all
+	}
+	i := u.index[vendor]
+	pairs := make([][2]*ast.Term, 0, len(u.pairs))
+	pairs = append(pairs, u.pairs[:i]...)
+	if n := u.byVendor[vendor] - 1; n > 0 {
+		pairs = append(pairs, usagePair(vendor, n))
+	}
+	pairs = append(pairs, u.pairs[i+1:]...)
 	return ast.ObjectTerm(pairs...)
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
 )
 
 // ErrNotSynced says the GuardrailPolicies are not loaded yet.
@@ -38,6 +39,9 @@ type Loader struct {
 	mapper meta.RESTMapper
 	warm   []client.Object
 	gk     GatekeeperOptions
+	// catalogues is the vendor catalogue every door of the manager shares,
+	// kept current from the Vendor informer (nil until Add).
+	catalogues *resolve.Catalogues
 
 	synced chan struct{}
 	added  sync.Once
@@ -107,6 +111,7 @@ func (l *Loader) Add(mgr ctrl.Manager) error {
 	l.added.Do(func() {
 		l.cache = mgr.GetCache()
 		l.mapper = mgr.GetRESTMapper()
+		l.catalogues = resolve.NewCatalogues(l.cache)
 		if err := mgr.Add(l); err != nil {
 			l.addErr = fmt.Errorf("policyset: adding the loader: %w", err)
 		}
@@ -116,6 +121,11 @@ func (l *Loader) Add(mgr ctrl.Manager) error {
 
 // Engine is the engine the loader owns the policies of.
 func (l *Loader) Engine() *policy.Engine { return l.engine }
+
+// Catalogues is the vendor catalogue, converted once between two changes
+// of a Vendor, that the reconcilers and the webhooks share (Resolver
+// .Catalogues); nil before Add and for a Static loader.
+func (l *Loader) Catalogues() *resolve.Catalogues { return l.catalogues }
 
 // Synced is closed after the first load.
 func (l *Loader) Synced() <-chan struct{} { return l.synced }
@@ -180,6 +190,15 @@ func (l *Loader) Start(ctx context.Context) error {
 		return fmt.Errorf("policyset: watching GuardrailPolicies: %w", err)
 	}
 	defer func() { _ = inf.RemoveEventHandler(reg) }()
+	vinf, err := l.cache.GetInformer(ctx, &v1alpha1.Vendor{})
+	if err != nil {
+		return fmt.Errorf("policyset: watching Vendors: %w", err)
+	}
+	vreg, err := vinf.AddEventHandler(l.catalogues.Handler())
+	if err != nil {
+		return fmt.Errorf("policyset: watching Vendors: %w", err)
+	}
+	defer func() { _ = vinf.RemoveEventHandler(vreg) }()
 	l.mu.Lock()
 	l.runCtx = ctx
 	warm := l.warm

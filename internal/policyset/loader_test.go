@@ -42,57 +42,11 @@ func sizedPolicy(name string, size int) *v1alpha1.GuardrailPolicy {
 // stay, and a policy in force that grows past the bound keeps its last good
 // version.
 func TestLoaderPolicySetBound(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(testenv.Assets(), "kube-apiserver")); err != nil {
-		t.Fatalf("kube-apiserver not found in %s: run `make envtest-bins`", testenv.Assets())
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{testenv.RepoPath("config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: testenv.Assets(),
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	engine, err := policy.New(policy.Options{Timeout: 10 * time.Second, MaxPolicySetRego: 2500})
 	if err != nil {
 		t.Fatal(err)
 	}
-	loader := policyset.New(engine).WithGatekeeper(policyset.GatekeeperOptions{Disabled: true})
-	if err := loader.Add(mgr); err != nil {
-		t.Fatal(err)
-	}
-	synced := func(*http.Request) error {
-		select {
-		case <-loader.Synced():
-			return nil
-		default:
-			return policyset.ErrNotSynced
-		}
-	}
-	stop, err := testenv.Run(mgr, synced, time.Minute)
-	if stop != nil {
-		t.Cleanup(func() {
-			if err := stop(); err != nil {
-				t.Errorf("manager: %v", err)
-			}
-		})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, loader, _ := startLoader(t, engine)
 	ctx := context.Background()
 	inForce := func(name string) bool {
 		for _, p := range engine.Policies() {
@@ -153,4 +107,59 @@ func TestLoaderPolicySetBound(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// startLoader starts an API server (envtest) and a manager running a
+// loader of engine (Gatekeeper off), and returns a client of the API
+// server, the loader once synced, and the manager.
+func startLoader(t *testing.T, engine *policy.Engine) (client.Client, *policyset.Loader, ctrl.Manager) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(testenv.Assets(), "kube-apiserver")); err != nil {
+		t.Fatalf("kube-apiserver not found in %s: run `make envtest-bins`", testenv.Assets())
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{testenv.RepoPath("config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: testenv.Assets(),
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := policyset.New(engine).WithGatekeeper(policyset.GatekeeperOptions{Disabled: true})
+	if err := loader.Add(mgr); err != nil {
+		t.Fatal(err)
+	}
+	synced := func(*http.Request) error {
+		select {
+		case <-loader.Synced():
+			return nil
+		default:
+			return policyset.ErrNotSynced
+		}
+	}
+	stop, err := testenv.Run(mgr, synced, time.Minute)
+	if stop != nil {
+		t.Cleanup(func() {
+			if err := stop(); err != nil {
+				t.Errorf("manager: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, loader, mgr
 }

@@ -43,6 +43,10 @@ type Resolver struct {
 	// request then carries the inventory (Inventory). Unset: none is
 	// listed, the engine's own rendered children only.
 	ReadsInventory func() bool
+	// Catalogues, when set, keeps the catalogue converted between two
+	// changes of a Vendor (the manager: one for every door). Unset, each
+	// request lists and converts it, unless Reader is a CatalogueReader.
+	Catalogues *Catalogues
 }
 
 // Standard returns the PlatformStandard in force for a namespace: a
@@ -122,6 +126,28 @@ func (r Resolver) Vendors(ctx context.Context) (map[string]*v1alpha1.Vendor, err
 		out[list.Items[i].Name] = &list.Items[i]
 	}
 	return out, nil
+}
+
+// Catalogue returns the catalogue converted for the engine: the Reader's
+// own when it keeps one (CatalogueReader), else Catalogues' (names are the
+// vendors the request names, see Catalogues.Get), else listed and
+// converted now.
+func (r Resolver) Catalogue(ctx context.Context, names ...string) (*policy.Catalogue, error) {
+	if cr, ok := r.Reader.(CatalogueReader); ok {
+		return cr.Catalogue(ctx)
+	}
+	if r.Catalogues != nil {
+		return r.Catalogues.Get(ctx, names...)
+	}
+	vendors, err := r.Vendors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := policy.NewCatalogue(vendors)
+	if err != nil {
+		return nil, fmt.Errorf("converting the vendor catalogue: %w", err)
+	}
+	return cat, nil
 }
 
 // Integrations returns the SaaSIntegrations a workload references that exist.
@@ -244,7 +270,7 @@ func (r Resolver) Request(ctx context.Context, obj client.Object, op policy.Oper
 type world interface {
 	Namespace(ctx context.Context, name string) (policy.Namespace, error)
 	Standard(ctx context.Context, nsLabels map[string]string) (*v1alpha1.PlatformStandard, error)
-	Vendors(ctx context.Context) (map[string]*v1alpha1.Vendor, error)
+	Catalogue(ctx context.Context, names ...string) (*policy.Catalogue, error)
 	Exceptions(ctx context.Context) ([]v1alpha1.PolicyException, error)
 	Integrations(ctx context.Context, mw *v1alpha1.MarketingWorkload) (map[string]*v1alpha1.SaaSIntegration, error)
 	Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error)
@@ -269,9 +295,10 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 		req.Owner, err = w.Owner(ctx, obj)
 		return req, err
 	}
-	if req.Vendors, err = w.Vendors(ctx); err != nil {
+	if req.Catalogue, err = w.Catalogue(ctx, vendorsNamed(obj)...); err != nil {
 		return policy.Request{}, err
 	}
+	req.Vendors = req.Catalogue.Vendors()
 	if req.Exceptions, err = w.Exceptions(ctx); err != nil {
 		return policy.Request{}, err
 	}
@@ -309,6 +336,18 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 		}
 	}
 	return req, nil
+}
+
+// vendorsNamed is the vendor obj names: a SaaSIntegration's, or the
+// Vendor itself.
+func vendorsNamed(obj client.Object) []string {
+	switch o := obj.(type) {
+	case *v1alpha1.SaaSIntegration:
+		return []string{o.Spec.Vendor}
+	case *v1alpha1.Vendor:
+		return []string{o.Name}
+	}
+	return nil
 }
 
 // UnmanagedKind returns the kind of a Deployment, Service or Ingress, the

@@ -38,6 +38,8 @@ type Snapshot struct {
 	// usage is the vendor usage of every SaaSIntegration in the cluster
 	// (a pass may list only some namespaces), listed once per pass.
 	usage func() (*policy.Usage, error)
+	// catalogue is the vendors converted once per pass.
+	catalogue func() (*policy.Catalogue, error)
 
 	// data.inventory (inventory.go): the managed children of every
 	// namespace, listed once through reader, and the Namespaces of the
@@ -92,6 +94,7 @@ func NewSnapshot(reader client.Reader, of SnapshotOf) *Snapshot {
 	for i := range of.Vendors {
 		s.vendors[of.Vendors[i].Name] = &of.Vendors[i]
 	}
+	s.catalogue = sync.OnceValues(func() (*policy.Catalogue, error) { return policy.NewCatalogue(s.vendors) })
 	s.usage = sync.OnceValues(func() (*policy.Usage, error) { return s.reader.Usage(context.Background()) })
 	for i := range of.Integrations {
 		si := &of.Integrations[i]
@@ -122,9 +125,10 @@ func (s *Snapshot) Standard(_ context.Context, nsLabels map[string]string) (*v1a
 	return standardFor(s.standards, nsLabels), nil
 }
 
-// Vendors returns the catalogue by name (shared: read only).
-func (s *Snapshot) Vendors(context.Context) (map[string]*v1alpha1.Vendor, error) {
-	return s.vendors, nil
+// Catalogue returns the catalogue, converted once per pass (shared: read
+// only).
+func (s *Snapshot) Catalogue(context.Context, ...string) (*policy.Catalogue, error) {
+	return s.catalogue()
 }
 
 // Exceptions returns every PolicyException (shared: read only).

@@ -133,13 +133,17 @@ func (w *Webhooks) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 func (w *Webhooks) setup(mgr ctrl.Manager) error {
-	if w.reader == nil {
+	shared := w.reader == nil // the manager's cache, which the catalogue follows
+	if shared {
 		w.reader = mgr.GetClient()
 	}
-	w.resolver = resolve.Resolver{Reader: w.reader, ReadsInventory: w.engine.ReadsInventory}
 	w.policies.Warm(warmed()...)
 	if err := w.policies.Add(mgr); err != nil {
 		return fmt.Errorf("webhook: %w", err)
+	}
+	w.resolver = resolve.Resolver{Reader: w.reader, ReadsInventory: w.engine.ReadsInventory}
+	if shared {
+		w.resolver.Catalogues = w.policies.Catalogues()
 	}
 	scheme := mgr.GetScheme()
 	srv := mgr.GetWebhookServer()
