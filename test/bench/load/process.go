@@ -30,7 +30,7 @@ func startWebhookProcess(ctx context.Context, kubeconfig string, s webhookenv.Se
 		return nil, err
 	}
 	ready := make(chan struct{})
-	cmd := exec.Command(self, "-serve", "-kubeconfig", kubeconfig,
+	cmd := exec.Command(self, "-serve", "-manager-kubeconfig", kubeconfig,
 		"-webhook-host", s.Host, "-webhook-port", strconv.Itoa(s.Port), "-webhook-cert-dir", s.CertDir,
 		"-policy-timeout", policyTimeout.String())
 	cmd.Stdout = &lineWatcher{want: readyLine, seen: ready}

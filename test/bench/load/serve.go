@@ -31,7 +31,7 @@ type serveFlags struct {
 }
 
 func (f *serveFlags) bind(fs *flag.FlagSet) {
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "(-serve) the manager identity's kubeconfig")
+	fs.StringVar(&f.kubeconfig, "manager-kubeconfig", "", "(-serve) the manager identity's kubeconfig")
 	fs.StringVar(&f.host, "webhook-host", "127.0.0.1", "(-serve) address the webhook server listens on")
 	fs.IntVar(&f.port, "webhook-port", 0, "(-serve) port the webhook server listens on")
 	fs.StringVar(&f.certDir, "webhook-cert-dir", "", "(-serve) directory of the webhook serving certificate (tls.crt, tls.key)")
@@ -44,12 +44,12 @@ func (f *serveFlags) bind(fs *flag.FlagSet) {
 // generator's.
 func serve(f serveFlags) error {
 	if f.kubeconfig == "" || f.port == 0 || f.certDir == "" {
-		return errors.New("-serve needs -kubeconfig, -webhook-port and -webhook-cert-dir")
+		return errors.New("-serve needs -manager-kubeconfig, -webhook-port and -webhook-cert-dir")
 	}
 	logf.SetLogger(logr.Discard())
 	cfg, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
 	if err != nil {
-		return fmt.Errorf("-kubeconfig %s: %w", f.kubeconfig, err)
+		return fmt.Errorf("-manager-kubeconfig %s: %w", f.kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = -1, 0
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
