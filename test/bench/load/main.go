@@ -117,8 +117,9 @@ type cell struct {
 	cpu    time.Duration
 	rss    int64
 	peakOK bool
-	// apiCPU is kube-apiserver's and etcd's CPU time during the cell.
-	apiCPU time.Duration
+	// apiCPU is kube-apiserver's and etcd's CPU time during the cell,
+	// loadCPU this process's (the VUs' clients).
+	apiCPU, loadCPU time.Duration
 }
 
 func drive(f driverFlags, policyTimeout time.Duration) error {
@@ -278,7 +279,7 @@ func runCell(ctx context.Context, clients []client.Client, mode webhookenv.Mode,
 	if err != nil {
 		return c, err
 	}
-	api0 := sumCPU(apiPids)
+	api0, load0 := sumCPU(apiPids), selfCPU()
 	start := time.Now()
 	c.lat, c.errors, c.firstErr = createLoop(ctx, clients, f.maxCreates, f.maxTime, seq)
 	c.elapsed = time.Since(start)
@@ -289,12 +290,21 @@ func runCell(ctx context.Context, clients []client.Client, mode webhookenv.Mode,
 	if err != nil {
 		return c, err
 	}
-	c.cpu, c.apiCPU = cpu1-cpu0, sumCPU(apiPids)-api0
+	c.cpu, c.apiCPU, c.loadCPU = cpu1-cpu0, sumCPU(apiPids)-api0, selfCPU()-load0
 	if c.rss, err = peakRSS(pid); err != nil {
 		return c, err
 	}
 	c.requests = len(c.lat)
 	return c, nil
+}
+
+// selfCPU is this process's user+system CPU time (getrusage).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func sumCPU(pids []int) time.Duration {

@@ -51,7 +51,7 @@ func median(xs []float64) float64 {
 
 // figures are one cell's numbers, as the table shows them.
 type figures struct {
-	requests, rps, avg, p50, p95, p99, cpu, cpuPerReq, rss, apiCPU float64
+	requests, rps, avg, p50, p95, p99, cpu, cpuPerReq, rss, apiCPU, loadCPU float64
 }
 
 func (c cell) figures() figures {
@@ -65,6 +65,7 @@ func (c cell) figures() figures {
 		cpu:      c.cpu.Seconds(),
 		rss:      mib(c.rss),
 		apiCPU:   c.apiCPU.Seconds(),
+		loadCPU:  c.loadCPU.Seconds(),
 	}
 	if c.requests > 0 {
 		f.cpuPerReq = ms(c.cpu) / float64(c.requests)
@@ -74,8 +75,8 @@ func (c cell) figures() figures {
 
 func printCell(round int, c cell) {
 	f := c.figures()
-	fmt.Printf("round %d %-5s %3d VUs: %5d creates in %5.2fs = %6.1f/s; avg %6.2f p50 %6.2f p95 %6.2f p99 %7.2f ms; %d errors; webhook process CPU %.2fs, peak RSS %.0f MiB; kube-apiserver+etcd CPU %.2fs\n",
-		round, c.mode, c.vus, c.requests, c.elapsed.Seconds(), f.rps, f.avg, f.p50, f.p95, f.p99, c.errors, f.cpu, f.rss, f.apiCPU)
+	fmt.Printf("round %d %-5s %3d VUs: %5d creates in %5.2fs = %6.1f/s; avg %6.2f p50 %6.2f p95 %6.2f p99 %7.2f ms; %d errors; webhook process CPU %.2fs, peak RSS %.0f MiB; kube-apiserver+etcd CPU %.2fs; load generator CPU %.2fs\n",
+		round, c.mode, c.vus, c.requests, c.elapsed.Seconds(), f.rps, f.avg, f.p50, f.p95, f.p99, c.errors, f.cpu, f.rss, f.apiCPU, f.loadCPU)
 	if c.firstErr != nil {
 		fmt.Fprintf(os.Stderr, "  first error: %v\n", c.firstErr)
 	}
@@ -121,18 +122,19 @@ func printTable(cells []cell, vus []int, rounds int) {
 				cpuPerReq: pick(func(f figures) float64 { return f.cpuPerReq }),
 				rss:       pick(func(f figures) float64 { return f.rss }),
 				apiCPU:    pick(func(f figures) float64 { return f.apiCPU }),
+				loadCPU:   pick(func(f figures) float64 { return f.loadCPU }),
 			}
 		}
 	}
 	fmt.Printf("Medians over %d rounds (errors: total over the rounds). Webhook process: a manager serving our webhooks and the no-op handler, no controllers; its CPU is utime+stime during the cell, its peak RSS is VmHWM during the cell%s.\n\n",
 		rounds, map[bool]string{true: " (NOT reset per cell here: the peak since it started)", false: ""}[lifetimePeak])
-	fmt.Println("| setup | VUs | creates | creates/s | avg ms | p50 ms | p95 ms | p99 ms | errors | webhook CPU s | webhook CPU ms/create | webhook peak RSS MiB | kube-apiserver+etcd CPU s |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Println("| setup | VUs | creates | creates/s | avg ms | p50 ms | p95 ms | p99 ms | errors | webhook CPU s | webhook CPU ms/create | webhook peak RSS MiB | kube-apiserver+etcd CPU s | load generator CPU s |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, m := range modes {
 		for _, n := range vus {
 			f := med[key{m, n}]
-			fmt.Printf("| %s | %d | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f | %d | %.2f | %.2f | %.0f | %.2f |\n",
-				m, n, f.requests, f.rps, f.avg, f.p50, f.p95, f.p99, errs[key{m, n}], f.cpu, f.cpuPerReq, f.rss, f.apiCPU)
+			fmt.Printf("| %s | %d | %.0f | %.1f | %.2f | %.2f | %.2f | %.2f | %d | %.2f | %.2f | %.0f | %.2f | %.2f |\n",
+				m, n, f.requests, f.rps, f.avg, f.p50, f.p95, f.p99, errs[key{m, n}], f.cpu, f.cpuPerReq, f.rss, f.apiCPU, f.loadCPU)
 		}
 	}
 	fmt.Println()
