@@ -124,9 +124,6 @@ func pointAt(cc *admissionregistrationv1.WebhookClientConfig, path string) error
 	return nil
 }
 
-// Mode is the mode last set.
-func (t *Toggle) Mode() Mode { return t.mode }
-
 // Set installs mode's configurations in place of the current ones and waits
 // (30 s at most) until a dry-run probe shows the API server calls exactly
 // them: our webhook rejects the probe, the no-op handler marks its answer.
