@@ -125,6 +125,10 @@ bench-peers: build ## guardrails check beside conftest and gator (pinned, built 
 	hack/build-peers.sh
 	go run ./test/bench/peers -guardrails $(LOCALBIN)/guardrails -conftest $(LOCALBIN)/peers/conftest -gator $(LOCALBIN)/peers/gator -rounds $(BENCH_PEERS_ROUNDS)
 
+.PHONY: bench-load
+bench-load: envtest-bins ## Concurrent creates (1, 10, 50 clients) through envtest with our webhooks, no-op ones, none: creates/s, avg/p50/p95/p99, webhook CPU and peak RSS (BENCH_LOAD_FLAGS: -rounds, -max-time...).
+	go run ./test/bench/load -root $(ROOT) -assets $(K8S_BIN) $(BENCH_LOAD_FLAGS)
+
 ##@ Build
 
 .PHONY: build

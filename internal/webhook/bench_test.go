@@ -3,23 +3,19 @@ package webhook_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/testenv/webhookenv"
 )
 
 // BenchmarkCreate measures what the webhooks add to a create through the
@@ -54,21 +50,20 @@ func BenchmarkCreate(b *testing.B) {
 	if err := applySamples(ctx, e.client); err != nil {
 		b.Fatal(err)
 	}
-	toggle, err := newWebhookToggle(ctx, e)
+	webhookenv.RegisterNoOp(e.server)
+	toggle, err := webhookenv.NewToggle(ctx, e.cfg, e.scheme)
 	if err != nil {
 		b.Fatal(err)
 	}
 	n := 0
 	b.Run("MarketingWorkload", func(b *testing.B) {
-		benchmarkCreates(ctx, b, toggle, false, func() client.Object {
+		benchmarkCreates(ctx, b, e.client, toggle, false, func() client.Object {
 			n++
-			return workload(fmt.Sprintf("bench-%d", n),
-				withIntegrations([]string{"hubspot-email", "web-analytics"},
-					"user.contact.email", "user.name", "user.behavior.browsing_history", "user.device.cookie_id"))
+			return webhookenv.Workload(fmt.Sprintf("bench-%d", n))
 		})
 	})
 	b.Run("Vendor", func(b *testing.B) {
-		benchmarkCreates(ctx, b, toggle, true, func() client.Object {
+		benchmarkCreates(ctx, b, e.client, toggle, true, func() client.Object {
 			n++
 			return &v1alpha1.Vendor{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%d", n)},
@@ -84,16 +79,16 @@ func BenchmarkCreate(b *testing.B) {
 	})
 }
 
-func benchmarkCreates(ctx context.Context, b *testing.B, toggle *webhookToggle, deleteAfter bool, next func() client.Object) {
+func benchmarkCreates(ctx context.Context, b *testing.B, c client.Client, toggle *webhookenv.Toggle, deleteAfter bool, next func() client.Object) {
 	const rounds, perRound, warmup = 10, 200, 10
-	times := make(map[webhookMode][]time.Duration)
+	times := make(map[webhookenv.Mode][]time.Duration)
 	create := func() (time.Duration, error) {
 		obj := next()
 		start := time.Now()
-		err := toggle.e.client.Create(ctx, obj)
+		err := c.Create(ctx, obj)
 		d := time.Since(start)
 		if err == nil && deleteAfter {
-			err = toggle.e.client.Delete(ctx, obj)
+			err = c.Delete(ctx, obj)
 		}
 		return d, err
 	}
@@ -101,9 +96,9 @@ func benchmarkCreates(ctx context.Context, b *testing.B, toggle *webhookToggle, 
 	b.ResetTimer()
 	for range b.N {
 		for range rounds {
-			for _, mode := range []webhookMode{webhooksOff, webhooksOurs, webhooksNoOp} {
+			for _, mode := range []webhookenv.Mode{webhookenv.Off, webhookenv.Ours, webhookenv.NoOp} {
 				b.StopTimer()
-				if err := toggle.set(ctx, mode); err != nil {
+				if err := toggle.Set(ctx, mode); err != nil {
 					b.Fatal(err)
 				}
 				for range warmup {
@@ -123,7 +118,7 @@ func benchmarkCreates(ctx context.Context, b *testing.B, toggle *webhookToggle, 
 		}
 	}
 	b.StopTimer()
-	with, without, noop := times[webhooksOurs], times[webhooksOff], times[webhooksNoOp]
+	with, without, noop := times[webhookenv.Ours], times[webhookenv.Off], times[webhookenv.NoOp]
 	p50w, p99w := percentile(with, 50), percentile(with, 99)
 	p50o, p99o := percentile(without, 50), percentile(without, 99)
 	p50n, p99n := percentile(noop, 50), percentile(noop, 99)
@@ -168,7 +163,7 @@ func handlerTime(b *testing.B) time.Duration {
 					path = l.GetValue()
 				}
 			}
-			if strings.HasPrefix(path, noopPathPrefix) {
+			if strings.HasPrefix(path, webhookenv.NoOpPathPrefix) {
 				continue
 			}
 			sum += m.GetHistogram().GetSampleSum()
@@ -199,109 +194,4 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	i := (len(s)*p+99)/100 - 1
 	return s[max(i, 0)]
-}
-
-// webhookMode is which webhook configurations the API server has.
-type webhookMode int
-
-const (
-	webhooksOff  webhookMode = iota // none
-	webhooksOurs                    // config/webhook as envtest installed it
-	// webhooksNoOp: the same registrations (rules, selectors, failure
-	// policies, TLS), served by handlers that allow at once.
-	webhooksNoOp
-)
-
-// noopPathPrefix starts the paths of the no-op handlers.
-const noopPathPrefix = "/noop-"
-
-// webhookToggle switches the API server between no webhook configurations,
-// the ones envtest installed, and copies of them pointed at no-op handlers
-// on the same server, and waits until the API server acts on the change.
-type webhookToggle struct {
-	e *env
-	// configs are the configurations installed in each mode.
-	configs map[webhookMode][]client.Object
-	mode    webhookMode
-	// noopCalls counts the no-op validating handler's requests.
-	noopCalls atomic.Int64
-}
-
-func newWebhookToggle(ctx context.Context, e *env) (*webhookToggle, error) {
-	t := &webhookToggle{e: e, mode: webhooksOurs}
-	validating := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := e.client.Get(ctx, client.ObjectKey{Name: "validating-webhook-configuration"}, validating); err != nil {
-		return nil, err
-	}
-	noopValidating := validating.DeepCopy()
-	noopValidating.Name = "noop-" + validating.Name
-	for i := range noopValidating.Webhooks {
-		if err := pointAt(&noopValidating.Webhooks[i].ClientConfig, noopPathPrefix+"validate"); err != nil {
-			return nil, err
-		}
-	}
-	t.configs = map[webhookMode][]client.Object{
-		webhooksOurs: {validating},
-		webhooksNoOp: {noopValidating},
-	}
-	allow := admission.HandlerFunc(func(context.Context, admission.Request) admission.Response {
-		return admission.Allowed("")
-	})
-	e.server.Register(noopPathPrefix+"validate", &admission.Webhook{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
-		t.noopCalls.Add(1)
-		return allow(ctx, req)
-	})})
-	return t, nil
-}
-
-// pointAt points a webhook's client config, which envtest sets to a URL on
-// the local server, at path on the same server.
-func pointAt(cc *admissionregistrationv1.WebhookClientConfig, path string) error {
-	if cc.URL == nil {
-		return fmt.Errorf("webhook client config has no URL")
-	}
-	u, err := url.Parse(*cc.URL)
-	if err != nil {
-		return err
-	}
-	u.Path = path
-	to := u.String()
-	cc.URL = &to
-	return nil
-}
-
-func (t *webhookToggle) set(ctx context.Context, mode webhookMode) error {
-	if mode == t.mode {
-		return nil
-	}
-	for _, obj := range t.configs[t.mode] {
-		if err := t.e.client.Delete(ctx, obj.DeepCopyObject().(client.Object)); err != nil {
-			return err
-		}
-	}
-	for _, obj := range t.configs[mode] {
-		obj = obj.DeepCopyObject().(client.Object)
-		obj.SetResourceVersion("")
-		obj.SetUID("")
-		if err := t.e.client.Create(ctx, obj); err != nil {
-			return err
-		}
-	}
-	t.mode = mode
-	// A workload our webhooks reject, and the no-op handler's count, show
-	// which configurations the API server calls.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		before := t.noopCalls.Load()
-		err := t.e.client.Create(ctx, workload("bench-probe", withImage("docker.io/library/probe:1.0.0")), client.DryRunAll)
-		if err != nil && !apierrors.IsForbidden(err) {
-			return err
-		}
-		rejected, sawNoop := err != nil, t.noopCalls.Load() > before
-		if rejected == (mode == webhooksOurs) && sawNoop == (mode == webhooksNoOp) {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("the API server did not pick up the webhook configurations (mode %d)", mode)
 }

@@ -1,49 +1,39 @@
 package webhook_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
-	"github.com/martech-guardrails/guardrails/api/v1alpha1"
-	"github.com/martech-guardrails/guardrails/controllers"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
 	"github.com/martech-guardrails/guardrails/internal/testenv"
+	"github.com/martech-guardrails/guardrails/internal/testenv/webhookenv"
 	"github.com/martech-guardrails/guardrails/internal/webhook"
 )
 
 // managerUser is the identity the manager runs as in the tests, as its
 // service account does in a cluster. The tests' own clients use envtest's
 // admin, so their requests are judged.
-const managerUser = "system:serviceaccount:guardrails-system:guardrails-controller-manager"
+const managerUser = webhookenv.ManagerUser
 
 // env is a real kube-apiserver and etcd calling the real webhook server over
 // TLS, with the webhook configurations of config/webhook installed by
-// envtest (which points them at the local server with its own CA).
+// envtest (which points them at the local server with its own CA); the
+// setup is internal/testenv/webhookenv's, shared with bench-load.
 type env struct {
+	api     *webhookenv.APIServer
 	testEnv *envtest.Environment
 	// cfg and client are envtest's admin: judged by the webhooks.
 	cfg    *rest.Config
@@ -55,7 +45,7 @@ type env struct {
 	policies      *policyset.Loader
 	hooks         *webhook.Webhooks
 	server        crwebhook.Server // the manager's, serving hooks
-	stopMgr       func() error     // stops the manager (testenv.Run)
+	mgr           *webhookenv.Manager
 }
 
 type envOptions struct {
@@ -78,91 +68,48 @@ func startEnv(opts envOptions) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &env{scheme: runtime.NewScheme()}
-	utilruntime.Must(clientgoscheme.AddToScheme(e.scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(e.scheme))
-	e.testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{repoPath("config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{repoPath("config", "webhook")}},
+	e := &env{scheme: webhookenv.Scheme()}
+	e.api, err = webhookenv.StartAPIServer(repoPath(), assets)
+	if e.api != nil {
+		e.testEnv = e.api.Env
 	}
-	if e.cfg, err = e.testEnv.Start(); err != nil {
-		return nil, err
+	if err != nil {
+		return e, err
 	}
-	e.cfg.QPS, e.cfg.Burst = -1, 0 // no client-side rate limit: the benchmark measures the server
+	e.cfg = e.api.Config
 	if e.client, err = client.New(e.cfg, client.Options{Scheme: e.scheme}); err != nil {
 		return e, err
 	}
-	mgrUser, err := e.testEnv.AddUser(envtest.User{Name: managerUser, Groups: []string{"system:masters"}}, nil)
+	mgrCfg, _, err := e.api.ManagerConfig()
 	if err != nil {
 		return e, err
 	}
-	mgrCfg := mgrUser.Config()
-	mgrCfg.QPS, mgrCfg.Burst = -1, 0
 	if e.managerClient, err = client.New(mgrCfg, client.Options{Scheme: e.scheme}); err != nil {
 		return e, err
 	}
-	wio := &e.testEnv.WebhookInstallOptions
-	e.server = crwebhook.NewServer(crwebhook.Options{
-		Host: wio.LocalServingHost, Port: wio.LocalServingPort, CertDir: wio.LocalServingCertDir,
-		// HTTP/1.1 only, as cmd/manager serves by default.
-		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	e.mgr, err = webhookenv.StartManager(webhookenv.ManagerOptions{
+		Config: mgrCfg, Scheme: e.scheme, Serving: e.api.Serving,
+		// generous: a loaded machine must not turn a verdict into a time-out
+		Engine:      policy.Options{Timeout: 10 * time.Second},
+		Controllers: opts.controllers, Clock: opts.clock,
 	})
-	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
-		Scheme:                 e.scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		WebhookServer:          e.server,
-		// The manager's own cache options (controllers/cache.go).
-		Cache: controllers.CacheOptions(nil),
-	})
+	if e.mgr != nil {
+		e.engine, e.policies, e.hooks, e.server = e.mgr.Engine, e.mgr.Policies, e.mgr.Hooks, e.mgr.Server
+	}
 	if err != nil {
 		return e, err
 	}
-	if e.engine, err = policy.New(policy.Options{Timeout: 10 * time.Second}); err != nil { // generous: a loaded machine must not turn a verdict into a time-out
-		return e, err
+	if e.mgr.Self != managerUser {
+		return e, fmt.Errorf("SelfUsername = %q, want %q", e.mgr.Self, managerUser)
 	}
-	// One loader owns the engine's GuardrailPolicies, as in the manager;
-	// Gatekeeper's CRDs, which a spec installs while the manager runs, are
-	// looked for every second.
-	policies := policyset.New(e.engine).WithGatekeeper(policyset.GatekeeperOptions{Recheck: time.Second})
-	e.policies = policies
-	if opts.controllers {
-		if err := controllers.SetupAll(mgr, controllers.Options{Engine: e.engine, Policies: policies, Clock: opts.clock}); err != nil {
-			return e, err
-		}
-	}
-	self, err := webhook.SelfUsername(context.Background(), e.managerClient)
-	if err != nil {
-		return e, err
-	}
-	if self != managerUser {
-		return e, fmt.Errorf("SelfUsername = %q, want %q", self, managerUser)
-	}
-	e.hooks, err = webhook.New(webhook.Options{Engine: e.engine, Policies: policies, Clock: opts.clock, ExemptUsernames: []string{self}})
-	if err != nil {
-		return e, err
-	}
-	if err := e.hooks.SetupWithManager(mgr); err != nil {
-		return e, err
-	}
-	e.stopMgr, err = testenv.Run(mgr, e.hooks.ReadyChecker(), 60*time.Second)
-	return e, err
+	return e, nil
 }
 
 func (e *env) stop() error {
 	if e == nil {
 		return nil
 	}
-	var mgrErr error
-	if e.stopMgr != nil {
-		mgrErr = e.stopMgr()
-	}
-	if e.testEnv != nil {
-		return errors.Join(mgrErr, e.testEnv.Stop())
-	}
-	return mgrErr
+	return webhookenv.StopAll(e.mgr, e.api)
 }
 
 // warningClient is a client for envtest's admin that keeps the warnings of
@@ -200,63 +147,11 @@ func (e *env) newWarningClient() (*warningClient, error) {
 // readManifests decodes every object of the YAML files in dir, in file
 // name order.
 func readManifests(dir string) ([]*unstructured.Unstructured, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(files)
-	var out []*unstructured.Unstructured
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-		for {
-			var u unstructured.Unstructured
-			if err := dec.Decode(&u.Object); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return nil, fmt.Errorf("%s: %w", f, err)
-			}
-			if len(u.Object) > 0 {
-				out = append(out, &u)
-			}
-		}
-	}
-	return out, nil
+	return webhookenv.ReadManifests(dir)
 }
 
 // applySamples creates config/samples through the webhooks, as `make run`
-// applies them: objects a later sample makes acceptable (an integration
-// waived by the exception that follows it) are retried after the rest.
+// applies them (webhookenv.ApplySamples).
 func applySamples(ctx context.Context, c client.Client) error {
-	objs, err := readManifests(repoPath("config", "samples"))
-	if err != nil {
-		return err
-	}
-	pending := objs
-	for round := 0; len(pending) > 0; round++ {
-		var failed []*unstructured.Unstructured
-		var errs []error
-		for _, o := range pending {
-			err := c.Create(ctx, o.DeepCopy())
-			if err != nil && !apierrors.IsAlreadyExists(err) {
-				failed = append(failed, o)
-				errs = append(errs, fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err))
-			}
-		}
-		if round == 10 {
-			return errors.Join(errs...)
-		}
-		// An object may depend on one created just before it (an
-		// integration waived by the sample exception): give the manager's
-		// cache a moment to see it, as kubectl users retrying would.
-		pending = failed
-		if len(pending) > 0 {
-			time.Sleep(500 * time.Millisecond)
-		}
-	}
-	return nil
+	return webhookenv.ApplySamples(ctx, c, repoPath("config", "samples"))
 }
