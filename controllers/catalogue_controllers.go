@@ -19,6 +19,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
 	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
@@ -26,8 +27,12 @@ import (
 // integrations watch standards themselves and re-reconcile on a change.
 type PlatformStandardReconciler struct {
 	client.Client
-	Engine *policy.Engine
-	Clock  clock.PassiveClock
+	// Catalogues is the vendor catalogue converted once between two
+	// changes of a Vendor, shared with the webhooks (the policy-set
+	// loader's); nil: listed and converted for every request.
+	Catalogues *resolve.Catalogues
+	Engine     *policy.Engine
+	Clock      clock.PassiveClock
 	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
 	// name in spec.policies may have come to exist, or gone).
 	PolicyChanges <-chan event.GenericEvent
@@ -43,7 +48,7 @@ func (r *PlatformStandardReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	st := status.NewHelper(r.Client, &s)
 	defer func() { res, err = patched(ctx, st, &s, res, err) }()
-	verdict, err := evaluateForStatus(ctx, r.Client, r.Engine, &s, r.Clock.Now())
+	verdict, err := evaluateForStatus(ctx, resolve.Resolver{Reader: r.Client, Catalogues: r.Catalogues}, r.Engine, &s, r.Clock.Now())
 	if err != nil {
 		return ctrl.Result{}, err
 	}

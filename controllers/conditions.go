@@ -7,7 +7,6 @@ import (
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
@@ -28,8 +27,8 @@ func patched[T v1alpha1.Object](ctx context.Context, st *status.Helper[T], obj T
 // evaluateForStatus asks the engine about obj, records the decision in its
 // status (status.Record) and returns the outcome the decision gives
 // (judged).
-func evaluateForStatus(ctx context.Context, c client.Reader, e *policy.Engine, obj v1alpha1.Object, now time.Time) (status.Outcome, error) {
-	preq, err := resolve.Resolver{Reader: c}.Request(ctx, obj, policy.OperationAudit, now)
+func evaluateForStatus(ctx context.Context, res resolve.Resolver, e *policy.Engine, obj v1alpha1.Object, now time.Time) (status.Outcome, error) {
+	preq, err := res.Request(ctx, obj, policy.OperationAudit, now)
 	if err != nil {
 		return status.Outcome{}, status.Fail(ReasonResolveFailed, err)
 	}

@@ -40,10 +40,14 @@ import (
 // Blocked and leave what runs untouched.
 type MarketingWorkloadReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Engine   *policy.Engine
-	Clock    clock.PassiveClock
-	Recorder record.EventRecorder
+	// Catalogues is the vendor catalogue converted once between two
+	// changes of a Vendor, shared with the webhooks (the policy-set
+	// loader's); nil: listed and converted for every request.
+	Catalogues *resolve.Catalogues
+	Scheme     *runtime.Scheme
+	Engine     *policy.Engine
+	Clock      clock.PassiveClock
+	Recorder   record.EventRecorder
 	// APIReader reads past the cache: the children the cache cannot see
 	// (one object at a time, only where the status lists one).
 	APIReader client.Reader
@@ -73,7 +77,7 @@ func (r *MarketingWorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Re
 }
 
 func (r *MarketingWorkloadReconciler) reconcile(ctx context.Context, mw *v1alpha1.MarketingWorkload, now time.Time) (ctrl.Result, error) {
-	res := resolve.Resolver{Reader: r.Client, ReadsInventory: r.Engine.ReadsInventory}
+	res := resolve.Resolver{Reader: r.Client, ReadsInventory: r.Engine.ReadsInventory, Catalogues: r.Catalogues}
 	preq, err := res.Request(ctx, mw, policy.OperationAudit, now)
 	if err != nil {
 		return ctrl.Result{}, status.Fail(ReasonResolveFailed, err)

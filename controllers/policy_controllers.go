@@ -20,6 +20,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
 	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
@@ -30,8 +31,12 @@ import (
 // GuardrailPolicy judge it too (status.violations).
 type GuardrailPolicyReconciler struct {
 	client.Client
-	Policies *policyset.Loader
-	Clock    clock.PassiveClock
+	// Catalogues is the vendor catalogue converted once between two
+	// changes of a Vendor, shared with the webhooks (the policy-set
+	// loader's); nil: listed and converted for every request.
+	Catalogues *resolve.Catalogues
+	Policies   *policyset.Loader
+	Clock      clock.PassiveClock
 	// Rejudge names the objects the audit found stale (status.Rejudge).
 	Rejudge <-chan event.GenericEvent
 }
@@ -52,7 +57,7 @@ func (r *GuardrailPolicyReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	st := status.NewHelper(r.Client, &gp)
 	defer func() { res, err = patched(ctx, st, &gp, res, err) }()
 	// Whether it compiled, not what policies say of it, makes it Ready.
-	if _, err := evaluateForStatus(ctx, r.Client, r.Policies.Engine(), &gp, r.Clock.Now()); err != nil {
+	if _, err := evaluateForStatus(ctx, resolve.Resolver{Reader: r.Client, Catalogues: r.Catalogues}, r.Policies.Engine(), &gp, r.Clock.Now()); err != nil {
 		return ctrl.Result{}, err
 	}
 	gp.Status.Errors = nil
@@ -87,8 +92,12 @@ func (r *GuardrailPolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // their controllers' exception watches.
 type PolicyExceptionReconciler struct {
 	client.Client
-	Engine *policy.Engine
-	Clock  clock.PassiveClock
+	// Catalogues is the vendor catalogue converted once between two
+	// changes of a Vendor, shared with the webhooks (the policy-set
+	// loader's); nil: listed and converted for every request.
+	Catalogues *resolve.Catalogues
+	Engine     *policy.Engine
+	Clock      clock.PassiveClock
 	// PolicyChanges fires after the engine's GuardrailPolicies changed (a
 	// policy the exception names may have come to exist, or gone).
 	PolicyChanges <-chan event.GenericEvent
@@ -107,7 +116,7 @@ func (r *PolicyExceptionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	now := r.Clock.Now()
 	active := policy.ExceptionActive(&pex, now)
 	pex.Status.Active = ptr.To(active)
-	verdict, err := evaluateForStatus(ctx, r.Client, r.Engine, &pex, now)
+	verdict, err := evaluateForStatus(ctx, resolve.Resolver{Reader: r.Client, Catalogues: r.Catalogues}, r.Engine, &pex, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

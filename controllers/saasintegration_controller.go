@@ -34,9 +34,13 @@ const credentialRecheck = 6 * time.Hour
 // policy verdict.
 type SaaSIntegrationReconciler struct {
 	client.Client
-	Engine   *policy.Engine
-	Clock    clock.PassiveClock
-	Recorder record.EventRecorder
+	// Catalogues is the vendor catalogue converted once between two
+	// changes of a Vendor, shared with the webhooks (the policy-set
+	// loader's); nil: listed and converted for every request.
+	Catalogues *resolve.Catalogues
+	Engine     *policy.Engine
+	Clock      clock.PassiveClock
+	Recorder   record.EventRecorder
 	// PolicyChanges fires after the policy loader changed the engine's
 	// GuardrailPolicies: every object is judged again, by the new set.
 	PolicyChanges <-chan event.GenericEvent
@@ -72,7 +76,7 @@ func (r *SaaSIntegrationReconciler) recordVerdictChange(si, before *v1alpha1.Saa
 }
 
 func (r *SaaSIntegrationReconciler) reconcile(ctx context.Context, si *v1alpha1.SaaSIntegration, now time.Time) error {
-	res := resolve.Resolver{Reader: r.Client}
+	res := resolve.Resolver{Reader: r.Client, Catalogues: r.Catalogues}
 	preq, err := res.Request(ctx, si, policy.OperationAudit, now)
 	if err != nil {
 		return status.Fail(ReasonResolveFailed, err)

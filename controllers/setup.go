@@ -72,17 +72,18 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	NewMetrics(opts.Registerer, mgr.GetCache())
 	NewPortfolioMetrics(opts.Registerer, mgr.GetCache())
 	rejudge := opts.Rejudge.Requests
+	cats := opts.Policies.Catalogues()
 	recorder := mgr.GetEventRecorderFor("martech-guardrails") //nolint:staticcheck // core/v1 events are what kubectl describe shows
 	steps := []struct {
 		name  string
 		setup func() error
 	}{
-		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindMarketingWorkload), Clock: opts.Clock, Recorder: recorder, APIReader: mgr.GetAPIReader(), Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
-		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindSaaSIntegration), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
-		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindVendor), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
-		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindPlatformStandard), Clock: opts.Clock}).setup(mgr)},
-		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Policies: opts.Policies, Rejudge: rejudge(v1alpha1.KindGuardrailPolicy), Clock: opts.Clock}).setup(mgr)},
-		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindPolicyException), Clock: opts.Clock}).setup(mgr)},
+		{"MarketingWorkload", (&MarketingWorkloadReconciler{Client: mgr.GetClient(), Catalogues: cats, Scheme: mgr.GetScheme(), Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindMarketingWorkload), Clock: opts.Clock, Recorder: recorder, APIReader: mgr.GetAPIReader(), Concurrency: opts.WorkloadConcurrency}).setup(mgr)},
+		{"SaaSIntegration", (&SaaSIntegrationReconciler{Client: mgr.GetClient(), Catalogues: cats, Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindSaaSIntegration), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
+		{"Vendor", (&VendorReconciler{Client: mgr.GetClient(), Catalogues: cats, Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindVendor), Clock: opts.Clock, Recorder: recorder}).setup(mgr)},
+		{"PlatformStandard", (&PlatformStandardReconciler{Client: mgr.GetClient(), Catalogues: cats, Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindPlatformStandard), Clock: opts.Clock}).setup(mgr)},
+		{"GuardrailPolicy", (&GuardrailPolicyReconciler{Client: mgr.GetClient(), Catalogues: cats, Policies: opts.Policies, Rejudge: rejudge(v1alpha1.KindGuardrailPolicy), Clock: opts.Clock}).setup(mgr)},
+		{"PolicyException", (&PolicyExceptionReconciler{Client: mgr.GetClient(), Catalogues: cats, Engine: opts.Engine, PolicyChanges: opts.Policies.Changes(), Rejudge: rejudge(v1alpha1.KindPolicyException), Clock: opts.Clock}).setup(mgr)},
 	}
 	for _, s := range steps {
 		if err := s.setup(); err != nil {

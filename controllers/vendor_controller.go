@@ -45,9 +45,13 @@ const maxVendorUsers = 64
 // dependents are re-reconciled by their own controllers' vendor watches.
 type VendorReconciler struct {
 	client.Client
-	Engine   *policy.Engine
-	Clock    clock.PassiveClock
-	Recorder record.EventRecorder
+	// Catalogues is the vendor catalogue converted once between two
+	// changes of a Vendor, shared with the webhooks (the policy-set
+	// loader's); nil: listed and converted for every request.
+	Catalogues *resolve.Catalogues
+	Engine     *policy.Engine
+	Clock      clock.PassiveClock
+	Recorder   record.EventRecorder
 	// PolicyChanges fires after the engine's GuardrailPolicies changed.
 	PolicyChanges <-chan event.GenericEvent
 	// Rejudge names the objects the audit found stale (status.Rejudge).
@@ -76,7 +80,7 @@ func (r *VendorReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, status.Fail(ReasonResolveFailed, err)
 	}
 	recordUsers(&v, users.Items, now)
-	preq, err := resolve.Resolver{Reader: r.Client}.Request(ctx, &v, policy.OperationAudit, now)
+	preq, err := resolve.Resolver{Reader: r.Client, Catalogues: r.Catalogues}.Request(ctx, &v, policy.OperationAudit, now)
 	if err != nil {
 		return ctrl.Result{}, status.Fail(ReasonResolveFailed, err)
 	}
