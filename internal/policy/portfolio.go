@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -202,6 +203,12 @@ type Usage struct {
 	all   *ast.Term
 	pairs [][2]*ast.Term
 	index map[string]int // vendor -> its place in pairs
+
+	// byCategory indexes pairs by the category the catalogue of[0] gives
+	// each vendor (input.portfolio.peers), made once per catalogue.
+	mu         sync.Mutex
+	of         *Catalogue
+	byCategory map[string][]int
 }
 
 type usageRef struct{ namespace, name string }
@@ -271,7 +278,54 @@ func (u *Usage) term(self *usageRef) *ast.Term {
 	return ast.ObjectTerm(pairs...)
 }
 
-var keyPortfolio = ast.InternedTerm("portfolio")
+// categoryIndex returns, for each category of cat, the places in pairs
+// of the used vendors cat gives that category (vendors it does not know
+// are left out), made once for each catalogue the usage is seen with.
+func (u *Usage) categoryIndex(cat *Catalogue) map[string][]int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.of == cat && u.byCategory != nil {
+		return u.byCategory
+	}
+	idx := map[string][]int{}
+	for vendor, i := range u.index {
+		if v := cat.Vendors()[vendor]; v != nil {
+			c := string(v.Spec.Category)
+			idx[c] = append(idx[c], i)
+		}
+	}
+	for _, places := range idx {
+		slices.Sort(places)
+	}
+	u.of, u.byCategory = cat, idx
+	return idx
+}
+
+// peers is input.portfolio.peers of a SaaSIntegration: input.portfolio
+// .usage narrowed to the vendors of category (its own vendor's), the
+// subject left out. vendor-overlap reads it instead of walking every
+// vendor in use, so judging one integration does not grow with the
+// portfolio.
+func (u *Usage) peers(cat *Catalogue, category string, self usageRef) *ast.Term {
+	places := u.categoryIndex(cat)[category]
+	own, counted := u.vendorOf[self]
+	pairs := make([][2]*ast.Term, 0, len(places))
+	for _, i := range places {
+		if counted && i == u.index[own] {
+			if n := u.byVendor[own] - 1; n > 0 {
+				pairs = append(pairs, usagePair(own, n))
+			}
+			continue
+		}
+		pairs = append(pairs, u.pairs[i])
+	}
+	return ast.ObjectTerm(pairs...)
+}
+
+var (
+	keyPortfolio = ast.InternedTerm("portfolio")
+	keyPeers     = ast.InternedTerm("peers")
+)
 
 // portfolioTerm is input.portfolio for subject (a Vendor or a
 // SaaSIntegration; nil for other kinds). x is the subject as the request
@@ -283,6 +337,9 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 		if req.Usage != nil {
 			self := usageRef{namespace: subject.namespace, name: subject.name}
 			pairs = append(pairs, ast.Item(ast.InternedTerm("usage"), req.Usage.term(&self)))
+			if cat, v := integrationVendor(req, subject); v != nil {
+				pairs = append(pairs, ast.Item(keyPeers, req.Usage.peers(cat, string(v.Spec.Category), self)))
+			}
 		}
 		return ast.ObjectTerm(pairs...)
 	case v1alpha1.KindVendor:
@@ -293,6 +350,19 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 		return vendorFacts(v, req.Usage, Portfolio(req.Standard), now)
 	}
 	return nil
+}
+
+// integrationVendor returns the request's catalogue (made now when the
+// request has only Vendors) and the Vendor a SaaSIntegration subject
+// names; nil when the catalogue has none.
+func integrationVendor(req *Request, subject *object) (*Catalogue, *v1alpha1.Vendor) {
+	name, _ := lookup(subject.value, []string{"spec", "vendor"})
+	vendor, _ := name.(ast.String)
+	cat := req.Catalogue
+	if cat == nil {
+		cat = &Catalogue{vendors: req.Vendors}
+	}
+	return cat, cat.Vendors()[string(vendor)]
 }
 
 // vendorFacts is input.portfolio for a Vendor (see docs/policies.md).

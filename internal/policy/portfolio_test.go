@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -103,9 +104,18 @@ func TestPortfolioThroughTheEngine(t *testing.T) {
 	}
 	sis := []*v1alpha1.SaaSIntegration{si("a", "contentful"), si("b", "contentful"), si("c", "storyblok")}
 	usage := NewUsage(sis)
+	cat, err := NewCatalogue(vendors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := false // a request with the Vendors only, or with the Catalogue too
 	results := func(obj any, u *Usage) map[string]string {
 		t.Helper()
-		d, err := e.Evaluate(ctx, Request{Object: obj, Vendors: vendors, Usage: u, Now: now})
+		req := Request{Object: obj, Vendors: vendors, Usage: u, Now: now}
+		if shared {
+			req.Catalogue = cat
+		}
+		d, err := e.Evaluate(ctx, req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,11 +127,13 @@ func TestPortfolioThroughTheEngine(t *testing.T) {
 		}
 		return out
 	}
-	if got := results(sis[2], usage); got["vendor-overlap"] != "warn: the organisation already uses contentful (cms) in 2 integrations; consider it, or record why with an exception" {
-		t.Errorf("the second CMS: %v", got)
-	}
-	if got := results(sis[0], usage); len(got) != 0 {
-		t.Errorf("the incumbent's integration: %v, want nothing", got)
+	for _, shared = range []bool{false, true} {
+		if got := results(sis[2], usage); got["vendor-overlap"] != "warn: the organisation already uses contentful (cms) in 2 integrations; consider it, or record why with an exception" {
+			t.Errorf("the second CMS (catalogue shared: %v): %v", shared, got)
+		}
+		if got := results(sis[0], usage); len(got) != 0 {
+			t.Errorf("the incumbent's integration (catalogue shared: %v): %v, want nothing", shared, got)
+		}
 	}
 	if got := results(sis[2], nil); len(got) != 0 {
 		t.Errorf("unknown usage: %v, want nothing", got)
@@ -145,5 +157,46 @@ func TestPortfolioThroughTheEngine(t *testing.T) {
 	}
 	if got := results(shelf, NewUsage(append(sis, si("d", "optimizely")))); len(got) != 0 {
 		t.Errorf("a used vendor: %v, want nothing", got)
+	}
+}
+
+// input.portfolio.usage and .peers of a SaaSIntegration leave the subject
+// out; peers holds only the vendors of the subject's vendor's category.
+func TestUsageSeenFromASubject(t *testing.T) {
+	at := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	vendors := map[string]*v1alpha1.Vendor{
+		"contentful": portfolioVendor("contentful", "cms", at, 30, true),
+		"storyblok":  portfolioVendor("storyblok", "cms", at, 30, true),
+		"hubspot":    portfolioVendor("hubspot", "crm", at, 30, true),
+	}
+	cat, err := NewCatalogue(vendors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := func(name, vendor string) *v1alpha1.SaaSIntegration {
+		return &v1alpha1.SaaSIntegration{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "web"}, Spec: v1alpha1.SaaSIntegrationSpec{Vendor: vendor}}
+	}
+	u := NewUsage([]*v1alpha1.SaaSIntegration{si("a", "contentful"), si("b", "contentful"), si("c", "storyblok"), si("d", "hubspot"), si("e", "unlisted")})
+	for _, c := range []struct {
+		self        usageRef
+		usage, peer string
+	}{
+		{usageRef{"web", "c"}, `{"contentful": {"integrations": 2}, "hubspot": {"integrations": 1}, "unlisted": {"integrations": 1}}`, `{"contentful": {"integrations": 2}}`},
+		{usageRef{"web", "a"}, `{"contentful": {"integrations": 1}, "hubspot": {"integrations": 1}, "storyblok": {"integrations": 1}, "unlisted": {"integrations": 1}}`, `{"contentful": {"integrations": 1}, "storyblok": {"integrations": 1}}`},
+		{usageRef{"web", "new"}, `{"contentful": {"integrations": 2}, "hubspot": {"integrations": 1}, "storyblok": {"integrations": 1}, "unlisted": {"integrations": 1}}`, `{"contentful": {"integrations": 2}, "storyblok": {"integrations": 1}}`},
+	} {
+		if got := u.term(&c.self).String(); got != c.usage {
+			t.Errorf("usage seen from %v: %s, want %s", c.self, got, c.usage)
+		}
+		if got := u.peers(cat, "cms", c.self).String(); got != c.peer {
+			t.Errorf("cms peers seen from %v: %s, want %s", c.self, got, c.peer)
+		}
+	}
+	if got := u.term(nil); got != u.all {
+		t.Error("the usage seen from no subject is made again")
+	}
+	first := u.categoryIndex(cat)
+	if again := u.categoryIndex(cat); fmt.Sprint(again) != fmt.Sprint(first) || len(first["cms"]) != 2 || len(first["crm"]) != 1 {
+		t.Errorf("category index %v, then %v", first, again)
 	}
 }
