@@ -14,7 +14,7 @@ import (
 )
 
 const dataflowUsage = `
-Usage: guardrails dataflow [flags] [-f PATH ... | --kubeconfig FILE]
+Usage: guardrails dataflow [flags] [-f PATH ... | --kubeconfig FILE [--context NAME ...]]
 
 Draw the customer data-flow map: which MarketingWorkloads send which data,
 through which SaaSIntegrations, to which Vendors. Edges to vendors carry the
@@ -26,6 +26,11 @@ sensitive are orange.
 Read manifests (-f, as for check; every object is drawn, not only those
 given with -f) or a live cluster (--kubeconfig, read only: lists the
 martech.guardrails.dev kinds, Namespaces and Secret metadata).
+--context repeated draws a fleet: workloads, integrations, flows and
+records name their cluster, each judged by its own cluster's engine, and
+a vendor is one node (the first context's catalogue entry, with the
+fields another cluster's catalogue gives differently). A context that
+cannot be read stops the command (exit 2).
 
 Formats: mermaid and dot (text for Mermaid or Graphviz), svg and html
 (laid out by guardrails, readable as they are; html is one self-contained
@@ -47,7 +52,10 @@ const dataflowExamples = `  # Mermaid for a pull request or a wiki page
   guardrails dataflow -f manifests/ -o ropa > ropa.csv
 
   # From the cluster in the current kubeconfig context
-  guardrails dataflow --kubeconfig ~/.kube/config -o svg > dataflow.svg`
+  guardrails dataflow --kubeconfig ~/.kube/config -o svg > dataflow.svg
+
+  # The record of processing of a fleet: one row per integration per cluster
+  guardrails dataflow --kubeconfig ~/.kube/config --context prod-eu --context prod-us -o ropa > ropa.csv`
 
 func runDataflow(e *env, args []string) int {
 	f := newFlags("dataflow", dataflowUsage, dataflowExamples)

@@ -14,7 +14,7 @@ import (
 )
 
 const portfolioUsage = `
-Usage: guardrails portfolio [flags] [-f PATH ... | --kubeconfig FILE]
+Usage: guardrails portfolio [flags] [-f PATH ... | --kubeconfig FILE [--context NAME ...]]
 
 Show the martech portfolio: one row per Vendor with its category, status,
 business owner, annual cost, renewal and notice deadline, DPA and security
@@ -31,7 +31,14 @@ spend on restricted or prohibited vendors. Findings are the engine's, as
 guardrails check reports them; the view computes none.
 
 Read manifests (-f, as for check) or a live cluster (--kubeconfig, read
-only). Formats: text, json, csv (one row per vendor) and html (one
+only); --context repeated reads a fleet, one cluster per context, each
+judged by its own engine. A vendor several clusters hold is one row, with
+what each cluster uses it for; its catalogue fields and cost are those of
+the first context holding it (counted once in the totals), and a field on
+which another cluster's catalogue differs is shown as drift, with each
+cluster's value. A context that cannot be read stops the command (exit 2).
+
+Formats: text, json, csv (one row per vendor) and html (one
 self-contained, printable page with the data-flow map).`
 
 const portfolioExamples = `  # The portfolio of a directory of manifests
@@ -42,7 +49,10 @@ const portfolioExamples = `  # The portfolio of a directory of manifests
   guardrails portfolio -f manifests/ -o csv > portfolio.csv
 
   # From the cluster in the current kubeconfig context
-  guardrails portfolio --kubeconfig ~/.kube/config -o json`
+  guardrails portfolio --kubeconfig ~/.kube/config -o json
+
+  # A fleet: one row per vendor across two clusters
+  guardrails portfolio --kubeconfig ~/.kube/config --context prod-eu --context prod-us -o html > portfolio.html`
 
 func runPortfolio(e *env, args []string) int {
 	f := newFlags("portfolio", portfolioUsage, portfolioExamples)
