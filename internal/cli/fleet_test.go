@@ -196,15 +196,15 @@ func TestAgendaFleet(t *testing.T) {
 }
 
 // startSamplesFleet starts two kube-apiservers holding config/samples, as
-// contexts eu-prod and us-prod of one kubeconfig, plus a context broken
-// whose server does not answer. us-prod's catalogue differs as catalogues
+// contexts prod-eu and prod-us of one kubeconfig, plus a context broken
+// whose server does not answer. prod-us's catalogue differs as catalogues
 // drift: hubspot's contract costs more there, and optimizely is missing;
 // its hubspot-email integration belongs to another team and cost centre.
 func startSamplesFleet(t *testing.T) string {
 	t.Helper()
 	kc := clientcmdapi.NewConfig()
-	createSamples(t, startAPIServer(t, kc, "eu-prod"), nil)
-	createSamples(t, startAPIServer(t, kc, "us-prod"), func(o client.Object) bool {
+	createSamples(t, startAPIServer(t, kc, "prod-eu"), nil)
+	createSamples(t, startAPIServer(t, kc, "prod-us"), func(o client.Object) bool {
 		switch o := o.(type) {
 		case *v1alpha1.Vendor:
 			if o.Name == "hubspot" {
@@ -218,9 +218,9 @@ func startSamplesFleet(t *testing.T) string {
 		}
 		return true
 	})
-	kc.Contexts["broken"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: "eu-prod"}
+	kc.Contexts["broken"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: "prod-eu"}
 	kc.Clusters["nowhere"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
-	kc.CurrentContext = "eu-prod"
+	kc.CurrentContext = "prod-eu"
 	return writeKubeconfig(t, kc)
 }
 
@@ -252,9 +252,9 @@ func portfolioJSON(t *testing.T, args ...string) portfolioDoc {
 func TestPortfolioFleet(t *testing.T) {
 	kubeconfig := startSamplesFleet(t)
 	files := portfolioJSON(t, "-f", samples)
-	fleet := portfolioJSON(t, "--kubeconfig", kubeconfig, "--context", "eu-prod", "--context", "us-prod")
+	fleet := portfolioJSON(t, "--kubeconfig", kubeconfig, "--context", "prod-eu", "--context", "prod-us")
 
-	if !slices.Equal(fleet.Clusters, []string{"eu-prod", "us-prod"}) {
+	if !slices.Equal(fleet.Clusters, []string{"prod-eu", "prod-us"}) {
 		t.Errorf("clusters %v", fleet.Clusters)
 	}
 	// One row per vendor: the samples' eight, merged.
@@ -269,18 +269,18 @@ func TestPortfolioFleet(t *testing.T) {
 			t.Errorf("%s: %d integrations in clusters %v; the files: %s, %d", r.Vendor, len(r.Integrations), r.Clusters, f.Vendor, len(f.Integrations))
 		}
 		for _, name := range r.Integrations {
-			if !strings.HasPrefix(name, "eu-prod/") && !strings.HasPrefix(name, "us-prod/") {
+			if !strings.HasPrefix(name, "prod-eu/") && !strings.HasPrefix(name, "prod-us/") {
 				t.Errorf("%s: integration %q names no cluster", r.Vendor, name)
 			}
 		}
 	}
 	hubspot := rows["hubspot"]
-	if !slices.Equal(hubspot.Clusters, []string{"eu-prod", "us-prod"}) || len(hubspot.Usage) != 2 {
+	if !slices.Equal(hubspot.Clusters, []string{"prod-eu", "prod-us"}) || len(hubspot.Usage) != 2 {
 		t.Fatalf("hubspot %+v", hubspot)
 	}
 	eu, us := hubspot.Usage[0], hubspot.Usage[1]
-	if eu.Cluster != "eu-prod" || !slices.Equal(eu.Teams, []string{"growth"}) || !slices.Equal(eu.CostCenters, []string{"MKT-4410"}) ||
-		us.Cluster != "us-prod" || !slices.Equal(us.Teams, []string{"us-growth"}) || !slices.Equal(us.CostCenters, []string{"MKT-US-1"}) ||
+	if eu.Cluster != "prod-eu" || !slices.Equal(eu.Teams, []string{"growth"}) || !slices.Equal(eu.CostCenters, []string{"MKT-4410"}) ||
+		us.Cluster != "prod-us" || !slices.Equal(us.Teams, []string{"us-growth"}) || !slices.Equal(us.CostCenters, []string{"MKT-US-1"}) ||
 		!slices.Equal(eu.Integrations, []string{"growth-marketing/hubspot-email"}) || !slices.Equal(eu.Workloads, us.Workloads) || len(eu.Workloads) == 0 {
 		t.Errorf("hubspot usage per cluster %+v", hubspot.Usage)
 	}
@@ -290,7 +290,7 @@ func TestPortfolioFleet(t *testing.T) {
 	// The contract that differs: the first context's shown, the other's
 	// named beside it.
 	if hubspot.AnnualCost.Amount != "36000.00" || len(hubspot.Drift) != 1 || hubspot.Drift[0].Field != "annualCost" ||
-		!slices.Equal(hubspot.Drift[0].Values, []portfolio.ClusterValue{{Cluster: "eu-prod", Value: "EUR 36000.00"}, {Cluster: "us-prod", Value: "EUR 40000.00"}}) {
+		!slices.Equal(hubspot.Drift[0].Values, []portfolio.ClusterValue{{Cluster: "prod-eu", Value: "EUR 36000.00"}, {Cluster: "prod-us", Value: "EUR 40000.00"}}) {
 		t.Errorf("hubspot cost %v drift %+v", hubspot.AnnualCost, hubspot.Drift)
 	}
 	if d := rows["optimizely"].Drift; len(d) != 1 || d[0].Field != "inCatalogue" {
@@ -311,12 +311,12 @@ func TestPortfolioFleet(t *testing.T) {
 	if !slices.Equal(fleet.Summary.Total, files.Summary.Total) || !slices.Equal(files.Summary.Total, []portfolio.Amount{{Currency: "EUR", Amount: "69600.00"}, {Currency: "USD", Amount: "66500.00"}}) {
 		t.Errorf("fleet total %v, the files' %v", fleet.Summary.Total, files.Summary.Total)
 	}
-	// optimizely is in eu-prod's catalogue only: the fleet's unused
-	// vendors are eu-prod's (none: a Vendor created a moment ago is not
+	// optimizely is in prod-eu's catalogue only: the fleet's unused
+	// vendors are prod-eu's (none: a Vendor created a moment ago is not
 	// shelfware yet, the unused clock starts at its creation).
-	euAlone := portfolioJSON(t, "--kubeconfig", kubeconfig, "--context", "eu-prod")
+	euAlone := portfolioJSON(t, "--kubeconfig", kubeconfig, "--context", "prod-eu")
 	if !slices.Equal(fleet.Summary.UnusedTotal, euAlone.Summary.UnusedTotal) || len(fleet.Summary.Unused) != len(euAlone.Summary.Unused) {
-		t.Errorf("unused %v %v, eu-prod alone %v", fleet.Summary.Unused, fleet.Summary.UnusedTotal, euAlone.Summary.Unused)
+		t.Errorf("unused %v %v, prod-eu alone %v", fleet.Summary.Unused, fleet.Summary.UnusedTotal, euAlone.Summary.Unused)
 	}
 
 	// The findings are each cluster's engine's: the fleet's, one per
@@ -339,17 +339,17 @@ func TestPortfolioFleet(t *testing.T) {
 	}
 	got := expand(fleet)
 	want := append(expand(euAlone),
-		expand(portfolioJSON(t, "--kubeconfig", kubeconfig, "--context", "us-prod"))...)
+		expand(portfolioJSON(t, "--kubeconfig", kubeconfig, "--context", "prod-us"))...)
 	slices.Sort(want)
 	if !slices.Equal(got, want) || len(got) == 0 {
 		t.Errorf("fleet findings\n%s\nthe clusters' own\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
 	// Text, CSV and the page name the clusters and the drift.
-	r := runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "eu-prod", "--context", "us-prod", "--now", testNow)
-	wantIn(t, "text", r.stdout, r, "8 vendors in 2 clusters (eu-prod, us-prod)", "  in us-prod: 1 integration (growth-marketing/hubspot-email) · teams us-growth · cost centres MKT-US-1",
-		"  DRIFT annualCost: eu-prod EUR 36000.00, us-prod EUR 40000.00", "Catalogue drift between clusters")
-	r = runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "eu-prod", "--context", "us-prod", "--now", testNow, "-o", "csv")
+	r := runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "prod-eu", "--context", "prod-us", "--now", testNow)
+	wantIn(t, "text", r.stdout, r, "8 vendors in 2 clusters (prod-eu, prod-us)", "  in prod-us: 1 integration (growth-marketing/hubspot-email) · teams us-growth · cost centres MKT-US-1",
+		"  DRIFT annualCost: prod-eu EUR 36000.00, prod-us EUR 40000.00", "Catalogue drift between clusters")
+	r = runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "prod-eu", "--context", "prod-us", "--now", testNow, "-o", "csv")
 	records, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
 	if err != nil || len(records) != 9 {
 		t.Fatalf("csv: %v\n%s", err, r)
@@ -359,12 +359,12 @@ func TestPortfolioFleet(t *testing.T) {
 			t.Errorf("csv row %s names no cluster", rec[0])
 		}
 	}
-	r = runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "eu-prod", "--context", "us-prod", "--now", testNow, "-o", "html")
-	wantIn(t, "html", r.stdout, r, "<th>clusters</th>", "eu-prod: 1 integration<br>us-prod: 1 integration", "cluster: us-prod")
+	r = runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "prod-eu", "--context", "prod-us", "--now", testNow, "-o", "html")
+	wantIn(t, "html", r.stdout, r, "<th>clusters</th>", "prod-eu: 1 integration<br>prod-us: 1 integration", "cluster: prod-us")
 
 	// A context that cannot be read stops the command with its name.
 	for _, format := range []string{"text", "json", "csv", "html"} {
-		r = runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "eu-prod", "--context", "broken", "--now", testNow, "-o", format)
+		r = runCLI(t, nil, "portfolio", "--kubeconfig", kubeconfig, "--context", "prod-eu", "--context", "broken", "--now", testNow, "-o", format)
 		if r.code != ExitBadInput || !strings.Contains(r.stderr, `context "broken"`) || r.stdout != "" {
 			t.Errorf("-o %s with an unreadable context: %s", format, r)
 		}
@@ -377,7 +377,7 @@ func TestPortfolioFleet(t *testing.T) {
 // node each, and an unreadable context is an error naming it.
 func TestDataflowFleet(t *testing.T) {
 	kubeconfig := startSamplesFleet(t)
-	both := []string{"--kubeconfig", kubeconfig, "--context", "eu-prod", "--context", "us-prod", "--now", testNow}
+	both := []string{"--kubeconfig", kubeconfig, "--context", "prod-eu", "--context", "prod-us", "--now", testNow}
 
 	r := runCLI(t, nil, append([]string{"dataflow", "-o", "ropa-json"}, both...)...)
 	if r.code != ExitOK {
@@ -393,10 +393,10 @@ func TestDataflowFleet(t *testing.T) {
 		perCluster[a.Cluster] = append(perCluster[a.Cluster], a.Activity)
 		costCenter[a.Cluster+" "+a.Activity] = a.CostCenter
 	}
-	if len(perCluster) != 2 || len(perCluster["eu-prod"]) != 7 || !slices.Equal(perCluster["eu-prod"], perCluster["us-prod"]) {
+	if len(perCluster) != 2 || len(perCluster["prod-eu"]) != 7 || !slices.Equal(perCluster["prod-eu"], perCluster["prod-us"]) {
 		t.Errorf("records per cluster %v", perCluster)
 	}
-	if costCenter["eu-prod growth-marketing/hubspot-email"] != "MKT-4410" || costCenter["us-prod growth-marketing/hubspot-email"] != "MKT-US-1" {
+	if costCenter["prod-eu growth-marketing/hubspot-email"] != "MKT-4410" || costCenter["prod-us growth-marketing/hubspot-email"] != "MKT-US-1" {
 		t.Errorf("hubspot-email's cost centre per cluster %v", costCenter)
 	}
 
@@ -416,17 +416,17 @@ func TestDataflowFleet(t *testing.T) {
 	for _, f := range flows[1:] {
 		count[f[len(f)-1]]++
 	}
-	if count["eu-prod"] != filesFlows || count["us-prod"] != filesFlows || len(count) != 2 {
+	if count["prod-eu"] != filesFlows || count["prod-us"] != filesFlows || len(count) != 2 {
 		t.Errorf("flows per cluster %v, the files have %d", count, filesFlows)
 	}
 	r = runCLI(t, nil, append([]string{"dataflow", "-o", "mermaid"}, both...)...)
 	if n := strings.Count(r.stdout, "<b>HubSpot"); n != 1 {
 		t.Errorf("hubspot drawn %d times:\n%s", n, r.stdout)
 	}
-	wantIn(t, "mermaid", r.stdout, r, "cluster: eu-prod", "cluster: us-prod", "DIFFERS between clusters: inCatalogue")
+	wantIn(t, "mermaid", r.stdout, r, "cluster: prod-eu", "cluster: prod-us", "DIFFERS between clusters: inCatalogue")
 
 	for _, format := range []string{"mermaid", "dot", "svg", "html", "csv", "ropa", "ropa-json"} {
-		r = runCLI(t, nil, "dataflow", "--kubeconfig", kubeconfig, "--context", "broken", "--context", "us-prod", "--now", testNow, "-o", format)
+		r = runCLI(t, nil, "dataflow", "--kubeconfig", kubeconfig, "--context", "broken", "--context", "prod-us", "--now", testNow, "-o", format)
 		if r.code != ExitBadInput || !strings.Contains(r.stderr, `context "broken"`) || r.stdout != "" {
 			t.Errorf("-o %s with an unreadable context: %s", format, r)
 		}
