@@ -68,7 +68,7 @@ func runAgenda(e *env, args []string) int {
 		return code
 	}
 	ctx := context.Background()
-	sources, code, ok := src.load(ctx, e, f, "agenda", pos, true, false)
+	sources, code, ok := src.load(ctx, e, f, "agenda", pos, false)
 	if !ok {
 		return code
 	}

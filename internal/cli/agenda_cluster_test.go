@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -29,42 +28,13 @@ func TestAgendaFromCluster(t *testing.T) {
 	ctx := context.Background()
 
 	// The samples, as GitOps would apply them.
-	files, errs := manifest.Load(ctx, manifest.Inputs{FS: manifest.OSFS{}, Files: []string{samples}, Namespace: manifest.DefaultNamespace})
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	var objs []client.Object
-	for _, name := range []string{"00_namespace.yaml", "03_secrets.yaml"} {
-		docs, errs := manifest.ParseDocuments(name, []byte(readFile(t, samples+"/"+name)))
-		if len(errs) > 0 {
-			t.Fatal(errs)
-		}
-		for _, d := range docs {
-			var o client.Object = &corev1.Namespace{}
-			if d.Object["kind"] == "Secret" {
-				o = &corev1.Secret{}
-			}
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(d.Object, o); err != nil {
-				t.Fatal(err)
-			}
-			objs = append(objs, o)
-		}
-	}
-	for _, it := range files.Items() {
-		o := it.Object.DeepCopyObject().(client.Object)
-		o.SetUID("")
-		o.SetResourceVersion("")
-		objs = append(objs, o)
-	}
 	rotated := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	for _, o := range objs {
+	files := createSamples(t, c, func(o client.Object) bool {
 		if s, ok := o.(*corev1.Secret); ok && s.Name == "ga-credentials" {
 			s.Annotations = map[string]string{resolve.RotatedAtAnnotation: rotated.Format(time.RFC3339)}
 		}
-		if err := c.Create(ctx, o); err != nil {
-			t.Fatalf("creating %s %s: %v", o.GetObjectKind().GroupVersionKind().Kind, o.GetName(), err)
-		}
-	}
+		return true
+	})
 
 	kubeconfig := writeKubeconfig(t, kc)
 

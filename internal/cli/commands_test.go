@@ -393,7 +393,7 @@ func TestDataflowFromCluster(t *testing.T) {
 		t.Fatal(errs)
 	}
 	now, _ := time.Parse(time.RFC3339, testNow)
-	g, err := buildGraph(ctx, eng, w, now, "")
+	g, err := buildGraph(ctx, []source{{world: w, eng: eng}}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 const dataflowUsage = `
-Usage: guardrails dataflow [flags] [-f PATH ... | --kubeconfig FILE]
+Usage: guardrails dataflow [flags] [-f PATH ... | --kubeconfig FILE [--context NAME ...]]
 
 Draw the customer data-flow map: which MarketingWorkloads send which data,
 through which SaaSIntegrations, to which Vendors. Edges to vendors carry the
@@ -26,6 +26,11 @@ sensitive are orange.
 Read manifests (-f, as for check; every object is drawn, not only those
 given with -f) or a live cluster (--kubeconfig, read only: lists the
 martech.guardrails.dev kinds, Namespaces and Secret metadata).
+--context repeated draws a fleet: workloads, integrations, flows and
+records name their cluster, each judged by its own cluster's engine, and
+a vendor is one node (the first context's catalogue entry, with the
+fields another cluster's catalogue gives differently). A context that
+cannot be read stops the command (exit 2).
 
 Formats: mermaid and dot (text for Mermaid or Graphviz), svg and html
 (laid out by guardrails, readable as they are; html is one self-contained
@@ -47,7 +52,10 @@ const dataflowExamples = `  # Mermaid for a pull request or a wiki page
   guardrails dataflow -f manifests/ -o ropa > ropa.csv
 
   # From the cluster in the current kubeconfig context
-  guardrails dataflow --kubeconfig ~/.kube/config -o svg > dataflow.svg`
+  guardrails dataflow --kubeconfig ~/.kube/config -o svg > dataflow.svg
+
+  # The record of processing of a fleet: one row per integration per cluster
+  guardrails dataflow --kubeconfig ~/.kube/config --context prod-eu --context prod-us -o ropa > ropa.csv`
 
 func runDataflow(e *env, args []string) int {
 	f := newFlags("dataflow", dataflowUsage, dataflowExamples)
@@ -60,12 +68,11 @@ func runDataflow(e *env, args []string) int {
 		return code
 	}
 	ctx := context.Background()
-	sources, code, ok := in.load(ctx, e, f, "dataflow", pos, false, true)
+	sources, code, ok := in.load(ctx, e, f, "dataflow", pos, true)
 	if !ok {
 		return code
 	}
-	w, eng := sources[0].world, sources[0].eng
-	g, err := buildGraph(ctx, eng, w, in.now.value(), sources[0].cluster)
+	g, err := buildGraph(ctx, sources, in.now.value())
 	if err != nil {
 		fmt.Fprintf(e.stderr, "guardrails dataflow: %s\n", report.Quote(err.Error()))
 		return ExitBadInput
@@ -86,34 +93,41 @@ func runDataflow(e *env, args []string) int {
 	return ExitOK
 }
 
-// buildGraph draws the World: every workload, integration and vendor, with
-// the engine's decision on each integration.
-func buildGraph(ctx context.Context, eng *policy.Engine, w *manifest.World, now time.Time, cluster string) (*dataflow.Graph, error) {
-	var integrations []*manifest.Item
-	source := map[string]string{}
-	for _, it := range w.Items() {
-		if it.Kind == v1alpha1.KindSaaSIntegration {
-			integrations = append(integrations, it)
-			if si, ok := it.Object.(*v1alpha1.SaaSIntegration); ok {
-				source[si.Namespace+"/"+si.Name] = it.Pos()
+// buildGraph draws the sources (files, one cluster, or each cluster of a
+// fleet): every workload, integration and vendor, with each source's
+// engine's decision on each of its integrations.
+func buildGraph(ctx context.Context, sources []source, now time.Time) (*dataflow.Graph, error) {
+	parts := make([]dataflow.Input, 0, len(sources))
+	for _, s := range sources {
+		var integrations []*manifest.Item
+		position := map[string]string{}
+		for _, it := range s.world.Items() {
+			if it.Kind == v1alpha1.KindSaaSIntegration {
+				integrations = append(integrations, it)
+				if si, ok := it.Object.(*v1alpha1.SaaSIntegration); ok {
+					position[si.Namespace+"/"+si.Name] = it.Pos()
+				}
 			}
 		}
+		verdicts := make(map[string]*policy.Decision, len(integrations))
+		err := evaluateStream(ctx, s.eng, s.world, integrations, now, func(_ *manifest.Item, d *policy.Decision) error {
+			verdicts[d.Namespace+"/"+d.Name] = d
+			return nil
+		})
+		if err != nil {
+			return nil, s.named(err)
+		}
+		parts = append(parts, graphInput(ctx, s, verdicts, position, now))
 	}
-	verdicts := make(map[string]*policy.Decision, len(integrations))
-	err := evaluateStream(ctx, eng, w, integrations, now, func(_ *manifest.Item, d *policy.Decision) error {
-		verdicts[d.Namespace+"/"+d.Name] = d
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return graphFrom(ctx, w, verdicts, source, now, cluster), nil
+	return dataflow.BuildFleet(parts), nil
 }
 
-// graphFrom draws the World with the engine's decisions on its
-// integrations (keyed "namespace/name"); source maps them to file:line.
-func graphFrom(ctx context.Context, w *manifest.World, verdicts map[string]*policy.Decision, source map[string]string, now time.Time, cluster string) *dataflow.Graph {
-	return dataflow.Build(dataflow.Input{
+// graphInput is what the map draws of one source, with the engine's
+// decisions on its integrations (keyed "namespace/name"); position maps
+// them to file:line.
+func graphInput(ctx context.Context, s source, verdicts map[string]*policy.Decision, position map[string]string, now time.Time) dataflow.Input {
+	w := s.world
+	return dataflow.Input{
 		Workloads:    manifest.Objects[*v1alpha1.MarketingWorkload](w),
 		Integrations: manifest.Objects[*v1alpha1.SaaSIntegration](w),
 		Vendors:      manifest.Objects[*v1alpha1.Vendor](w),
@@ -122,8 +136,8 @@ func graphFrom(ctx context.Context, w *manifest.World, verdicts map[string]*poli
 		AllowedRegions: func(namespace string) []string {
 			return policy.AllowedRegions(w.StandardFor(ctx, namespace))
 		},
-		Source:  func(namespace, name string) string { return source[namespace+"/"+name] },
-		Cluster: cluster,
+		Source:  func(namespace, name string) string { return position[namespace+"/"+name] },
+		Cluster: s.cluster,
 		Now:     now,
-	})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/dataflow"
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/portfolio"
@@ -13,7 +14,7 @@ import (
 )
 
 const portfolioUsage = `
-Usage: guardrails portfolio [flags] [-f PATH ... | --kubeconfig FILE]
+Usage: guardrails portfolio [flags] [-f PATH ... | --kubeconfig FILE [--context NAME ...]]
 
 Show the martech portfolio: one row per Vendor with its category, status,
 business owner, annual cost, renewal and notice deadline, DPA and security
@@ -30,7 +31,14 @@ spend on restricted or prohibited vendors. Findings are the engine's, as
 guardrails check reports them; the view computes none.
 
 Read manifests (-f, as for check) or a live cluster (--kubeconfig, read
-only). Formats: text, json, csv (one row per vendor) and html (one
+only); --context repeated reads a fleet, one cluster per context, each
+judged by its own engine. A vendor several clusters hold is one row, with
+what each cluster uses it for; its catalogue fields and cost are those of
+the first context holding it (counted once in the totals), and a field on
+which another cluster's catalogue differs is shown as drift, with each
+cluster's value. A context that cannot be read stops the command (exit 2).
+
+Formats: text, json, csv (one row per vendor) and html (one
 self-contained, printable page with the data-flow map).`
 
 const portfolioExamples = `  # The portfolio of a directory of manifests
@@ -41,7 +49,10 @@ const portfolioExamples = `  # The portfolio of a directory of manifests
   guardrails portfolio -f manifests/ -o csv > portfolio.csv
 
   # From the cluster in the current kubeconfig context
-  guardrails portfolio --kubeconfig ~/.kube/config -o json`
+  guardrails portfolio --kubeconfig ~/.kube/config -o json
+
+  # A fleet: one row per vendor across two clusters
+  guardrails portfolio --kubeconfig ~/.kube/config --context prod-eu --context prod-us -o html > portfolio.html`
 
 func runPortfolio(e *env, args []string) int {
 	f := newFlags("portfolio", portfolioUsage, portfolioExamples)
@@ -54,13 +65,12 @@ func runPortfolio(e *env, args []string) int {
 		return code
 	}
 	ctx := context.Background()
-	sources, code, ok := in.load(ctx, e, f, "portfolio", pos, false, true)
+	sources, code, ok := in.load(ctx, e, f, "portfolio", pos, true)
 	if !ok {
 		return code
 	}
-	w, eng := sources[0].world, sources[0].eng
 	now := in.now.value()
-	p, v, err := buildPortfolio(ctx, eng, w, now)
+	p, graphs, err := buildPortfolio(ctx, sources, now)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "guardrails portfolio: %s\n", report.Quote(err.Error()))
 		return ExitBadInput
@@ -71,7 +81,7 @@ func runPortfolio(e *env, args []string) int {
 	case "csv":
 		err = portfolio.WriteCSV(e.stdout, p)
 	case "html":
-		err = portfolio.WriteHTML(e.stdout, p, graphFrom(ctx, w, v.integrations, v.source, now, sources[0].cluster))
+		err = portfolio.WriteHTML(e.stdout, p, dataflow.BuildFleet(graphs))
 	default:
 		err = portfolio.WriteText(e.stdout, p)
 	}
@@ -82,53 +92,54 @@ func runPortfolio(e *env, args []string) int {
 	return ExitOK
 }
 
-// viewDecisions are the engine's decisions on a World's Vendors (by name)
-// and SaaSIntegrations (by "namespace/name"), and where those are declared.
-type viewDecisions struct {
-	vendors, integrations map[string]*policy.Decision
-	source                map[string]string // integrations: file:line
-	vendorSource          map[string]string
-}
-
-// buildPortfolio evaluates every Vendor and SaaSIntegration of the World
-// through the engine, as check does (evaluateStream, operation CHECK), and
-// builds the portfolio from the decisions.
-func buildPortfolio(ctx context.Context, eng *policy.Engine, w *manifest.World, now time.Time) (*portfolio.Portfolio, *viewDecisions, error) {
-	v := &viewDecisions{vendors: map[string]*policy.Decision{}, integrations: map[string]*policy.Decision{},
-		source: map[string]string{}, vendorSource: map[string]string{}}
-	var items []*manifest.Item
-	for _, it := range w.Items() {
-		switch o := it.Object.(type) {
-		case *v1alpha1.Vendor:
-			items = append(items, it)
-			v.vendorSource[o.Name] = it.Pos()
-		case *v1alpha1.SaaSIntegration:
-			items = append(items, it)
-			v.source[o.Namespace+"/"+o.Name] = it.Pos()
+// buildPortfolio evaluates every Vendor and SaaSIntegration of each source
+// through the source's engine, as check does (evaluateStream, operation
+// CHECK), and builds one portfolio from the decisions; graphs are the
+// sources' data-flow inputs with the same decisions, for the page's map.
+func buildPortfolio(ctx context.Context, sources []source, now time.Time) (*portfolio.Portfolio, []dataflow.Input, error) {
+	parts := make([]portfolio.Input, 0, len(sources))
+	graphs := make([]dataflow.Input, 0, len(sources))
+	for _, s := range sources {
+		w := s.world
+		vendors, integrations := map[string]*policy.Decision{}, map[string]*policy.Decision{}
+		position, vendorPosition := map[string]string{}, map[string]string{}
+		var items []*manifest.Item
+		for _, it := range w.Items() {
+			switch o := it.Object.(type) {
+			case *v1alpha1.Vendor:
+				items = append(items, it)
+				vendorPosition[o.Name] = it.Pos()
+			case *v1alpha1.SaaSIntegration:
+				items = append(items, it)
+				position[o.Namespace+"/"+o.Name] = it.Pos()
+			}
 		}
-	}
-	err := evaluateStream(ctx, eng, w, items, now, func(it *manifest.Item, d *policy.Decision) error {
-		if it.Kind == v1alpha1.KindVendor {
-			v.vendors[d.Name] = d
-		} else {
-			v.integrations[d.Namespace+"/"+d.Name] = d
+		err := evaluateStream(ctx, s.eng, w, items, now, func(it *manifest.Item, d *policy.Decision) error {
+			if it.Kind == v1alpha1.KindVendor {
+				vendors[d.Name] = d
+			} else {
+				integrations[d.Namespace+"/"+d.Name] = d
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, s.named(err)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
+		parts = append(parts, portfolio.Input{
+			Vendors:              manifest.Objects[*v1alpha1.Vendor](w),
+			Integrations:         manifest.Objects[*v1alpha1.SaaSIntegration](w),
+			Workloads:            manifest.Objects[*v1alpha1.MarketingWorkload](w),
+			VendorDecisions:      vendors,
+			IntegrationDecisions: integrations,
+			Sensitive:            func(namespace string) []string { return sensitiveFor(ctx, w, namespace) },
+			Source:               func(name string) string { return vendorPosition[name] },
+			Cluster:              s.cluster,
+			Now:                  now,
+		})
+		graphs = append(graphs, graphInput(ctx, s, integrations, position, now))
 	}
-	p, err := portfolio.Build(portfolio.Input{
-		Vendors:              manifest.Objects[*v1alpha1.Vendor](w),
-		Integrations:         manifest.Objects[*v1alpha1.SaaSIntegration](w),
-		Workloads:            manifest.Objects[*v1alpha1.MarketingWorkload](w),
-		VendorDecisions:      v.vendors,
-		IntegrationDecisions: v.integrations,
-		Sensitive:            func(namespace string) []string { return sensitiveFor(ctx, w, namespace) },
-		Source:               func(name string) string { return v.vendorSource[name] },
-		Now:                  now,
-	})
-	return p, v, err
+	p, err := portfolio.BuildFleet(parts)
+	return p, graphs, err
 }
 
 // sensitiveFor is the sensitive data categories of the standard in force

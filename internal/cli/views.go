@@ -23,7 +23,7 @@ type viewFlags struct {
 func (v *viewFlags) register(f *cmdFlags) {
 	v.inputFlags.register(f, true)
 	f.StringVar(&v.kubeconfig, "kubeconfig", "", "read the live cluster of this kubeconfig `FILE` instead of manifests")
-	f.Var(&v.contexts, "context", "kubeconfig `CONTEXT` to read with --kubeconfig (default: the current context); repeatable where the command reads a fleet: each context is a cluster")
+	f.Var(&v.contexts, "context", "kubeconfig `CONTEXT` to read with --kubeconfig (default: the current context); repeatable: each context is a cluster of a fleet")
 }
 
 // source is what one input holds: the files, or one cluster.
@@ -37,13 +37,21 @@ type source struct {
 	eng *policy.Engine
 }
 
+// named prefixes err with the source's context, if it has one: in a
+// fleet an error says which cluster it comes from.
+func (s source) named(err error) error {
+	if s.cluster == "" {
+		return err
+	}
+	return fmt.Errorf("context %q: %w", s.cluster, err)
+}
+
 // load checks the flags (pos are the positional arguments, more -f
 // inputs) and reads the sources: one for manifests or the current
-// context, one per --context. fleet says the command reads several
-// contexts; engines whether each source gets its engine. ok is false when
-// the command must stop with code; a context that cannot be read stops it
-// with its name.
-func (v *viewFlags) load(ctx context.Context, e *env, f *cmdFlags, cmd string, pos []string, fleet, engines bool) (_ []source, code int, ok bool) {
+// context, one per --context (a fleet). engines says whether each source
+// gets its engine. ok is false when the command must stop with code; a
+// context that cannot be read stops it with its name, never leaving a gap.
+func (v *viewFlags) load(ctx context.Context, e *env, f *cmdFlags, cmd string, pos []string, engines bool) (_ []source, code int, ok bool) {
 	v.files = append(v.files, pos...)
 	switch {
 	case v.kubeconfig != "" && len(v.files) > 0:
@@ -52,8 +60,6 @@ func (v *viewFlags) load(ctx context.Context, e *env, f *cmdFlags, cmd string, p
 		return nil, f.usageError(e, "no input: give -f PATH or --kubeconfig FILE"), false
 	case len(v.contexts) > 0 && v.kubeconfig == "":
 		return nil, f.usageError(e, "--context needs --kubeconfig"), false
-	case len(v.contexts) > 1 && !fleet:
-		return nil, f.usageError(e, "%s reads one cluster: give --context once (guardrails agenda reads several)", cmd), false
 	case v.kubeconfig != "" && len(v.vendors)+len(v.policies) > 0:
 		return nil, f.usageError(e, "--vendors and --policies read manifests: with --kubeconfig the cluster's objects are used"), false
 	}
@@ -104,7 +110,14 @@ func (v *viewFlags) finish(e *env, cmd string, sources []source, errs []error, e
 			eng, sk, cerrs := newEngine(sources[i].world)
 			sources[i].eng = eng
 			skipped = append(skipped, sk...)
-			errs = append(errs, cerrs...)
+			for _, err := range cerrs {
+				if c := sources[i].cluster; c != "" {
+					// An object read from a cluster has no file:line:
+					// the context says where it is.
+					err = fmt.Errorf("context %q: %s", c, err.Error())
+				}
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(errs) > 0 {

@@ -239,7 +239,7 @@ func TestCSV(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(rows), 1+len(scenario().Flows))
 	}
 	crm := rows[len(rows)-1]
-	want := []string{"shop", "site", "crm", "payco", "approved", "marketing", "user.financial.credit_card;user.contact.email", "customer", "eu", "expired 2026-06-30", "false"}
+	want := []string{"shop", "site", "crm", "payco", "approved", "marketing", "user.financial.credit_card;user.contact.email", "customer", "eu", "expired 2026-06-30", "false", ""}
 	if !slices.Equal(crm, want) {
 		t.Errorf("crm row %v, want %v", crm, want)
 	}

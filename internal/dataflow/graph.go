@@ -56,28 +56,35 @@ type Graph struct {
 	Workloads    []*Workload
 	Integrations []*Integration
 	Vendors      []*Vendor
-	Flows        []Flow // by namespace, workload, integration
+	Flows        []Flow // by cluster, namespace, workload, integration
 	// Records are the processing activities (one per SaaSIntegration
-	// among the inputs), by namespace and name: the record of processing.
+	// among the inputs), by cluster, namespace and name: the record of
+	// processing.
 	Records []Record
-	Now     time.Time
+	// Clusters are the named clusters drawn, in the order of the inputs;
+	// none for files or the current context.
+	Clusters []string
+	Now      time.Time
 }
 
 // Workload is a MarketingWorkload.
 type Workload struct {
 	ID         string // w1, w2, ... in layout order
+	Cluster    string // the input's Cluster
 	Namespace  string
 	Name       string
 	Team       string
 	Host       string // exposure.host, if exposed
 	Categories []string
 	refs       []string // integration names, in spec order
+	part       int      // index of the input
 }
 
 // Integration is a SaaSIntegration, or one a workload names that is not
 // among the inputs (Missing).
 type Integration struct {
 	ID         string // i1, i2, ...
+	Cluster    string // the input's Cluster
 	Namespace  string
 	Name       string
 	Vendor     string
@@ -100,10 +107,19 @@ type Integration struct {
 	// "policy: message (PolicyException namespace/name until date)".
 	Waived []string
 	order  int // position in Graph.Integrations
+	part   int // index of the input
 }
 
 // Key is "namespace/name".
 func (i *Integration) Key() string { return i.Namespace + "/" + i.Name }
+
+// nodeKey names an integration among several inputs (clusters).
+type nodeKey struct {
+	part            int
+	namespace, name string
+}
+
+func (i *Integration) nodeKey() nodeKey { return nodeKey{i.part, i.Namespace, i.Name} }
 
 // Vendor is a Vendor of the catalogue, or one an integration names that the
 // catalogue does not hold (Status "unknown").
@@ -117,6 +133,10 @@ type Vendor struct {
 	DPA         string // e.g. "signed until 2028-03-31", "expired 2025-06-30", "not signed"
 	DPAValid    bool
 	Used        bool // some integration sends data to it
+	// Drift are the fields on which the clusters' catalogues disagree
+	// about the vendor, as "status: prod-eu approved, prod-us restricted";
+	// the node shows the first cluster's entry.
+	Drift []string
 }
 
 // Label is "Display Name (name)", or the name.
@@ -130,6 +150,7 @@ func (v *Vendor) Label() string {
 // Flow is one route of customer data: a workload (or none, for an
 // integration no workload uses) through an integration to a vendor.
 type Flow struct {
+	Cluster      string
 	Namespace    string
 	Workload     string // "" when no workload uses the integration
 	Integration  string
@@ -152,71 +173,104 @@ type Edge struct {
 	Sensitive bool
 }
 
-// Build draws the map. Workloads are ordered by namespace and name;
-// integrations by the mean position of the workloads using them (unused
-// ones last), then by namespace and name; vendors likewise by their
+// Build draws the map of one input. Workloads are ordered by namespace
+// and name; integrations by the mean position of the workloads using them
+// (unused ones last), then by namespace and name; vendors likewise by their
 // integrations, catalogue vendors no integration uses last. The order only
 // depends on the inputs, so renderings are stable.
-func Build(in Input) *Graph {
-	g := &Graph{Now: in.Now}
-	for _, mw := range in.Workloads {
-		w := &Workload{Namespace: mw.Namespace, Name: mw.Name, Team: mw.Spec.Owner.Team}
-		if mw.Spec.Exposure != nil {
-			w.Host = string(mw.Spec.Exposure.Host)
+func Build(in Input) *Graph { return BuildFleet([]Input{in}) }
+
+// BuildFleet draws one map of several inputs, each a cluster named by its
+// Input.Cluster: workloads and integrations are each cluster's (ordered by
+// cluster in the order given, then as Build orders them), a vendor is one
+// node whatever the number of clusters sending it data. The node shows the
+// first input's catalogue entry; the fields on which the other clusters'
+// entries differ are in its Drift. Each flow and record reads the vendor
+// of its own cluster's catalogue (unknown where that catalogue lacks it).
+func BuildFleet(parts []Input) *Graph {
+	g := &Graph{}
+	if len(parts) > 0 {
+		g.Now = parts[0].Now
+	}
+	for _, in := range parts {
+		if in.Cluster != "" {
+			g.Clusters = append(g.Clusters, in.Cluster)
 		}
-		for _, c := range mw.Spec.DataCategories {
-			w.Categories = append(w.Categories, string(c))
-		}
-		for _, ref := range mw.Spec.Integrations {
-			if !slices.Contains(w.refs, ref.Name) {
-				w.refs = append(w.refs, ref.Name)
+	}
+	for k, in := range parts {
+		for _, mw := range in.Workloads {
+			w := &Workload{Cluster: in.Cluster, part: k, Namespace: mw.Namespace, Name: mw.Name, Team: mw.Spec.Owner.Team}
+			if mw.Spec.Exposure != nil {
+				w.Host = string(mw.Spec.Exposure.Host)
 			}
+			for _, c := range mw.Spec.DataCategories {
+				w.Categories = append(w.Categories, string(c))
+			}
+			for _, ref := range mw.Spec.Integrations {
+				if !slices.Contains(w.refs, ref.Name) {
+					w.refs = append(w.refs, ref.Name)
+				}
+			}
+			g.Workloads = append(g.Workloads, w)
 		}
-		g.Workloads = append(g.Workloads, w)
 	}
 	slices.SortFunc(g.Workloads, func(a, b *Workload) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(a.part, b.part), strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 
-	integrations := map[string]*Integration{}
-	for _, si := range in.Integrations {
-		i := &Integration{
-			Namespace: si.Namespace, Name: si.Name, Vendor: si.Spec.Vendor, Purpose: si.Spec.Purpose,
-			DataUse: string(si.Spec.DataUse), Region: string(si.Spec.Region), Compliant: true,
-			Categories: keys(si.Spec.DataCategories), Subjects: keys(si.Spec.DataSubjects),
-		}
-		if d := in.Verdicts[i.Key()]; d != nil {
-			for _, r := range d.Denies() {
-				i.Violations = append(i.Violations, r.Policy+": "+r.Message)
+	integrations := map[nodeKey]*Integration{}
+	for k, in := range parts {
+		for _, si := range in.Integrations {
+			i := &Integration{
+				Cluster: in.Cluster, part: k,
+				Namespace: si.Namespace, Name: si.Name, Vendor: si.Spec.Vendor, Purpose: si.Spec.Purpose,
+				DataUse: string(si.Spec.DataUse), Region: string(si.Spec.Region), Compliant: true,
+				Categories: keys(si.Spec.DataCategories), Subjects: keys(si.Spec.DataSubjects),
 			}
-			for _, r := range d.Warnings() {
-				i.Warnings = append(i.Warnings, r.Policy+": "+r.Message)
+			if d := in.Verdicts[i.Key()]; d != nil {
+				for _, r := range d.Denies() {
+					i.Violations = append(i.Violations, r.Policy+": "+r.Message)
+				}
+				for _, r := range d.Warnings() {
+					i.Warnings = append(i.Warnings, r.Policy+": "+r.Message)
+				}
+				for _, r := range d.Waived() {
+					i.Waived = append(i.Waived, fmt.Sprintf("%s: %s (PolicyException %s until %s)",
+						r.Policy, r.Message, r.Exception, r.Exception.ExpiresAt.UTC().Format(time.DateOnly)))
+				}
+				i.Compliant = len(i.Violations) == 0
 			}
-			for _, r := range d.Waived() {
-				i.Waived = append(i.Waived, fmt.Sprintf("%s: %s (PolicyException %s until %s)",
-					r.Policy, r.Message, r.Exception, r.Exception.ExpiresAt.UTC().Format(time.DateOnly)))
+			if in.Sensitive != nil {
+				i.Sensitive = policy.SensitiveCategories(i.Categories, in.Sensitive(i.Namespace))
 			}
-			i.Compliant = len(i.Violations) == 0
+			integrations[i.nodeKey()] = i
 		}
-		if in.Sensitive != nil {
-			i.Sensitive = policy.SensitiveCategories(i.Categories, in.Sensitive(i.Namespace))
-		}
-		integrations[i.Key()] = i
 	}
 	// Integrations the workloads name that are not among the inputs.
 	for _, w := range g.Workloads {
 		for _, name := range w.refs {
-			k := w.Namespace + "/" + name
+			k := nodeKey{w.part, w.Namespace, name}
 			if integrations[k] == nil {
-				integrations[k] = &Integration{Namespace: w.Namespace, Name: name, Missing: true,
-					Violations: []string{fmt.Sprintf("the SaaSIntegration %s does not exist", k)}}
+				integrations[k] = &Integration{Cluster: w.Cluster, part: w.part, Namespace: w.Namespace, Name: name, Missing: true,
+					Violations: []string{fmt.Sprintf("the SaaSIntegration %s/%s does not exist", w.Namespace, name)}}
 			}
 		}
 	}
 
+	// Vendors: each input's catalogue, and one node per name (the first
+	// input's entry).
+	own := make([]map[string]*Vendor, len(parts))
 	vendors := map[string]*Vendor{}
-	for _, v := range in.Vendors {
-		vendors[v.Name] = newVendor(v, in.Now)
+	for k, in := range parts {
+		own[k] = make(map[string]*Vendor, len(in.Vendors))
+		for _, v := range in.Vendors {
+			nv := newVendor(v, in.Now)
+			own[k][v.Name] = nv
+			if vendors[v.Name] == nil {
+				node := *nv
+				vendors[v.Name] = &node
+			}
+		}
 	}
 	for _, i := range integrations {
 		if i.Vendor == "" {
@@ -224,26 +278,31 @@ func Build(in Input) *Graph {
 		}
 		v := vendors[i.Vendor]
 		if v == nil {
-			v = &Vendor{Name: i.Vendor, Status: StatusUnknown, DPA: "not in the catalogue"}
+			v = unknownVendor(i.Vendor)
 			vendors[i.Vendor] = v
 		}
 		v.Used = true
 	}
+	if len(g.Clusters) > 1 {
+		for name, v := range vendors {
+			v.Drift = vendorDrift(name, parts, own)
+		}
+	}
 
 	// Layout order: integrations by the mean rank of their workloads.
-	rank := map[string][]int{}
+	rank := map[nodeKey][]int{}
 	for wi, w := range g.Workloads {
 		w.ID = fmt.Sprintf("w%d", wi+1)
 		for _, name := range w.refs {
-			k := w.Namespace + "/" + name
+			k := nodeKey{w.part, w.Namespace, name}
 			rank[k] = append(rank[k], wi)
 		}
 	}
 	for _, i := range integrations {
 		g.Integrations = append(g.Integrations, i)
 	}
-	sortByRank(g.Integrations, func(i *Integration) []int { return rank[i.Key()] }, func(a, b *Integration) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	sortByRank(g.Integrations, func(i *Integration) []int { return rank[i.nodeKey()] }, func(a, b *Integration) int {
+		return cmp.Or(cmp.Compare(a.part, b.part), strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	vrank := map[string][]int{}
 	for ii, i := range g.Integrations {
@@ -262,26 +321,92 @@ func Build(in Input) *Graph {
 		v.ID = fmt.Sprintf("v%d", vi+1)
 	}
 
-	// Flows.
-	used := map[string]bool{}
+	// Flows, each with the vendor of its own cluster's catalogue.
+	ownVendor := func(i *Integration) *Vendor {
+		if i.Vendor == "" {
+			return nil
+		}
+		if v := own[i.part][i.Vendor]; v != nil {
+			return v
+		}
+		return unknownVendor(i.Vendor)
+	}
+	used := map[nodeKey]bool{}
 	for _, w := range g.Workloads {
 		for _, name := range w.refs {
-			i := integrations[w.Namespace+"/"+name]
-			used[i.Key()] = true
-			g.Flows = append(g.Flows, newFlow(w.Name, i, vendors[i.Vendor]))
+			i := integrations[nodeKey{w.part, w.Namespace, name}]
+			used[i.nodeKey()] = true
+			g.Flows = append(g.Flows, newFlow(w.Name, i, ownVendor(i)))
 		}
 	}
 	for _, i := range g.Integrations {
-		if !used[i.Key()] {
-			g.Flows = append(g.Flows, newFlow("", i, vendors[i.Vendor]))
+		if !used[i.nodeKey()] {
+			g.Flows = append(g.Flows, newFlow("", i, ownVendor(i)))
 		}
 	}
+	order := map[string]int{}
+	for k, in := range parts {
+		order[in.Cluster] = k
+	}
 	slices.SortStableFunc(g.Flows, func(a, b Flow) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Workload, b.Workload),
-			strings.Compare(a.Integration, b.Integration))
+		return cmp.Or(cmp.Compare(order[a.Cluster], order[b.Cluster]), strings.Compare(a.Namespace, b.Namespace),
+			strings.Compare(a.Workload, b.Workload), strings.Compare(a.Integration, b.Integration))
 	})
-	g.Records = records(in, g)
+	for k, in := range parts {
+		g.Records = append(g.Records, records(in, k, g, own[k])...)
+	}
 	return g
+}
+
+// unknownVendor is the node of a vendor an integration names that the
+// catalogue does not hold.
+func unknownVendor(name string) *Vendor {
+	return &Vendor{Name: name, Status: StatusUnknown, DPA: "not in the catalogue"}
+}
+
+// vendorDrift compares a vendor's catalogue entries across the inputs: a
+// catalogue lacking it, then each field on which those holding it differ.
+func vendorDrift(name string, parts []Input, own []map[string]*Vendor) []string {
+	type field struct {
+		name  string
+		value func(*Vendor) string
+	}
+	fields := []field{
+		{"displayName", func(v *Vendor) string { return v.DisplayName }},
+		{"category", func(v *Vendor) string { return v.Category }},
+		{"status", func(v *Vendor) string { return v.Status }},
+		{"processingRegions", func(v *Vendor) string { return strings.Join(v.Regions, ", ") }},
+		{"dpa", func(v *Vendor) string { return v.DPA }},
+	}
+	var out []string
+	var holders []int
+	var presence []string
+	for k, in := range parts {
+		has := own[k][name] != nil
+		presence = append(presence, fmt.Sprintf("%s %t", in.Cluster, has))
+		if has {
+			holders = append(holders, k)
+		}
+	}
+	if len(holders) > 0 && len(holders) != len(parts) {
+		out = append(out, "inCatalogue: "+strings.Join(presence, ", "))
+	}
+	for _, f := range fields {
+		differs := false
+		var values []string
+		for _, k := range holders {
+			v := f.value(own[k][name])
+			differs = differs || v != f.value(own[holders[0]][name])
+			if v == "" {
+				v = "-"
+			}
+			values = append(values, parts[k].Cluster+" "+v)
+		}
+		if differs {
+			out = append(out, f.name+": "+strings.Join(values, ", "))
+		}
+	}
+	return out
 }
 
 // sortByRank orders nodes by the mean of their ranks (nodes without ranks
@@ -347,7 +472,7 @@ func dpaText(v *v1alpha1.Vendor, now time.Time) (string, bool) {
 
 func newFlow(workload string, i *Integration, v *Vendor) Flow {
 	f := Flow{
-		Namespace: i.Namespace, Workload: workload, Integration: i.Name, Vendor: i.Vendor,
+		Cluster: i.Cluster, Namespace: i.Namespace, Workload: workload, Integration: i.Name, Vendor: i.Vendor,
 		DataUse: i.DataUse, Categories: i.Categories, Subjects: i.Subjects, Region: i.Region,
 		Compliant: i.Compliant && !i.Missing, Sensitive: len(i.Sensitive) > 0,
 	}
@@ -369,9 +494,9 @@ func keys(ks []v1alpha1.TaxonomyKey) []string {
 // then integration → vendor, in node order. Integration → vendor edges are
 // labelled with the data use, the categories and the region.
 func (g *Graph) Edges() []Edge {
-	byKey := map[string]*Integration{}
+	byKey := map[nodeKey]*Integration{}
 	for _, i := range g.Integrations {
-		byKey[i.Key()] = i
+		byKey[i.nodeKey()] = i
 	}
 	vendorID := map[string]string{}
 	for _, v := range g.Vendors {
@@ -381,7 +506,7 @@ func (g *Graph) Edges() []Edge {
 	for _, w := range g.Workloads {
 		var targets []*Integration
 		for _, name := range w.refs {
-			targets = append(targets, byKey[w.Namespace+"/"+name])
+			targets = append(targets, byKey[nodeKey{w.part, w.Namespace, name}])
 		}
 		slices.SortFunc(targets, func(a, b *Integration) int { return cmp.Compare(a.order, b.order) })
 		for _, i := range targets {
@@ -423,6 +548,9 @@ func (i *Integration) edgeLabel() []string {
 // nodeLines are the lines of text in a node's box: a title and details.
 func (w *Workload) nodeLines() (string, []string) {
 	var d []string
+	if w.Cluster != "" {
+		d = append(d, "cluster: "+w.Cluster)
+	}
 	d = append(d, "ns: "+w.Namespace)
 	if w.Team != "" {
 		d = append(d, "team: "+w.Team)
@@ -434,10 +562,14 @@ func (w *Workload) nodeLines() (string, []string) {
 }
 
 func (i *Integration) nodeLines() (string, []string) {
-	if i.Missing {
-		return i.Name, []string{"ns: " + i.Namespace, "MISSING: not among the inputs"}
+	var d []string
+	if i.Cluster != "" {
+		d = append(d, "cluster: "+i.Cluster)
 	}
-	d := []string{"ns: " + i.Namespace}
+	d = append(d, "ns: "+i.Namespace)
+	if i.Missing {
+		return i.Name, append(d, "MISSING: not among the inputs")
+	}
 	if len(i.Subjects) > 0 {
 		d = append(d, "subjects: "+strings.Join(i.Subjects, ", "))
 	}
@@ -461,6 +593,13 @@ func (v *Vendor) nodeLines() (string, []string) {
 	}
 	if v.Status != StatusUnknown {
 		d = append(d, "DPA: "+v.DPA)
+	}
+	if len(v.Drift) > 0 {
+		fields := make([]string, len(v.Drift))
+		for k, f := range v.Drift {
+			fields[k], _, _ = strings.Cut(f, ":")
+		}
+		d = append(d, "DIFFERS between clusters: "+strings.Join(fields, ", "))
 	}
 	return v.Label(), d
 }

@@ -99,23 +99,25 @@ const (
 	SafeguardUnlimited = "the standard limits no region: confirm the transfer mechanism if the region is outside the EEA"
 )
 
-// records builds the record of processing: one Record per SaaSIntegration
-// among the inputs, by namespace and name.
-func records(in Input, g *Graph) []Record {
+// records builds the record of processing of input part of g: one Record
+// per SaaSIntegration of that input, by namespace and name; own are the
+// vendors of the input's catalogue.
+func records(in Input, part int, g *Graph, own map[string]*Vendor) []Record {
 	vendors := make(map[string]*v1alpha1.Vendor, len(in.Vendors))
 	for _, v := range in.Vendors {
 		vendors[v.Name] = v
 	}
-	gv := make(map[string]*Vendor, len(g.Vendors))
-	for _, v := range g.Vendors {
-		gv[v.Name] = v
-	}
-	gi := make(map[string]*Integration, len(g.Integrations))
+	gi := map[string]*Integration{}
 	for _, i := range g.Integrations {
-		gi[i.Key()] = i
+		if i.part == part {
+			gi[i.Key()] = i
+		}
 	}
 	usedBy := map[string][]string{}
 	for _, w := range g.Workloads {
+		if w.part != part {
+			continue
+		}
 		for _, name := range w.refs {
 			k := w.Namespace + "/" + name
 			usedBy[k] = append(usedBy[k], w.Name)
@@ -151,7 +153,11 @@ func records(in Input, g *Graph) []Record {
 			r.OutsideAllowedRegions = true
 			r.TransferSafeguard = SafeguardTransfer
 		}
-		if v := gv[si.Spec.Vendor]; v != nil {
+		if name := si.Spec.Vendor; name != "" {
+			v := own[name]
+			if v == nil {
+				v = unknownVendor(name)
+			}
 			r.RecipientName, r.RecipientCategory, r.RecipientStatus = v.DisplayName, v.Category, v.Status
 			r.VendorRegions, r.DPA = nonNil(v.Regions), v.DPA
 		}

@@ -76,7 +76,7 @@ func newLayout(g *Graph) *layout {
 	for _, w := range g.Workloads {
 		t, d := w.nodeLines()
 		add(0, &box{id: w.ID, title: wrapLines([]string{t}, charsTitle), details: wrapLines(d, charsPerBox), fill: "#e3f2fd", stroke: "#1565c0", strokeWidth: 1.2,
-			tooltip: fmt.Sprintf("MarketingWorkload %s/%s; declares: %s", w.Namespace, w.Name, joinOr(w.Categories, "no data categories"))})
+			tooltip: fmt.Sprintf("MarketingWorkload %s%s/%s; declares: %s", inCluster(w.Cluster), w.Namespace, w.Name, joinOr(w.Categories, "no data categories"))})
 	}
 	for _, i := range g.Integrations {
 		t, d := i.nodeLines()
@@ -91,7 +91,7 @@ func newLayout(g *Graph) *layout {
 		t, d := v.nodeLines()
 		fill, stroke := vendorStyle(v.Status)
 		add(2, &box{id: v.ID, title: wrapLines([]string{t}, charsTitle), details: wrapLines(d, charsPerBox), fill: fill, stroke: stroke, strokeWidth: 1.5,
-			dashed: v.Status == StatusUnknown, tooltip: fmt.Sprintf("Vendor %s: %s", v.Name, v.Status)})
+			dashed: v.Status == StatusUnknown, tooltip: strings.Join(append([]string{fmt.Sprintf("Vendor %s: %s", v.Name, v.Status)}, v.Drift...), ". ")})
 	}
 	heights := [3]int{}
 	tallest := 0
@@ -126,7 +126,15 @@ func integrationTooltip(i *Integration) string {
 	for _, w := range i.Waived {
 		parts = append(parts, "waived "+w)
 	}
-	return fmt.Sprintf("SaaSIntegration %s/%s. %s", i.Namespace, i.Name, strings.Join(parts, ". "))
+	return fmt.Sprintf("SaaSIntegration %s%s/%s. %s", inCluster(i.Cluster), i.Namespace, i.Name, strings.Join(parts, ". "))
+}
+
+// inCluster is "prod-eu: " before a namespace/name, or "".
+func inCluster(cluster string) string {
+	if cluster == "" {
+		return ""
+	}
+	return cluster + ": "
 }
 
 func joinOr(s []string, none string) string {

@@ -219,10 +219,11 @@ func dotText(s string) string {
 
 // CSVHeader is the first row of WriteCSV.
 var CSVHeader = []string{"namespace", "workload", "integration", "vendor", "vendor_status", "data_use",
-	"categories", "subjects", "region", "dpa", "compliant"}
+	"categories", "subjects", "region", "dpa", "compliant", "cluster"}
 
 // WriteCSV writes one row per flow; categories and subjects are
-// ";"-joined.
+// ";"-joined. cluster is the flow's cluster, empty for files or the
+// current context (the columns are the same for files and a fleet).
 func WriteCSV(out io.Writer, g *Graph) error {
 	w := csv.NewWriter(out)
 	if err := w.Write(CSVHeader); err != nil {
@@ -231,7 +232,7 @@ func WriteCSV(out io.Writer, g *Graph) error {
 	for _, f := range g.Flows {
 		row := []string{f.Namespace, f.Workload, f.Integration, f.Vendor, f.VendorStatus, f.DataUse,
 			strings.Join(f.Categories, ";"), strings.Join(f.Subjects, ";"), f.Region, f.DPA,
-			strconv.FormatBool(f.Compliant)}
+			strconv.FormatBool(f.Compliant), f.Cluster}
 		if err := w.Write(row); err != nil {
 			return err
 		}

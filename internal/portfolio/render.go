@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,45 @@ func orDash(s string) string {
 func listOrDash(s []string) string { return orDash(strings.Join(s, ", ")) }
 
 func findingText(f Finding) string {
+	if len(f.Clusters) > 0 {
+		return fmt.Sprintf("%s %s %s (in %s): %s", f.Level, f.Policy, f.Object, strings.Join(f.Clusters, ", "), f.Message)
+	}
 	return fmt.Sprintf("%s %s %s: %s", f.Level, f.Policy, f.Object, f.Message)
+}
+
+// usageText is what a cluster uses a vendor for, on one line:
+// "3 integrations (mkt/a, ...) · teams ... · cost centres ... · workloads ...".
+func usageText(u Usage) string {
+	var parts []string
+	if !u.InCatalogue {
+		parts = append(parts, "not in its catalogue")
+	}
+	parts = append(parts, integrationsText(len(u.Integrations)))
+	if len(u.Integrations) > 0 {
+		parts[len(parts)-1] += " (" + strings.Join(u.Integrations, ", ") + ")"
+	}
+	parts = append(parts, "teams "+listOrDash(u.Teams), "cost centres "+listOrDash(u.CostCenters), "workloads "+listOrDash(u.Workloads))
+	return strings.Join(parts, " · ")
+}
+
+// driftText is "status: prod-eu approved, prod-us restricted".
+func driftText(d Drift) string {
+	parts := make([]string, len(d.Values))
+	for i, v := range d.Values {
+		parts[i] = v.Cluster + " " + v.Value
+	}
+	return d.Field + ": " + strings.Join(parts, ", ")
+}
+
+// clustersText is " in 2 clusters (prod-eu, prod-us)", or "" for none.
+func clustersText(cs []string) string {
+	switch len(cs) {
+	case 0:
+		return ""
+	case 1:
+		return " in cluster " + cs[0]
+	}
+	return fmt.Sprintf(" in %d clusters (%s)", len(cs), strings.Join(cs, ", "))
 }
 
 // WriteText writes the portfolio for a terminal: a block per vendor, then
@@ -61,13 +100,16 @@ func WriteText(out io.Writer, p *Portfolio) error {
 	if !p.Now.IsZero() {
 		when = " as of " + p.Now.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(&b, "Martech portfolio%s: %d vendors\n", when, len(p.Rows))
+	fmt.Fprintf(&b, "Martech portfolio%s: %d vendors%s\n", when, len(p.Rows), clustersText(p.Clusters))
 	for _, r := range p.Rows {
 		title := r.Vendor
 		if r.DisplayName != "" && r.DisplayName != r.Vendor {
 			title = r.DisplayName + " (" + r.Vendor + ")"
 		}
 		fmt.Fprintf(&b, "\n%s · %s · %s\n", title, orDash(r.Category), r.Status)
+		if len(r.Clusters) > 0 {
+			fmt.Fprintf(&b, "  clusters:     %s\n", strings.Join(r.Clusters, ", "))
+		}
 		owner := r.OwnerTeam
 		if r.OwnerContact != "" {
 			owner = strings.TrimSpace(owner + " <" + r.OwnerContact + ">")
@@ -84,6 +126,12 @@ func WriteText(out io.Writer, p *Portfolio) error {
 		fmt.Fprintf(&b, "  integrations: %d %s\n", len(r.Integrations), orDash(strings.Join(r.Integrations, ", ")))
 		fmt.Fprintf(&b, "  workloads:    %s\n", listOrDash(r.Workloads))
 		fmt.Fprintf(&b, "  data:         %s\n", orDash(categoriesText(r.DataCategories)))
+		for _, u := range r.Usage {
+			fmt.Fprintf(&b, "  in %s: %s\n", u.Cluster, usageText(u))
+		}
+		for _, d := range r.Drift {
+			fmt.Fprintf(&b, "  DRIFT %s\n", driftText(d))
+		}
 		for _, f := range r.Findings {
 			fmt.Fprintf(&b, "  %s\n", findingText(f))
 		}
@@ -117,6 +165,15 @@ func WriteText(out io.Writer, p *Portfolio) error {
 	for _, l := range s.Restricted {
 		fmt.Fprintf(&b, "  %s (%s) %s\n", l.Vendor, l.Status, costText(l.AnnualCost))
 	}
+	if len(p.Clusters) > 1 {
+		b.WriteString("Catalogue drift between clusters (a row shows the first cluster's entry):\n")
+		if len(s.Drift) == 0 {
+			b.WriteString("  none\n")
+		}
+		for _, d := range s.Drift {
+			fmt.Fprintf(&b, "  %s: %s\n", d.Vendor, strings.Join(d.Fields, ", "))
+		}
+	}
 	_, err := io.WriteString(out, b.String())
 	return err
 }
@@ -149,12 +206,15 @@ var CSVHeader = []string{
 	"Annual cost", "Currency", "Renews", "Auto-renew", "Notice by", "DPA expires", "Security review expires",
 	"Teams", "Cost centres", "Integrations", "Integration names", "Workloads",
 	"Data categories", "Sensitive data categories", "Findings", "Source",
+	"Clusters", "Usage by cluster", "Catalogue drift",
 }
 
 // WriteCSV writes one row per vendor (RFC 4180; lists joined with "; ";
 // cells a spreadsheet would read as formulas prefixed with a quote). The
 // summary is not in the CSV: a spreadsheet sums the columns, and the JSON
-// carries the totals.
+// carries the totals. The last three columns (clusters, usage by cluster,
+// catalogue drift) are empty unless the sources are named clusters: the
+// columns are the same for files and a fleet.
 func WriteCSV(out io.Writer, p *Portfolio) error {
 	w := csv.NewWriter(out)
 	if err := w.Write(CSVHeader); err != nil {
@@ -175,12 +235,20 @@ func WriteCSV(out io.Writer, p *Portfolio) error {
 		for _, f := range r.Findings {
 			fs = append(fs, findingText(f))
 		}
+		var usage, drift []string
+		for _, u := range r.Usage {
+			usage = append(usage, u.Cluster+": "+usageText(u))
+		}
+		for _, d := range r.Drift {
+			drift = append(drift, driftText(d))
+		}
 		row := []string{
 			r.Vendor, r.DisplayName, r.Category, r.Status, r.OwnerTeam, r.OwnerContact,
 			amount, currency, r.RenewsAt, strconv.FormatBool(r.AutoRenew), r.NoticeBy, r.DPAExpires, r.SecurityReviewExpires,
 			strings.Join(r.Teams, "; "), strings.Join(r.CostCenters, "; "), strconv.Itoa(len(r.Integrations)),
 			strings.Join(r.Integrations, "; "), strings.Join(r.Workloads, "; "),
 			strings.Join(all, "; "), strings.Join(sensitive, "; "), strings.Join(fs, "; "), r.Source,
+			strings.Join(r.Clusters, "; "), strings.Join(usage, "; "), strings.Join(drift, "; "),
 		}
 		for i := range row {
 			row[i] = dataflow.SafeCell(row[i])
@@ -202,6 +270,7 @@ span.sensitive { color: #e65100; font-weight: bold; }
 span.deny, span.error { color: #c62828; font-weight: bold; }
 span.warn { color: #ef6c00; font-weight: bold; }
 ul.findings { margin: 0; padding-left: 16px; }
+div.drift { color: #6a1b9a; font-weight: bold; margin-top: 4px; }
 @media print {
   body { margin: 0; font-size: 10px; }
   table { font-size: 9px; width: 100%; }
@@ -227,11 +296,16 @@ func WriteHTML(out io.Writer, p *Portfolio, m *dataflow.Graph) error {
 	if !p.Now.IsZero() {
 		when = " · as of " + p.Now.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(&b, "<p class=\"meta\">%d vendors · annual cost %s%s · generated by guardrails portfolio</p>\n",
-		len(p.Rows), esc(joinAmounts(p.Summary.Total)), esc(when))
+	fmt.Fprintf(&b, "<p class=\"meta\">%d vendors%s · annual cost %s%s · generated by guardrails portfolio</p>\n",
+		len(p.Rows), esc(clustersText(p.Clusters)), esc(joinAmounts(p.Summary.Total)), esc(when))
 
+	fleet := len(p.Clusters) > 0
 	b.WriteString("<h2>Vendors</h2>\n<table class=\"vendors\">\n<thead><tr>")
-	for _, h := range []string{"vendor", "category", "status", "business owner", "annual cost", "renews", "notice by", "DPA expires", "security review expires", "teams", "cost centres", "integrations", "workloads", "data categories", "findings"} {
+	headers := []string{"vendor", "category", "status", "business owner", "annual cost", "renews", "notice by", "DPA expires", "security review expires", "teams", "cost centres", "integrations", "workloads", "data categories", "findings"}
+	if fleet {
+		headers = slices.Insert(headers, 1, "clusters")
+	}
+	for _, h := range headers {
 		fmt.Fprintf(&b, "<th>%s</th>", esc(h))
 	}
 	b.WriteString("</tr></thead>\n<tbody>\n")
@@ -240,6 +314,9 @@ func WriteHTML(out io.Writer, p *Portfolio, m *dataflow.Graph) error {
 		name := esc(r.Vendor)
 		if r.DisplayName != "" && r.DisplayName != r.Vendor {
 			name = esc(r.DisplayName) + "<br>(" + esc(r.Vendor) + ")"
+		}
+		for _, d := range r.Drift {
+			name += "<div class=\"drift\">differs between clusters: " + esc(driftText(d)) + "</div>"
 		}
 		owner := esc(r.OwnerTeam)
 		if r.OwnerContact != "" {
@@ -270,8 +347,23 @@ func WriteHTML(out io.Writer, p *Portfolio, m *dataflow.Graph) error {
 			esc(strings.Join(r.CostCenters, ", ")), fmt.Sprintf("%d", len(r.Integrations)), esc(strings.Join(r.Workloads, ", ")),
 			strings.Join(cats, ", "), fs.String(),
 		}
+		if fleet {
+			var uses []string
+			for _, u := range r.Usage {
+				line := esc(u.Cluster) + ": " + integrationsText(len(u.Integrations))
+				if !u.InCatalogue {
+					line += " (not in its catalogue)"
+				}
+				uses = append(uses, line)
+			}
+			cells = slices.Insert(cells, 1, strings.Join(uses, "<br>"))
+		}
+		costCell := 4
+		if fleet {
+			costCell = 5
+		}
 		for i, c := range cells {
-			if i == 4 {
+			if i == costCell {
 				fmt.Fprintf(&b, "<td class=\"num\">%s</td>", esc(costText(r.AnnualCost)))
 				continue
 			}
@@ -321,6 +413,18 @@ func WriteHTML(out io.Writer, p *Portfolio, m *dataflow.Graph) error {
 	}
 	costList("Unused vendors", s.UnusedTotal, s.Unused, "The engine found no unused vendor (vendor-unused).")
 	costList("Spend on restricted or prohibited vendors", s.RestrictedTotal, s.Restricted, "No restricted or prohibited vendor has a contract cost.")
+	if len(p.Clusters) > 1 {
+		b.WriteString("<h2>Catalogue drift between clusters</h2>\n")
+		if len(s.Drift) == 0 {
+			b.WriteString("<p>Every cluster's catalogue holds the same entry for each vendor.</p>\n")
+		} else {
+			b.WriteString("<p class=\"meta\">A vendor's row shows the entry of the first cluster (in the order of --context) whose catalogue holds it; its annual cost is counted once.</p>\n<ul>\n")
+			for _, d := range s.Drift {
+				fmt.Fprintf(&b, "<li>%s: %s</li>\n", esc(d.Vendor), esc(strings.Join(d.Fields, ", ")))
+			}
+			b.WriteString("</ul>\n")
+		}
+	}
 
 	if m != nil {
 		b.WriteString("<h2>Customer data flows</h2>\n<div class=\"graph\">\n")
