@@ -31,7 +31,7 @@ violation contains {
 } if {
 	input.kind == "SaaSIntegration"
 	category
-	some other, u in candidates
+	some other, u in usage
 	other != vendor_name
 	object.get(u, "integrations", 0) > ours
 	object.get(vendors, [other, "spec", "category"], "") == category
@@ -40,14 +40,6 @@ violation contains {
 
 # How many integrations use this vendor, this one included.
 ours := object.get(usage, [vendor_name, "integrations"], 0) + 1
-
-# The vendors in use to compare with: input.portfolio.peers, those of this
-# integration's vendor's category, when the engine gives it (so that judging
-# one integration does not grow with the portfolio), else all of usage.
-candidates := p if {
-	p := object.get(input, ["portfolio", "peers"], null)
-	is_object(p)
-} else := usage
 
 usage := u if {
 	u := object.get(input, ["portfolio", "usage"], {})

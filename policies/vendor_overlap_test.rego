@@ -81,17 +81,3 @@ test_unknown_usage_passes if {
 test_unknown_vendor_passes if {
 	count(vendor_overlap.violation) == 0 with input as review("nobody", {"contentful": {"integrations": 3}})
 }
-
-test_peers_are_read_when_given if {
-	# The engine narrows usage to the category in peers: what peers holds
-	# is compared, not the rest of usage.
-	vs := vendor_overlap.violation with input as with_peers({"contentful": {"integrations": 4}})
-	count(vs) == 1
-	some v in vs
-	startswith(v.msg, "the organisation already uses contentful (cms)")
-	count(vendor_overlap.violation) == 0 with input as with_peers({})
-}
-
-with_peers(peers) := object.union(review("storyblok", peer_usage), {"portfolio": {"usage": peer_usage, "peers": peers}})
-
-peer_usage := {"contentful": {"integrations": 4}, "hubspot": {"integrations": 9}}

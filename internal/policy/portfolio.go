@@ -301,11 +301,10 @@ func (u *Usage) categoryIndex(cat *Catalogue) map[string][]int {
 	return idx
 }
 
-// peers is input.portfolio.peers of a SaaSIntegration: input.portfolio
-// .usage narrowed to the vendors of category (its own vendor's), the
-// subject left out. vendor-overlap reads it instead of walking every
-// vendor in use, so judging one integration does not grow with the
-// portfolio.
+// peers is input.portfolio.usage of a SaaSIntegration whose vendor is of
+// category: the vendors in use of that category, the subject left out.
+// It is built from the category index, so judging one integration does
+// not grow with every vendor in use.
 func (u *Usage) peers(cat *Catalogue, category string, self usageRef) *ast.Term {
 	places := u.categoryIndex(cat)[category]
 	own, counted := u.vendorOf[self]
@@ -322,10 +321,7 @@ func (u *Usage) peers(cat *Catalogue, category string, self usageRef) *ast.Term 
 	return ast.ObjectTerm(pairs...)
 }
 
-var (
-	keyPortfolio = ast.InternedTerm("portfolio")
-	keyPeers     = ast.InternedTerm("peers")
-)
+var keyPortfolio = ast.InternedTerm("portfolio")
 
 // portfolioTerm is input.portfolio for subject (a Vendor or a
 // SaaSIntegration; nil for other kinds). x is the subject as the request
@@ -335,11 +331,18 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 	case v1alpha1.KindSaaSIntegration:
 		pairs := [][2]*ast.Term{}
 		if req.Usage != nil {
+			// The vendors of the integration's own category: all that
+			// vendor-overlap compares, and what keeps one integration's
+			// cost from growing with every vendor in use. A vendor the
+			// catalogue does not know: all of them.
 			self := usageRef{namespace: subject.namespace, name: subject.name}
-			pairs = append(pairs, ast.Item(ast.InternedTerm("usage"), req.Usage.term(&self)))
+			usage := (*ast.Term)(nil)
 			if cat, v := integrationVendor(req, subject); v != nil {
-				pairs = append(pairs, ast.Item(keyPeers, req.Usage.peers(cat, string(v.Spec.Category), self)))
+				usage = req.Usage.peers(cat, string(v.Spec.Category), self)
+			} else {
+				usage = req.Usage.term(&self)
 			}
+			pairs = append(pairs, ast.Item(ast.InternedTerm("usage"), usage))
 		}
 		return ast.ObjectTerm(pairs...)
 	case v1alpha1.KindVendor:
