@@ -27,6 +27,10 @@ GOLANGCI_LINT  := $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # Test flags: GO_TEST_FLAGS for extra go test flags, e.g. `make test GO_TEST_FLAGS=-v`.
 GO_TEST_FLAGS ?=
+# Linker flags of the test binaries: no DWARF (-w) links each of the two
+# dozen test binaries about a third faster; stack traces are unchanged.
+# GO_TEST_LDFLAGS= keeps it, for a debugger.
+GO_TEST_LDFLAGS ?= -w
 # Rounds of make bench-peers (A B C alternating; the medians need at least 5).
 BENCH_PEERS_ROUNDS ?= 5
 
@@ -107,7 +111,7 @@ gofmt-check: ## Fail if a Go file needs gofmt.
 
 .PHONY: go-test
 go-test: envtest-bins cert-manager-crds ## go test ./... with envtest's binaries (the last step of make test).
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test $(GO_TEST_FLAGS) ./...
+	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -ldflags='$(GO_TEST_LDFLAGS)' $(GO_TEST_FLAGS) ./...
 
 .PHONY: helm
 helm: ## Build the pinned helm (helm.sh/helm/v4 $(HELM_VERSION)) into bin/helm from the Go module proxy (cached); make test-e2e runs it, make test uses Helm's Go packages.
