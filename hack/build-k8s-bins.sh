@@ -15,8 +15,9 @@
 # repository's go.mod requirements added (so client-go, apimachinery, grpc
 # and the rest compile once, at the versions the tests use), and nothing is
 # built with flags the tests do not use (no -trimpath, the default cgo
-# setting). About 800 of the tests' packages are then already compiled when
-# `make test` reaches `go vet`.
+# setting). About 1,200 of the ~1,800 packages (the standard library
+# included) that `go vet` and `go test` compile are then already in the
+# cache when `make test` reaches them.
 #
 # Usage: hack/build-k8s-bins.sh [binary ...]   (default: all)
 set -euo pipefail
