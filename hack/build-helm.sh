@@ -5,6 +5,11 @@
 # (${GUARDRAILS_CACHE_DIR:-~/.cache/martech-guardrails}/helm-<version>),
 # through a throwaway module so `go build` resolves exactly that version, to a
 # temporary name checked with `helm version` before it is moved into place.
+# `make test` does not need it (the chart test runs Helm's Go packages);
+# `make test-e2e` does. Like the cluster binaries, it resolves with this
+# repository's go.mod requirements (which pin helm.sh/helm/v4 for the chart
+# test) and the flags `go test` uses, so what the tests compiled already is
+# not compiled again.
 #
 # Usage: hack/build-helm.sh
 set -euo pipefail
@@ -34,6 +39,11 @@ if [ ! -x "$CACHE/helm" ]; then
     (
       cd "$dir"
       go mod init guardrails.local/helmbin >/dev/null 2>&1
+      reqs=()
+      while read -r mv; do reqs+=("-require=$mv"); done < <(awk '/^require \(/ { r = 1; next } r && /^\)/ { r = 0; next }
+          r && NF >= 2 && $1 !~ /^\/\// { print $1 "@" $2 }
+          /^require [^(]/ { print $2 "@" $3 }' "$ROOT/go.mod" 2>/dev/null | grep -v '^helm.sh/helm/v4@' || true)
+      [ ${#reqs[@]} -eq 0 ] || go mod edit "${reqs[@]}"
       go mod edit -require="helm.sh/helm/v4@$HELM_VERSION"
       printf '//go:build tools\n\npackage tools\n\nimport _ "helm.sh/helm/v4/cmd/helm"\n' > tools.go
       go mod tidy -e >/dev/null 2>"$dir/tidy.log" || { cat "$dir/tidy.log" >&2; exit 1; }
@@ -42,7 +52,7 @@ if [ ! -x "$CACHE/helm" ]; then
   fi
   tmp="$CACHE/.helm.partial"
   rm -f "$tmp"
-  if ! (cd "$dir" && CGO_ENABLED=0 go build -trimpath \
+  if ! (cd "$dir" && go build \
       -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
       -o "$tmp" helm.sh/helm/v4/cmd/helm) >"$CACHE/build.log" 2>&1; then
     tail -20 "$CACHE/build.log" >&2

@@ -3,7 +3,8 @@
 // same kinds and names as the kustomize install (dist/install.yaml, and
 // dist/install-certmanager.yaml with certManager.enabled), a real API server
 // accepts both renders by server-side dry run, and the values reach the
-// objects they tune. It runs the project's own pinned helm (bin/helm).
+// objects they tune. It runs Helm's own lint and install actions through its
+// Go packages (helm_test.go), so `make test` needs no helm binary.
 package chart_test
 
 import (
@@ -61,38 +62,14 @@ var (
 	assets   = testenv.Assets
 )
 
-func helmBin() string {
-	if h := os.Getenv("HELM"); h != "" {
-		return h
-	}
-	return repoPath("bin", "helm")
-}
-
 func chartDir() string { return repoPath("charts", "martech-guardrails") }
 
-// helm runs the pinned helm and returns its standard output.
-func helm(args ...string) (string, error) {
-	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(helmBin(), args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// No user configuration or cache leaks into the test.
-	home := GinkgoT().TempDir()
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
-	if err := cmd.Run(); err != nil {
-		return stdout.String() + stderr.String(), err
-	}
-	return stdout.String(), nil
-}
-
-// template renders the chart with the given --set values.
+// template renders the chart with the given --set values, as
+// `helm template guardrails charts/martech-guardrails --namespace guardrails-system` does.
 func template(set ...string) []*unstructured.Unstructured {
 	GinkgoHelper()
-	args := []string{"template", release, chartDir(), "--namespace", namespace}
-	for _, s := range set {
-		args = append(args, "--set", s)
-	}
-	out, err := helm(args...)
-	Expect(err).NotTo(HaveOccurred(), "helm %v: %s", args, out)
+	out, err := helmTemplate(set...)
+	Expect(err).NotTo(HaveOccurred(), "helm template --set %v", set)
 	return decode(bytes.NewBufferString(out))
 }
 
@@ -162,9 +139,7 @@ var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(apiextensionsv1.AddToScheme(scheme))
-	_, err := os.Stat(helmBin())
-	Expect(err).NotTo(HaveOccurred(), "helm not found at %s: run `make helm`", helmBin())
-	_, err = os.Stat(filepath.Join(assets(), "kube-apiserver"))
+	_, err := os.Stat(filepath.Join(assets(), "kube-apiserver"))
 	Expect(err).NotTo(HaveOccurred(), "kube-apiserver not found in %s: run `make envtest-bins`", assets())
 	_, err = os.Stat(repoPath("bin", "cert-manager-crds"))
 	Expect(err).NotTo(HaveOccurred(), "cert-manager's CRDs not found in bin/cert-manager-crds: run `make cert-manager-crds`")
@@ -190,13 +165,11 @@ var _ = AfterSuite(func() {
 var _ = Describe("helm lint", func() {
 	for _, set := range [][]string{nil, {"certManager.enabled=true"}, {"metrics.serviceMonitor.enabled=true", "namespace.create=true"}} {
 		It("passes with --strict and "+describe(set), func() {
-			args := []string{"lint", "--strict", chartDir()}
-			for _, s := range set {
-				args = append(args, "--set", s)
-			}
-			out, err := helm(args...)
-			Expect(err).NotTo(HaveOccurred(), out)
-			Expect(out).To(ContainSubstring("1 chart(s) linted, 0 chart(s) failed"))
+			summary, result, err := helmLint(chartDir(), set...)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(result.TotalChartsLinted).To(Equal(1), lintReport(result))
+			Expect(result.Errors).To(BeEmpty(), lintReport(result))
+			Expect(summary).To(Equal("1 chart(s) linted, 0 chart(s) failed"))
 		})
 	}
 
@@ -204,8 +177,10 @@ var _ = Describe("helm lint", func() {
 		broken := GinkgoT().TempDir()
 		Expect(os.CopyFS(broken, os.DirFS(chartDir()))).To(Succeed())
 		Expect(os.WriteFile(filepath.Join(broken, "templates", "broken.yaml"), []byte("{{ .Values.nope.deeper }}\n"), 0o600)).To(Succeed())
-		out, err := helm("lint", "--strict", broken)
-		Expect(err).To(HaveOccurred(), out)
+		summary, result, err := helmLint(broken)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(result.Errors).NotTo(BeEmpty(), lintReport(result))
+		Expect(summary).To(Equal("1 chart(s) linted, 1 chart(s) failed"))
 	})
 })
 
@@ -353,8 +328,9 @@ var _ = Describe("helm template", Ordered, func() {
 	})
 
 	It("prints the Argo CD health checks in its notes", func() {
-		out, err := helm("install", release, chartDir(), "--namespace", namespace, "--dry-run=client")
-		Expect(err).NotTo(HaveOccurred(), out)
-		Expect(out).To(ContainSubstring("resource.customizations.health.martech.guardrails.dev_MarketingWorkload: |"))
+		// helm install --dry-run=client prints the release's notes.
+		rel, err := helmInstall(false)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rel.Info.Notes).To(ContainSubstring("resource.customizations.health.martech.guardrails.dev_MarketingWorkload: |"))
 	})
 })
