@@ -111,7 +111,8 @@ gofmt-check: ## Fail if a Go file needs gofmt.
 
 .PHONY: go-test
 go-test: envtest-bins cert-manager-crds ## go test ./... with envtest's binaries (the last step of make test).
-	KUBEBUILDER_ASSETS=$(K8S_BIN) go test -ldflags='$(GO_TEST_LDFLAGS)' $(GO_TEST_FLAGS) ./...
+	KUBEBUILDER_ASSETS=$(K8S_BIN) KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=$${KUBEBUILDER_CONTROLPLANE_START_TIMEOUT:-2m} \
+	  go test -timeout 20m -ldflags='$(GO_TEST_LDFLAGS)' $(GO_TEST_FLAGS) ./...
 
 .PHONY: helm
 helm: ## Build the pinned helm (helm.sh/helm/v4 $(HELM_VERSION)) into bin/helm from the Go module proxy (cached); make test-e2e runs it, make test uses Helm's Go packages.
