@@ -91,7 +91,10 @@ func newKindSchema(manifest []byte) (*kindSchema, error) {
 	// kube-openapi validator on every call, a quarter of the validation
 	// time. A SchemaValidator is safe for concurrent use (the API server
 	// shares one between requests).
-	validator := createValidator{validate.NewSchemaValidator(openapi, nil, "", strfmt.Default)}
+	validator := createValidator{
+		SchemaValidator: validate.NewSchemaValidator(openapi, nil, "", strfmt.Default),
+		quick:           newAcceptor(openapi, strfmt.Default),
+	}
 	return &kindSchema{
 		kind:       def.Spec.Names.Kind,
 		namespaced: def.Spec.Scope == apiextensionsv1.NamespaceScoped,
@@ -175,10 +178,17 @@ func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (prob
 }
 
 // createValidator validates an object as created (no old object to
-// ratchet against).
-type createValidator struct{ *validate.SchemaValidator }
+// ratchet against): the acceptor's quick yes, else kube-openapi's verdict
+// and messages.
+type createValidator struct {
+	*validate.SchemaValidator
+	quick *acceptor
+}
 
 func (v createValidator) Validate(obj any, _ ...apiservervalidation.ValidationOption) *validate.Result {
+	if v.quick != nil && v.quick.accepts(obj) {
+		return &validate.Result{}
+	}
 	return v.SchemaValidator.Validate(obj)
 }
 
