@@ -178,6 +178,16 @@ func TestDecodeYAMLAsRoundTrip(t *testing.T) {
 
 func checkDecodeYAML(t *testing.T, text []byte) {
 	t.Helper()
+	var y any
+	if err := yaml2.UnmarshalStrict(text, &y); err == nil {
+		if _, direct := jsonValue(y, 0); !direct {
+			// decodeYAML takes the round trip itself, whose result may
+			// differ from one call to the next: keys 0 and "0" both
+			// become "0", and which value stays depends on map order
+			// (testdata/fuzz/FuzzDecodeYAML/94dcbf2d97147875).
+			return
+		}
+	}
 	got, gotErr := decodeYAML(text)
 	want, wantErr := decodeYAMLViaJSON(text)
 	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
