@@ -217,10 +217,10 @@ func (a *acceptor) typeOK(schType, dataFormat string) bool {
 	}
 	isIntFloat := schType == "integer" && a.types.Contains("number")
 	stringOrSlice := schType == "string" || schType == "array"
-	if !stringOrSlice && a.format != "" && !(a.types.Contains(schType) || dataFormat == a.format || isIntFloat) {
+	if !stringOrSlice && a.format != "" && !a.types.Contains(schType) && dataFormat != a.format && !isIntFloat {
 		return false
 	}
-	if !(a.types.Contains("number") || a.types.Contains("integer")) && a.format != "" && stringOrSlice {
+	if !a.types.Contains("number") && !a.types.Contains("integer") && a.format != "" && stringOrSlice {
 		return true
 	}
 	return a.types.Contains(schType) || isIntFloat
