@@ -127,7 +127,7 @@ test-e2e: k8s-bins build helm image ## End-to-end suite on a local kwok cluster 
 	HELM=$(HELM) KUBECTL=$(KUBECTL) K8S_BIN=$(K8S_BIN) go test -tags e2e -count=1 -v -timeout 20m ./test/e2e/...
 
 # Fuzz targets, as package:FuzzName; FUZZTIME is each one's budget.
-FUZZ_TARGETS ?= ./internal/policy:FuzzEvaluate ./internal/policy:FuzzCompileEvaluate ./internal/webhook:FuzzAdmissionDecode ./internal/manifest:FuzzSplitDocuments ./internal/cli:FuzzSuitePaths
+FUZZ_TARGETS ?= ./internal/policy:FuzzEvaluate ./internal/policy:FuzzCompileEvaluate ./internal/webhook:FuzzAdmissionDecode ./internal/manifest:FuzzSplitDocuments ./internal/manifest:FuzzDecodeYAML ./internal/manifest:FuzzAcceptor ./internal/cli:FuzzSuitePaths
 FUZZTIME     ?= 30s
 
 .PHONY: fuzz

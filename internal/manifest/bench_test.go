@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
+
+	"github.com/martech-guardrails/guardrails/test/bench/corpus"
 )
 
 // benchLoad loads files (name → text) b.N times and reports documents and
@@ -58,4 +62,31 @@ func BenchmarkLoadDocuments(b *testing.B) {
 		fmt.Fprintf(&buf, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\ndata: {k: v}\n", i)
 	}
 	benchLoad(b, fstest.MapFS{"docs.yaml": {Data: buf.Bytes()}}, vendors+foreign)
+}
+
+// BenchmarkLoadWorkloads reads make bench-peers' corpus (corpus.WritePeers:
+// 5,000 MarketingWorkloads in files of 100), each validated against its
+// CRD (schema, CEL) and typed: the CLI's reading cost per document, before
+// any policy is evaluated. Profile it with
+//
+//	go test ./internal/manifest -run '^$' -bench LoadWorkloads -cpuprofile cpu.prof
+func BenchmarkLoadWorkloads(b *testing.B) {
+	const docs = 5000
+	dir := b.TempDir()
+	if _, err := corpus.WritePeers(dir, docs); err != nil {
+		b.Fatal(err)
+	}
+	files := fstest.MapFS{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		files[e.Name()] = &fstest.MapFile{Data: data}
+	}
+	benchLoad(b, files, docs)
 }

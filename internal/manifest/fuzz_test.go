@@ -3,11 +3,16 @@ package manifest
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"testing/iotest"
 
+	yaml2 "go.yaml.in/yaml/v2"
 	yaml3 "go.yaml.in/yaml/v3"
 )
 
@@ -116,4 +121,88 @@ var hiddenDocuments = []string{
 	"a: 1\u2028---\u2028b: 2\n",
 	"a: 1\u0085---\u0085b: 2\n",
 	"\ufeffa: 1\n---\n\ufeff--- b: 2\n",
+}
+
+// yamlEdgeCases are documents whose values the JSON round trip of
+// sigs.k8s.io/yaml changes, or that its parser refuses: decodeYAML must
+// give what the round trip gives.
+var yamlEdgeCases = []string{
+	"a: 1\nb: 1.0\nc: 1.5\nd: 1e3\ne: .inf\nf: -.inf\ng: .nan\n",
+	"big: 9223372036854775807\nbigger: 9223372036854775808\nneg: -9223372036854775809\nhex: 0x1F\noct: 0o17\nold: 017\nsep: 1_000\n",
+	"1: int key\ntrue: bool key\n1.5: float key\nnull: null key\n",
+	"\"1\": a\n1: b\n",
+	"a: 1\na: 2\n",
+	"t: 2026-01-01T00:00:00Z\nd: 2026-01-01\nb: !!binary aGVsbG8=\n",
+	"y: yes\nn: no\non: on\noff: off\n~: tilde\nnil: ~\n",
+	"base: &b {x: 1, y: [1, 2]}\nmerged:\n  <<: *b\n  z: 3\n",
+	"s: \"\\xff\\xfe\"\nu: \"\\u2028 \\U0001F600 ÿ\"\n",
+	"list: []\nmap: {}\nempty:\nnested: [[[]], {a: {b: {c: [null]}}}]\n",
+	"- a\n- b\n",
+	"scalar\n",
+	"",
+	"# only a comment\n",
+	"a: [1, 2\n",
+	"a: b: c\n",
+	"? [1, 2]\n: complex key\n",
+	"? {a: 1}\n: map key\n",
+	"a: !!str 12\nb: !!int \"12\"\nc: !!float 1\n",
+}
+
+// TestDecodeYAMLAsRoundTrip checks decodeYAML against sigs.k8s.io/yaml's
+// JSON round trip on the edge cases and the samples.
+func TestDecodeYAMLAsRoundTrip(t *testing.T) {
+	cases := slices.Clone(yamlEdgeCases)
+	files, _ := filepath.Glob(filepath.Join("..", "..", "config", "samples", "*.yaml"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks, _ := splitDocuments(data)
+		for _, c := range chunks {
+			cases = append(cases, string(c.text))
+			// The samples take the direct path, not the round trip.
+			var y any
+			if err := yaml2.UnmarshalStrict(c.text, &y); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := jsonValue(y, 0); !ok {
+				t.Errorf("%s: a sample takes the JSON round trip:\n%s", f, c.text)
+			}
+		}
+	}
+	for _, c := range cases {
+		checkDecodeYAML(t, []byte(c))
+	}
+}
+
+func checkDecodeYAML(t *testing.T, text []byte) {
+	t.Helper()
+	var y any
+	if err := yaml2.UnmarshalStrict(text, &y); err == nil {
+		if _, direct := jsonValue(y, 0); !direct {
+			// decodeYAML takes the round trip itself, whose result may
+			// differ from one call to the next: keys 0 and "0" both
+			// become "0", and which value stays depends on map order
+			// (testdata/fuzz/FuzzDecodeYAML/94dcbf2d97147875).
+			return
+		}
+	}
+	got, gotErr := decodeYAML(text)
+	want, wantErr := decodeYAMLViaJSON(text)
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("decodeYAML(%q) = %#v, %v; the JSON round trip gives %#v, %v", text, got, gotErr, want, wantErr)
+	}
+}
+
+// FuzzDecodeYAML checks decodeYAML against sigs.k8s.io/yaml's JSON round
+// trip on any input:
+//
+//	go test ./internal/manifest -run '^$' -fuzz '^FuzzDecodeYAML$' -fuzztime 60s
+func FuzzDecodeYAML(f *testing.F) {
+	for _, c := range yamlEdgeCases {
+		f.Add([]byte(c))
+	}
+	f.Add([]byte(listVendors))
+	f.Fuzz(func(t *testing.T, text []byte) { checkDecodeYAML(t, text) })
 }

@@ -7,12 +7,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	schemaobjectmeta "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/objectmeta"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
@@ -35,6 +35,7 @@ type kindSchema struct {
 	kind       string
 	namespaced bool
 	structural *structuralschema.Structural
+	shape      *shape // structural compiled for the quick passes (shape.go)
 	validator  apiservervalidation.SchemaCreateValidator
 	cel        *cel.Validator // nil when the kind has no CEL rules
 }
@@ -91,11 +92,15 @@ func newKindSchema(manifest []byte) (*kindSchema, error) {
 	// kube-openapi validator on every call, a quarter of the validation
 	// time. A SchemaValidator is safe for concurrent use (the API server
 	// shares one between requests).
-	validator := createValidator{validate.NewSchemaValidator(openapi, nil, "", strfmt.Default)}
+	validator := createValidator{
+		SchemaValidator: validate.NewSchemaValidator(openapi, nil, "", strfmt.Default),
+		quick:           newAcceptor(openapi, strfmt.Default),
+	}
 	return &kindSchema{
 		kind:       def.Spec.Names.Kind,
 		namespaced: def.Spec.Scope == apiextensionsv1.NamespaceScoped,
 		structural: structural,
+		shape:      newShape(structural),
 		validator:  validator,
 		cel:        cel.NewValidator(structural, true, celconfig.PerCallLimit),
 	}, nil
@@ -118,16 +123,21 @@ func (ks *kindSchema) admit(ctx context.Context, obj map[string]any, defaultName
 		}
 	}
 
-	meta, _, err := schemaobjectmeta.GetObjectMeta(obj, false)
-	if err != nil {
-		return append(problems, fmt.Sprintf("metadata: Invalid value: %v", err))
+	meta, ok := plainMeta(obj["metadata"], false)
+	if !ok {
+		var err error
+		if meta, _, err = schemaobjectmeta.GetObjectMeta(obj, false); err != nil {
+			return append(problems, fmt.Sprintf("metadata: Invalid value: %v", err))
+		}
 	}
 	if meta == nil {
 		meta = &metav1.ObjectMeta{}
 	}
 	add(metavalidation.ValidateObjectMeta(meta, ks.namespaced, metavalidation.NameIsDNSSubdomain, field.NewPath("metadata")))
 	add(apiservervalidation.ValidateCustomResource(nil, obj, ks.validator))
-	add(listtype.ValidateListSetsAndMaps(nil, ks.structural, obj))
+	if !ks.shape.listsOK(obj) {
+		add(listtype.ValidateListSetsAndMaps(nil, ks.structural, obj))
+	}
 	if ks.cel != nil {
 		errs, _ := ks.cel.Validate(ctx, nil, ks.structural, obj, nil, celconfig.RuntimeCELCostBudget)
 		add(errs)
@@ -147,13 +157,19 @@ func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (prob
 		}
 		return []string{"metadata.name: Required value: name is required"}, true
 	}
-	ferr, unknown := schemaobjectmeta.CoerceWithOptions(nil, obj, ks.structural, true,
-		schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true})
-	if ferr != nil {
-		return []string{ferr.Error()}, true
+	var unknown []string
+	if !ks.coercesNothing(obj) {
+		var ferr *field.Error
+		ferr, unknown = schemaobjectmeta.CoerceWithOptions(nil, obj, ks.structural, true,
+			schemaobjectmeta.CoerceOptions{ReturnUnknownFieldPaths: true})
+		if ferr != nil {
+			return []string{ferr.Error()}, true
+		}
 	}
-	unknown = append(unknown, pruning.PruneWithOptions(obj, ks.structural, true,
-		structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
+	if ks.shape.prunes(obj, true) {
+		unknown = append(unknown, pruning.PruneWithOptions(obj, ks.structural, true,
+			structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})...)
+	}
 	for _, p := range unknown {
 		problems = append(problems, fmt.Sprintf("%s: unknown field", p))
 	}
@@ -170,15 +186,85 @@ func (ks *kindSchema) prepare(obj map[string]any, defaultNamespace string) (prob
 	case !ks.namespaced && ns != "":
 		delete(md, "namespace") // as the API server does for cluster-scoped kinds
 	}
-	defaulting.Default(obj, ks.structural)
+	ks.shape.applyDefaults(obj) // defaulting.Default(obj, ks.structural)
 	return problems, false
 }
 
+// coercesNothing reports that objectmeta.CoerceWithOptions would leave obj
+// as it is (but for a copy of its metadata) and find nothing unknown: no
+// embedded resource below the root, apiVersion and kind strings, and
+// metadata of plain fields only (see plainMeta).
+func (ks *kindSchema) coercesNothing(obj map[string]any) bool {
+	_, av := obj["apiVersion"].(string)
+	_, k := obj["kind"].(string)
+	_, plain := plainMeta(obj["metadata"], true)
+	return av && k && plain && !ks.shape.embeddedBelow
+}
+
+// plainMeta is the ObjectMeta of md when md holds nothing but name,
+// generateName and namespace strings and labels and annotations maps of
+// strings: what objectmeta.GetObjectMeta would decode from it (through
+// JSON). nonEmpty asks for no empty string or map as well, which
+// objectmeta's coercion would drop: then coercing md changes nothing.
+// ok is false for anything else (the library decodes it).
+func plainMeta(v any, nonEmpty bool) (meta *metav1.ObjectMeta, ok bool) {
+	md, isMap := v.(map[string]any)
+	if !isMap {
+		return nil, false
+	}
+	meta = &metav1.ObjectMeta{}
+	for k, v := range md {
+		switch k {
+		case "name", "generateName", "namespace":
+			s, isString := v.(string)
+			if !isString || nonEmpty && s == "" || !utf8.ValidString(s) {
+				return nil, false
+			}
+			switch k {
+			case "name":
+				meta.Name = s
+			case "generateName":
+				meta.GenerateName = s
+			default:
+				meta.Namespace = s
+			}
+		case "labels", "annotations":
+			m, isMap := v.(map[string]any)
+			if !isMap || nonEmpty && len(m) == 0 {
+				return nil, false
+			}
+			out := make(map[string]string, len(m))
+			for mk, mv := range m {
+				s, isString := mv.(string)
+				if !isString || !utf8.ValidString(mk) || !utf8.ValidString(s) {
+					return nil, false
+				}
+				out[mk] = s
+			}
+			if k == "labels" {
+				meta.Labels = out
+			} else {
+				meta.Annotations = out
+			}
+		default:
+			return nil, false
+		}
+	}
+	return meta, true
+}
+
 // createValidator validates an object as created (no old object to
-// ratchet against).
-type createValidator struct{ *validate.SchemaValidator }
+// ratchet against): the acceptor's quick yes, else kube-openapi's verdict
+// and messages.
+type createValidator struct {
+	*validate.SchemaValidator
+	quick *acceptor
+}
 
 func (v createValidator) Validate(obj any, _ ...apiservervalidation.ValidationOption) *validate.Result {
+	if v.quick != nil && v.quick.accepts(obj) {
+		return &validate.Result{}
+	}
 	return v.SchemaValidator.Validate(obj)
 }
 
