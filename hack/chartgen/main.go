@@ -150,7 +150,7 @@ func (r renderer) render(config, dir string, enable []string) ([]*unstructured.U
 	cmd := exec.Command(r.kubectl, "kustomize", filepath.Join(tmp, "config", dir))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s kustomize config/%s: %v: %s", r.kubectl, dir, err, stderr.String())
+		return nil, fmt.Errorf("%s kustomize config/%s: %w: %s", r.kubectl, dir, err, stderr.String())
 	}
 	return decode(&stdout)
 }
