@@ -190,7 +190,7 @@ func (a *gatorAssertion) compile() error {
 	if a.Message != nil {
 		re, err := regexp.Compile(*a.Message)
 		if err != nil {
-			return fmt.Errorf("message: %v", err)
+			return fmt.Errorf("message: %w", err)
 		}
 		a.re = re
 	}
