@@ -320,7 +320,7 @@ func (r *reader) readSource(src source, emit func(chunk)) error {
 	dr := newDocReader(lr)
 	for {
 		c, err := dr.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

@@ -406,7 +406,7 @@ func metaOnly(obj map[string]any, into *metav1.ObjectMeta) error {
 		return fmt.Errorf("metadata.name: Required value: name is required")
 	}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, into); err != nil {
-		return fmt.Errorf("metadata: Invalid value: %v", err)
+		return fmt.Errorf("metadata: Invalid value: %w", err)
 	}
 	return nil
 }
