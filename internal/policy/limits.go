@@ -116,7 +116,10 @@ func installGuards() {
 // halt makes a refusal end the evaluation with an error (an error result),
 // where a plain built-in error would only make the expression undefined.
 func halt(err error) error {
-	if _, ok := err.(topdown.Halt); ok {
+	// OPA's evaluator tests err.(topdown.Halt) itself, unwrapped
+	// (topdown/eval.go); a Halt found by errors.As inside another error
+	// would not halt it, so this tests the same way.
+	if _, ok := err.(topdown.Halt); ok { //nolint:errorlint // must match OPA's own unwrapped test, see above
 		return err
 	}
 	return topdown.Halt{Err: err}
