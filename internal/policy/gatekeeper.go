@@ -600,12 +600,15 @@ func inventoryTerm(objs []*gkSubject) *ast.Term {
 	put := func(root ast.Object, keys []string, v ast.Value) {
 		o := root
 		for _, k := range keys[:len(keys)-1] {
-			t := o.Get(ast.StringTerm(k))
-			if t == nil {
-				t = ast.NewTerm(ast.NewObject())
-				o.Insert(ast.StringTerm(k), t)
+			var next ast.Object
+			if t := o.Get(ast.StringTerm(k)); t != nil {
+				next, _ = t.Value.(ast.Object)
 			}
-			o = t.Value.(ast.Object)
+			if next == nil {
+				next = ast.NewObject()
+				o.Insert(ast.StringTerm(k), ast.NewTerm(next))
+			}
+			o = next
 		}
 		o.Insert(ast.StringTerm(keys[len(keys)-1]), ast.NewTerm(v))
 	}
