@@ -152,7 +152,7 @@ func buildContent(objs []judged, max int, now time.Time) content {
 		failing := map[string]bool{}
 		for i := range d.Results {
 			r := &d.Results[i]
-			failing[policy.PolicyOfResult(r.Policy)] = true
+			failing[policy.OfResult(r.Policy)] = true
 			props := map[string]string{PropEnforcement: r.Enforcement}
 			if r.Title != "" {
 				props[PropTitle] = policy.Bound(r.Title, policy.MaxViolationText)

@@ -272,7 +272,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		}
 	}
 	d.Results = ev.validate(subject)
-	add := func(info *PolicyInfo, value *ast.Term, err error) {
+	add := func(info *Info, value *ast.Term, err error) {
 		d.Policies = append(d.Policies, info.Name)
 		outcomes = append(outcomes, outcome{policy: info.Name, failed: err != nil})
 		if err != nil {
@@ -402,7 +402,7 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.
 }
 
 // failure is the result of a policy that could not be evaluated.
-func (ev *evaluation) failure(info *PolicyInfo, subject *object, namespace string, err error) Result {
+func (ev *evaluation) failure(info *Info, subject *object, namespace string, err error) Result {
 	r := Result{
 		Policy:      info.Name,
 		Title:       info.Title,
@@ -417,7 +417,7 @@ func (ev *evaluation) failure(info *PolicyInfo, subject *object, namespace strin
 
 // results appends the violations in value (a set or array of strings or
 // {msg, field, remediation, enforcement} objects) to out.
-func (ev *evaluation) results(out []Result, info *PolicyInfo, subject *object, namespace string, value *ast.Term) []Result {
+func (ev *evaluation) results(out []Result, info *Info, subject *object, namespace string, value *ast.Term) []Result {
 	if value == nil {
 		return out
 	}

@@ -94,7 +94,7 @@ type gkTemplate struct {
 
 // gkConstraint is a constraint in force.
 type gkConstraint struct {
-	info     PolicyInfo
+	info     Info
 	kind     string
 	template *gkTemplate
 	params   *ast.Term
@@ -406,7 +406,7 @@ func compileConstraint(u *unstructured.Unstructured, t *gkTemplate) (*gkConstrai
 	specErr := func(at, format string, args ...any) {
 		errs = append(errs, CompileError{Policy: key, Module: at, Message: fmt.Sprintf(format, args...)})
 	}
-	con := &gkConstraint{kind: u.GetKind(), template: t, info: PolicyInfo{
+	con := &gkConstraint{kind: u.GetKind(), template: t, info: Info{
 		Name:     u.GetName(),
 		Title:    fmt.Sprintf("%s %s", u.GetKind(), u.GetName()),
 		Severity: string(v1alpha1.SeverityMedium),
@@ -767,11 +767,11 @@ func (s *gkSet) without(taken []string) *gkSet {
 }
 
 // gatekeeperInfos are the infos of the constraints in force.
-func (s *gkSet) infos() []PolicyInfo {
+func (s *gkSet) infos() []Info {
 	if s == nil {
 		return nil
 	}
-	out := make([]PolicyInfo, 0, len(s.constraints))
+	out := make([]Info, 0, len(s.constraints))
 	for _, c := range s.constraints {
 		out = append(out, c.info)
 	}

@@ -46,7 +46,7 @@ const (
 	remUnmanaged       = "Declare a MarketingWorkload instead: the operator creates and owns its Deployment, Service and Ingress."
 )
 
-var unmanagedInfo = PolicyInfo{
+var unmanagedInfo = Info{
 	Name:        PolicyUnmanagedWorkload,
 	Title:       "Workloads in managed namespaces are declared as MarketingWorkloads",
 	Description: "A Deployment, Service or Ingress in a namespace that a PlatformStandard's managedNamespaceSelector selects must be controlled by a MarketingWorkload (shadow IT otherwise). The admission guard denies new ones; the background audit reports those that exist. Warn by default; a standard may disable it or change its enforcement.",

@@ -78,7 +78,7 @@ func junitSuiteOf(o *ObjectReport) JUnitSuite {
 		if !slices.Contains(names, r.Policy) {
 			names = append(names, r.Policy)
 		}
-		if p := policy.PolicyOfResult(r.Policy); p != r.Policy {
+		if p := policy.OfResult(r.Policy); p != r.Policy {
 			parents[p] = true
 		}
 	}
