@@ -29,6 +29,7 @@ import (
 // read /dev/zero without end.
 type OSFS struct{}
 
+// Open implements fs.FS.
 func (OSFS) Open(name string) (fs.File, error) {
 	f, err := openNoBlock(filepath.FromSlash(name))
 	if err != nil {
