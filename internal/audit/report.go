@@ -141,10 +141,10 @@ type judged struct {
 }
 
 // buildContent turns a scope's decisions into a report's content: every
-// result counted in the summary, at most max kept (in rank order).
-func buildContent(objs []judged, max int, now time.Time) content {
+// result counted in the summary, at most limit kept (in rank order).
+func buildContent(objs []judged, limit int, now time.Time) content {
 	var c content
-	c.Max = max
+	c.Max = limit
 	ts := metav1.Timestamp{Seconds: now.Unix()}
 	var all []openreportsv1alpha1.ReportResult
 	for _, o := range objs {
@@ -212,8 +212,8 @@ func buildContent(objs []judged, max int, now time.Time) content {
 			strings.Compare(a.Description, b.Description),
 		)
 	})
-	if max >= 0 && len(all) > max {
-		all = all[:max]
+	if limit >= 0 && len(all) > limit {
+		all = all[:limit]
 	}
 	c.Results = all
 	return c
