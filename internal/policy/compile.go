@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -403,16 +404,9 @@ func (c *compiler) compileCustom(gp *v1alpha1.GuardrailPolicy, prev *customRego,
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	p.info.Title = cmpOr(p.rego.title, name)
-	p.info.Description = cmpOr(p.info.Description, p.rego.description)
+	p.info.Title = cmp.Or(p.rego.title, name)
+	p.info.Description = cmp.Or(p.info.Description, p.rego.description)
 	return p, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // moduleName is the name a GuardrailPolicy's module has in errors.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -64,7 +65,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 
 	namespace := ""
 	if namespaced(subject.kind) {
-		namespace = cmpOr(req.Namespace.Name, subject.namespace)
+		namespace = cmp.Or(req.Namespace.Name, subject.namespace)
 	}
 	integrations, effective := emptyObject(), (*ast.Term)(nil)
 	var workload *v1alpha1.MarketingWorkload // typed, for the renderer's rules
@@ -199,7 +200,7 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 		if err != nil {
 			return nil, err
 		}
-		ns := cmpOr(obj.namespace, namespace)
+		ns := cmp.Or(obj.namespace, namespace)
 		d, _, err := ev.memo.decision(ev.memoKey(op, ns, obj.name), func() (*Decision, []outcome, error) {
 			in := newInput(ev.shared, op, obj, nil, obj, ns, emptyObject())
 			in.add(keyPortfolio, portfolioTerm(req, obj, si, ev.now))

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -289,7 +290,7 @@ func templateRego(tg *templatesv1.Target) (version, main string, libs, engines [
 		default:
 			return "", "", nil, nil, fmt.Errorf("code[%d].source.version %q: want v0 or v1", i, src.Version)
 		}
-		return cmpOr(src.Version, "v0"), src.Rego, src.Libs, nil, nil
+		return cmp.Or(src.Version, "v0"), src.Rego, src.Libs, nil, nil
 	}
 	if tg.Rego != "" {
 		return "v0", tg.Rego, tg.Libs, nil, nil

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -83,7 +84,7 @@ func UnmanagedObject(kind string, m metav1.Object) map[string]any {
 // evaluateUnmanaged is Evaluate for a Deployment, Service or Ingress: only
 // unmanaged-workload judges them.
 func (e *Engine) evaluateUnmanaged(req *Request, subject *object, start time.Time) *Decision {
-	namespace := cmpOr(req.Namespace.Name, subject.namespace)
+	namespace := cmp.Or(req.Namespace.Name, subject.namespace)
 	d := &Decision{Kind: subject.kind, Namespace: namespace, Name: subject.name}
 	setting := SettingFor(req.Standard, unmanagedInfo)
 	if setting.Disabled {
