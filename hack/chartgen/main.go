@@ -392,7 +392,7 @@ func (c *chart) templateDeployment(o *unstructured.Unstructured, p *placeholders
 	podMeta, err3 := nestedMap(o.Object, "spec", "template", "metadata")
 	ctr, err4 := firstContainer(pod)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		c.fail(fmt.Errorf("Deployment %s: %w", o.GetName(), err))
+		c.fail(fmt.Errorf("the Deployment %s: %w", o.GetName(), err))
 		return
 	}
 	spec["replicas"] = p.s(".Values.replicaCount")
