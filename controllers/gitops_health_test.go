@@ -102,13 +102,14 @@ func argoHealth(u *unstructured.Unstructured, want string) gitops.Health {
 	h := healthOf(Default, u)
 	Expect(h.Status).To(Equal(want), h.Message)
 	if os.Getenv("GITOPS_FIXTURES") != "" {
+		metadata := map[string]any{"name": u.GetName(), "generation": u.GetGeneration()}
+		if u.GetNamespace() != "" {
+			metadata["namespace"] = u.GetNamespace()
+		}
 		fixture := map[string]any{
 			"apiVersion": u.GetAPIVersion(), "kind": u.GetKind(),
-			"metadata": map[string]any{"name": u.GetName(), "generation": u.GetGeneration()},
+			"metadata": metadata,
 			"status":   u.Object["status"],
-		}
-		if u.GetNamespace() != "" {
-			fixture["metadata"].(map[string]any)["namespace"] = u.GetNamespace()
 		}
 		b, err := yaml.Marshal(fixture)
 		Expect(err).NotTo(HaveOccurred())

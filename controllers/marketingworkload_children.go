@@ -239,7 +239,7 @@ func toApplyObject(obj client.Object, scheme *runtime.Scheme) (*unstructured.Uns
 func gvkOf(obj runtime.Object, scheme *runtime.Scheme) (schema.GroupVersionKind, error) {
 	gvks, _, err := scheme.ObjectKinds(obj)
 	if err != nil || len(gvks) == 0 {
-		return schema.GroupVersionKind{}, fmt.Errorf("no kind registered for %T: %v", obj, err)
+		return schema.GroupVersionKind{}, fmt.Errorf("no kind registered for %T: %w", obj, err)
 	}
 	return gvks[0], nil
 }

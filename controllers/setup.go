@@ -111,7 +111,10 @@ func (r *PolicyExceptionReconciler) setup(mgr ctrl.Manager) func() error   { ret
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &v1alpha1.MarketingWorkload{}, indexIntegrationNames, func(o client.Object) []string {
-		mw := o.(*v1alpha1.MarketingWorkload)
+		mw, ok := o.(*v1alpha1.MarketingWorkload)
+		if !ok {
+			return nil
+		}
 		out := make([]string, 0, len(mw.Spec.Integrations))
 		for _, ref := range mw.Spec.Integrations {
 			out = append(out, ref.Name)
@@ -121,7 +124,11 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		return fmt.Errorf("indexing workloads by integration: %w", err)
 	}
 	if err := idx.IndexField(ctx, &v1alpha1.SaaSIntegration{}, indexVendor, func(o client.Object) []string {
-		return []string{o.(*v1alpha1.SaaSIntegration).Spec.Vendor}
+		si, ok := o.(*v1alpha1.SaaSIntegration)
+		if !ok {
+			return nil
+		}
+		return []string{si.Spec.Vendor}
 	}); err != nil {
 		return fmt.Errorf("indexing integrations by vendor: %w", err)
 	}

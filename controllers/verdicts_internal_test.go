@@ -30,7 +30,7 @@ func TestRequeueConflicts(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs []string
-			log := funcr.New(func(prefix, args string) { logs = append(logs, args) }, funcr.Options{Verbosity: 1, LogInfoLevel: new("level")})
+			log := funcr.New(func(_, args string) { logs = append(logs, args) }, funcr.Options{Verbosity: 1, LogInfoLevel: new("level")})
 			ctx := logf.IntoContext(context.Background(), log)
 			r := requeueConflicts(reconcile.Func(func(context.Context, reconcile.Request) (reconcile.Result, error) { return reconcile.Result{}, tt.err }))
 			res, err := r.Reconcile(ctx, reconcile.Request{})

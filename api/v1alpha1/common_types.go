@@ -48,6 +48,7 @@ const (
 // +kubebuilder:validation:Enum=critical;high;medium;low;info
 type Severity string
 
+// The severities, from the most to the least urgent.
 const (
 	SeverityCritical Severity = "critical"
 	SeverityHigh     Severity = "high"

@@ -146,11 +146,18 @@ type MarketingWorkloadSpec struct {
 type WorkloadPhase string
 
 const (
+	// PhaseScheduled is before startsAt: the children exist, at 0 replicas.
 	PhaseScheduled WorkloadPhase = "Scheduled"
-	PhaseActive    WorkloadPhase = "Active"
-	PhaseEnded     WorkloadPhase = "Ended"
-	PhaseArchived  WorkloadPhase = "Archived"
-	PhaseBlocked   WorkloadPhase = "Blocked"
+	// PhaseActive is between startsAt and endsAt: the workload serves.
+	PhaseActive WorkloadPhase = "Active"
+	// PhaseEnded is after endsAt: 0 replicas, no ingress.
+	PhaseEnded WorkloadPhase = "Ended"
+	// PhaseArchived is after archiveAfter: the children are deleted, the
+	// record kept. It is final for a campaign.
+	PhaseArchived WorkloadPhase = "Archived"
+	// PhaseBlocked is a workload policy denies: nothing new is applied and
+	// what already runs is left as it was.
+	PhaseBlocked WorkloadPhase = "Blocked"
 )
 
 // ResourceRef names a child object the operator manages.

@@ -254,9 +254,9 @@ var _ = Describe("printer columns", func() {
 		Expect(cells).To(HaveKey("Age"))
 
 		By("following a status change")
-		u.Object["status"].(map[string]any)["phase"] = "Blocked"
-		u.Object["status"].(map[string]any)["compliant"] = false
-		u.Object["status"].(map[string]any)["url"] = ""
+		Expect(unstructured.SetNestedField(u.Object, "Blocked", "status", "phase")).To(Succeed())
+		Expect(unstructured.SetNestedField(u.Object, false, "status", "compliant")).To(Succeed())
+		Expect(unstructured.SetNestedField(u.Object, "", "status", "url")).To(Succeed())
 		Expect(k8sClient.Status().Update(ctx, u)).To(Succeed())
 		cells = table(v1alpha1.KindMarketingWorkload, "marketingworkloads", ns, u.GetName())
 		Expect(cells).To(HaveKeyWithValue("Phase", "Blocked"))

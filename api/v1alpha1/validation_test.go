@@ -65,7 +65,9 @@ func mergeMaps(a, b map[string]string) map[string]string {
 }
 
 func specOf(u *unstructured.Unstructured) map[string]any {
-	return u.Object["spec"].(map[string]any)
+	spec, ok := u.Object["spec"].(map[string]any)
+	ExpectWithOffset(1, ok).To(BeTrue(), "%s %s has no spec object", u.GetKind(), u.GetName())
+	return spec
 }
 
 var _ = Describe("config/samples", func() {

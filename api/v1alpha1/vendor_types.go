@@ -12,9 +12,13 @@ type VendorCategory string
 // +kubebuilder:validation:Enum=approved;restricted;prohibited
 type VendorStatus string
 
+// The procurement verdicts, as the built-in policy vendor-approved reads them.
 const (
-	VendorApproved   VendorStatus = "approved"
+	// VendorApproved admits the vendor's integrations.
+	VendorApproved VendorStatus = "approved"
+	// VendorRestricted admits them with a warning.
 	VendorRestricted VendorStatus = "restricted"
+	// VendorProhibited denies them.
 	VendorProhibited VendorStatus = "prohibited"
 )
 

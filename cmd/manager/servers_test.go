@@ -116,9 +116,13 @@ func TestMetricsServer(t *testing.T) {
 			t.Logf("server: %v", err)
 		}
 	}()
+	bound, ok := srv.(interface{ GetBindAddr() string })
+	if !ok {
+		t.Fatalf("the metrics server (%T) does not tell its address", srv)
+	}
 	addr := ""
 	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		addr = srv.(interface{ GetBindAddr() string }).GetBindAddr()
+		addr = bound.GetBindAddr()
 	}
 	if addr == "" {
 		t.Fatal("the metrics server did not start")
@@ -240,12 +244,7 @@ func TestWebhookServerTLS(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "tls.key"), key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
+	port := freePort(t)
 	srv := (&lifecycle{}).webhookServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: dir, TLSOpts: tlsOptions(false)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -263,4 +262,19 @@ func TestWebhookServerTLS(t *testing.T) {
 		}
 	}
 	checkTLSFloor(t, fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("a tcp listener's address %v is a %T", l.Addr(), l.Addr())
+	}
+	return addr.Port
 }

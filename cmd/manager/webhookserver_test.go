@@ -34,12 +34,7 @@ func startWebhookServer(t *testing.T, enableHTTP2 bool) (string, *lifecycle) {
 			t.Fatal(err)
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
+	port := freePort(t)
 	life := &lifecycle{drainStarted: make(chan struct{})}
 	srv := life.webhookServer(crwebhook.Options{Host: "127.0.0.1", Port: port, CertDir: dir, TLSOpts: tlsOptions(enableHTTP2)})
 	srv.Register("/hook", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))

@@ -64,15 +64,16 @@ keywords: [policy, admission, operator, marketing, privacy]
 // values are the chart's values, with the defaults config/manager sets.
 func (c *chart) values() string {
 	d := c.deployment
+	// run checked the Deployment's shape when it templated it.
 	pod, _, _ := unstructured.NestedMap(d.Object, "spec", "template", "spec")
-	ctrs, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-	ctr := ctrs[0].(map[string]any)
+	ctr, _ := firstContainer(pod)
 	image, _ := ctr["image"].(string)
 	repo, tag := image, ""
 	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
 		repo, tag = image[:i], image[i+1:]
 	}
-	replicas, _ := number(d.Object["spec"].(map[string]any)["replicas"])
+	rv, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas")
+	replicas, _ := number(rv)
 	grace, _ := number(pod["terminationGracePeriodSeconds"])
 	block := func(v any, empty string) string {
 		if v == nil {

@@ -22,6 +22,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -114,6 +115,9 @@ func run(kubectl, config, out, version, healthFile string) error {
 			}
 		}
 	}
+	if c.err != nil {
+		return c.err
+	}
 	if c.deployment == nil {
 		return fmt.Errorf("config/default renders no Deployment")
 	}
@@ -150,7 +154,7 @@ func (r renderer) render(config, dir string, enable []string) ([]*unstructured.U
 	cmd := exec.Command(r.kubectl, "kustomize", filepath.Join(tmp, "config", dir))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%s kustomize config/%s: %v: %s", r.kubectl, dir, err, stderr.String())
+		return nil, fmt.Errorf("%s kustomize config/%s: %w: %s", r.kubectl, dir, err, stderr.String())
 	}
 	return decode(&stdout)
 }
@@ -218,6 +222,7 @@ type chart struct {
 	optional   []optional
 	kinds      []string // group_Kind of each CRD, for Argo CD
 	healthLua  []byte
+	err        error // the first object chartgen could not template
 }
 
 // addCertificateVariants adds every object of the two certificate renders.
@@ -322,8 +327,12 @@ func (c *chart) templated(orig *unstructured.Unstructured) string {
 		c.templateDeployment(o, p)
 	case "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration":
 		hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
-		for _, h := range hooks {
-			m := h.(map[string]any)
+		for i, h := range hooks {
+			m, ok := h.(map[string]any)
+			if !ok {
+				c.fail(fmt.Errorf("%s %s: webhooks[%d] is not an object", o.GetKind(), o.GetName(), i))
+				continue
+			}
 			if fp, ok := m["failurePolicy"].(string); ok {
 				m["failurePolicy"] = p.s(fmt.Sprintf("default %q .Values.webhooks.failurePolicy", fp))
 			}
@@ -378,17 +387,21 @@ func (c *chart) templateDeployment(o *unstructured.Unstructured, p *placeholders
 	if c.deployment == nil {
 		c.deployment = o.DeepCopy()
 	}
-	spec := o.Object["spec"].(map[string]any)
+	spec, err1 := nestedMap(o.Object, "spec")
+	pod, err2 := nestedMap(o.Object, "spec", "template", "spec")
+	podMeta, err3 := nestedMap(o.Object, "spec", "template", "metadata")
+	ctr, err4 := firstContainer(pod)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		c.fail(fmt.Errorf("the Deployment %s: %w", o.GetName(), err))
+		return
+	}
 	spec["replicas"] = p.s(".Values.replicaCount")
-	pod := spec["template"].(map[string]any)["spec"].(map[string]any)
 	pod["terminationGracePeriodSeconds"] = p.s(".Values.terminationGracePeriodSeconds")
 	pod["affinity"] = p.b(".Values.affinity", true)
 	pod["nodeSelector"] = p.b(".Values.nodeSelector", true)
 	pod["tolerations"] = p.b(".Values.tolerations", true)
 	pod["imagePullSecrets"] = p.b(".Values.imagePullSecrets", true)
-	podMeta := spec["template"].(map[string]any)["metadata"].(map[string]any)
 	podMeta["annotations"] = p.b(".Values.podAnnotations", true)
-	ctr := pod["containers"].([]any)[0].(map[string]any)
 	ctr["image"] = p.s(`ternary (printf "%s@%s" .Values.image.repository .Values.image.digest) (printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion)) (not (empty .Values.image.digest))`)
 	ctr["imagePullPolicy"] = p.s(".Values.image.pullPolicy")
 	ctr["resources"] = p.b(".Values.resources", false)
@@ -408,6 +421,39 @@ func (c *chart) templateDeployment(o *unstructured.Unstructured, p *placeholders
 		}
 	}
 	ctr["args"] = append(args, extraArgsPlaceholder)
+}
+
+// fail keeps the first error of templating, which run returns.
+func (c *chart) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// nestedMap returns the object at fields in obj, to change in place.
+func nestedMap(obj map[string]any, fields ...string) (map[string]any, error) {
+	v, _, err := unstructured.NestedFieldNoCopy(obj, fields...)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s is not an object", strings.Join(fields, "."))
+	}
+	return m, nil
+}
+
+// firstContainer returns the first of pod's containers, to change in place.
+func firstContainer(pod map[string]any) (map[string]any, error) {
+	ctrs, _ := pod["containers"].([]any)
+	if len(ctrs) == 0 {
+		return nil, fmt.Errorf("spec.template.spec.containers is empty")
+	}
+	ctr, ok := ctrs[0].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("spec.template.spec.containers[0] is not an object")
+	}
+	return ctr, nil
 }
 
 // number reads a YAML number, decoded as float64 or int64.

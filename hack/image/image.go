@@ -190,7 +190,11 @@ func platformImage(s Spec, p Platform, base v1.Layer) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mutate.Annotations(img, s.Labels).(v1.Image), nil
+	annotated, ok := mutate.Annotations(img, s.Labels).(v1.Image)
+	if !ok {
+		return nil, fmt.Errorf("mutate.Annotations of an image returned no image")
+	}
+	return annotated, nil
 }
 
 // sbomArtifact is the SBOM as an OCI 1.1 artifact manifest (artifactType
@@ -292,7 +296,11 @@ func Build(s Spec, dir string, sbom func(Platform) ([]byte, error)) (Result, err
 		}
 		referrers = append(referrers, art)
 	}
-	idx = mutate.Annotations(idx, s.Labels).(v1.ImageIndex)
+	annotated, ok := mutate.Annotations(idx, s.Labels).(v1.ImageIndex)
+	if !ok {
+		return res, fmt.Errorf("mutate.Annotations of an index returned no index")
+	}
+	idx = annotated
 	res.index, res.ref = idx, s.Ref
 	if res.Index, err = idx.Digest(); err != nil {
 		return res, err
@@ -364,7 +372,7 @@ func Archive(res Result, out string, epoch time.Time) error {
 
 func tarDir(dir, out string, epoch time.Time) error {
 	var names []string
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

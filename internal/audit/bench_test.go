@@ -79,7 +79,7 @@ func BenchmarkAuditPass(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	objects := benchWorld(b, ctx, c)
+	objects := benchWorld(ctx, b, c)
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: s, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {
@@ -116,7 +116,7 @@ func BenchmarkAuditPass(b *testing.B) {
 	b.ReportMetric(first.Duration.Seconds(), "first-pass-s")
 	b.ReportMetric(float64(first.ReportWrites), "first-pass-report-writes")
 	b.ReportMetric(float64(first.Rejudged), "first-pass-rejudged")
-	versions := resourceVersionsOf(b, ctx, c)
+	versions := resourceVersionsOf(ctx, b, c)
 
 	runtime.GC()
 	var base runtime.MemStats
@@ -139,7 +139,7 @@ func BenchmarkAuditPass(b *testing.B) {
 	cpu := (cpuTime() - cpu0) / time.Duration(b.N)
 	maxHeap := peak()
 	statusWrites := 0
-	for key, rv := range resourceVersionsOf(b, ctx, c) {
+	for key, rv := range resourceVersionsOf(ctx, b, c) {
 		if versions[key] != rv {
 			statusWrites++
 		}
@@ -157,7 +157,7 @@ func BenchmarkAuditPass(b *testing.B) {
 
 // resourceVersionsOf lists the resourceVersion of every object of our
 // kinds from the API server, by kind/namespace/name.
-func resourceVersionsOf(b *testing.B, ctx context.Context, c client.Client) map[string]string {
+func resourceVersionsOf(ctx context.Context, b *testing.B, c client.Client) map[string]string {
 	b.Helper()
 	out := map[string]string{}
 	for _, k := range v1alpha1.Kinds() {
@@ -211,7 +211,7 @@ func sampleHeap() func() uint64 {
 
 // benchWorld creates the bench objects with a few writers at once and
 // returns how many objects the audit will judge.
-func benchWorld(b *testing.B, ctx context.Context, c client.Client) int {
+func benchWorld(ctx context.Context, b *testing.B, c client.Client) int {
 	b.Helper()
 	var objs []client.Object
 	std := &v1alpha1.PlatformStandard{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultStandardName}}
@@ -253,12 +253,12 @@ func benchWorld(b *testing.B, ctx context.Context, c client.Client) int {
 			objs = append(objs, mw)
 		}
 	}
-	create(b, ctx, c, nss)
-	create(b, ctx, c, objs)
+	create(ctx, b, c, nss)
+	create(ctx, b, c, objs)
 	return len(objs)
 }
 
-func create(b *testing.B, ctx context.Context, c client.Client, objs []client.Object) {
+func create(ctx context.Context, b *testing.B, c client.Client, objs []client.Object) {
 	b.Helper()
 	work := make(chan client.Object)
 	var wg sync.WaitGroup

@@ -256,7 +256,7 @@ func counts(scope string, objs []judged) map[violationKey]int {
 		for i := range o.decision.Results {
 			r := &o.decision.Results[i]
 			if !r.Waived() {
-				out[violationKey{scope, policy.PolicyOfResult(r.Policy), r.Severity, r.Enforcement}]++
+				out[violationKey{scope, policy.OfResult(r.Policy), r.Severity, r.Enforcement}]++
 			}
 		}
 	}

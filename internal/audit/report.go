@@ -141,10 +141,10 @@ type judged struct {
 }
 
 // buildContent turns a scope's decisions into a report's content: every
-// result counted in the summary, at most max kept (in rank order).
-func buildContent(objs []judged, max int, now time.Time) content {
+// result counted in the summary, at most limit kept (in rank order).
+func buildContent(objs []judged, limit int, now time.Time) content {
 	var c content
-	c.Max = max
+	c.Max = limit
 	ts := metav1.Timestamp{Seconds: now.Unix()}
 	var all []openreportsv1alpha1.ReportResult
 	for _, o := range objs {
@@ -152,7 +152,7 @@ func buildContent(objs []judged, max int, now time.Time) content {
 		failing := map[string]bool{}
 		for i := range d.Results {
 			r := &d.Results[i]
-			failing[policy.PolicyOfResult(r.Policy)] = true
+			failing[policy.OfResult(r.Policy)] = true
 			props := map[string]string{PropEnforcement: r.Enforcement}
 			if r.Title != "" {
 				props[PropTitle] = policy.Bound(r.Title, policy.MaxViolationText)
@@ -212,8 +212,8 @@ func buildContent(objs []judged, max int, now time.Time) content {
 			strings.Compare(a.Description, b.Description),
 		)
 	})
-	if max >= 0 && len(all) > max {
-		all = all[:max]
+	if limit >= 0 && len(all) > limit {
+		all = all[:limit]
 	}
 	c.Results = all
 	return c

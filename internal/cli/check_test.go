@@ -193,7 +193,8 @@ func TestCheckJSON(t *testing.T) {
 		if got := slices.Sorted(maps.Keys(res)); !slices.Equal(got, wantKeys) {
 			t.Errorf("result keys %v, want %v", got, wantKeys)
 		}
-		policies = append(policies, res["policy"].(string))
+		name, _ := res["policy"].(string)
+		policies = append(policies, name)
 		if res["file"] != fixtures+"/bad-vendor/integration.yaml" || res["line"] != float64(2) || res["kind"] != "SaaSIntegration" {
 			t.Errorf("result %v", res)
 		}

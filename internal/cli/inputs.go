@@ -73,7 +73,11 @@ func newEngine(w *manifest.World) (eng *policy.Engine, skipped []report.Skipped,
 		gps := make([]v1alpha1.GuardrailPolicy, len(items))
 		byName := make(map[string]*manifest.Item, len(items))
 		for i, it := range items {
-			gps[i] = *it.Object.(*v1alpha1.GuardrailPolicy)
+			gp, ok := it.Object.(*v1alpha1.GuardrailPolicy)
+			if !ok {
+				return nil, nil, []error{fmt.Errorf("%s: %s: a GuardrailPolicy read as %T", it.Pos(), it.Key(), it.Object)}
+			}
+			gps[i] = *gp
 			byName[gps[i].Name] = it
 		}
 		cerrs := eng.SetPolicies(gps)

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
@@ -190,7 +189,7 @@ func (a *gatorAssertion) compile() error {
 	if a.Message != nil {
 		re, err := regexp.Compile(*a.Message)
 		if err != nil {
-			return fmt.Errorf("message: %v", err)
+			return fmt.Errorf("message: %w", err)
 		}
 		a.re = re
 	}
@@ -521,12 +520,12 @@ func readObjects(fsys fs.FS, file string) ([]*unstructured.Unstructured, error) 
 			return nil, &manifest.InputError{File: d.File, Line: d.Line, Msg: "not a Kubernetes object: apiVersion or kind is missing"}
 		}
 		if u.IsList() {
-			err := u.EachListItem(func(o runtime.Object) error {
-				out = append(out, o.(*unstructured.Unstructured))
-				return nil
-			})
+			list, err := u.ToList()
 			if err != nil {
 				return nil, &manifest.InputError{File: d.File, Line: d.Line, Msg: err.Error()}
+			}
+			for i := range list.Items {
+				out = append(out, &list.Items[i])
 			}
 			continue
 		}

@@ -148,21 +148,21 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 	}{
 		{
 			name: "gator object ..",
-			suite: func(base, dir string) map[string]string {
+			suite: func(_, _ string) map[string]string {
 				return map[string]string{"suite.yaml": gatorSuiteText("template.yaml", "constraint.yaml", "../secret/kubeconfig.yaml")}
 			},
 			line: "suite.yaml:11",
 		},
 		{
 			name: "gator template absolute",
-			suite: func(base, dir string) map[string]string {
+			suite: func(base, _ string) map[string]string {
 				return map[string]string{"suite.yaml": gatorSuiteText(filepath.Join(base, "secret", "kubeconfig.yaml"), "constraint.yaml", "object.yaml")}
 			},
 			line: "suite.yaml:7",
 		},
 		{
 			name: "gator object symlink out",
-			suite: func(base, dir string) map[string]string {
+			suite: func(_, _ string) map[string]string {
 				return map[string]string{"suite.yaml": gatorSuiteText("template.yaml", "constraint.yaml", "link.yaml")}
 			},
 			links: map[string]string{"link.yaml": "secret/kubeconfig.yaml"},
@@ -170,7 +170,7 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 		},
 		{
 			name: "gator inventory symlinked directory out",
-			suite: func(base, dir string) map[string]string {
+			suite: func(_, _ string) map[string]string {
 				s := gatorSuiteText("template.yaml", "constraint.yaml", "object.yaml")
 				s = strings.Replace(s, "        assertions:", "        inventory: [linked/kubeconfig.yaml]\n        assertions:", 1)
 				return map[string]string{"suite.yaml": s}
@@ -180,21 +180,21 @@ func TestSuitePathsStayInTheSuiteDirectory(t *testing.T) {
 		},
 		{
 			name: "fixture inputs absolute",
-			suite: func(base, dir string) map[string]string {
+			suite: func(base, _ string) map[string]string {
 				return map[string]string{"guardrails-test.yaml": "name: leak\ninputs:\n  - ok/\n  - " + filepath.Join(base, "secret") + "\ncases:\n  - object: ConfigMap/default/kubeconfig\n"}
 			},
 			line: "guardrails-test.yaml:4",
 		},
 		{
 			name: "fixture standard ..",
-			suite: func(base, dir string) map[string]string {
+			suite: func(_, _ string) map[string]string {
 				return map[string]string{"guardrails-test.yaml": "name: leak\ninputs: [ok/]\nstandard: ok/../../secret/kubeconfig.yaml\ncases:\n  - object: ConfigMap/default/kubeconfig\n"}
 			},
 			line: "guardrails-test.yaml:3",
 		},
 		{
 			name: "fixture input directory with a symlink out",
-			suite: func(base, dir string) map[string]string {
+			suite: func(_, _ string) map[string]string {
 				return map[string]string{"guardrails-test.yaml": "name: leak\ninputs: [ok/]\ncases:\n  - object: ConfigMap/default/kubeconfig\n"}
 			},
 			links: map[string]string{"ok/secret.yaml": "secret/kubeconfig.yaml"},

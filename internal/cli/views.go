@@ -107,11 +107,12 @@ func (v *viewFlags) finish(e *env, cmd string, sources []source, errs []error, e
 	var skipped []report.Skipped
 	if engines {
 		for i := range sources {
-			eng, sk, cerrs := newEngine(sources[i].world)
-			sources[i].eng = eng
+			src := &sources[i]
+			eng, sk, cerrs := newEngine(src.world)
+			src.eng = eng
 			skipped = append(skipped, sk...)
 			for _, err := range cerrs {
-				if c := sources[i].cluster; c != "" {
+				if c := src.cluster; c != "" {
 					// An object read from a cluster has no file:line:
 					// the context says where it is.
 					err = fmt.Errorf("context %q: %s", c, err.Error())

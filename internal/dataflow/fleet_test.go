@@ -26,7 +26,7 @@ func fleetScenario() *Graph {
 			Vendors:   vendors,
 			Verdicts:  verdicts,
 			Sensitive: func(string) []string { return nil },
-			Source:    func(ns, name string) string { return "cluster" },
+			Source:    func(_, _ string) string { return "cluster" },
 			Now:       now,
 		}
 	}

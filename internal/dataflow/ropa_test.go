@@ -48,8 +48,8 @@ func ropaScenario() *Graph {
 		},
 		Verdicts:       map[string]*policy.Decision{"shop/crm": crmVerdict, "shop/idle": idleVerdict},
 		Sensitive:      func(string) []string { return []string{"user.financial"} },
-		AllowedRegions: func(ns string) []string { return []string{"eu"} },
-		Source:         func(ns, name string) string { return "manifests/" + name + ".yaml:1" },
+		AllowedRegions: func(string) []string { return []string{"eu"} },
+		Source:         func(_, name string) string { return "manifests/" + name + ".yaml:1" },
 		Cluster:        "prod",
 		Now:            now,
 	})

@@ -29,6 +29,7 @@ import (
 // read /dev/zero without end.
 type OSFS struct{}
 
+// Open implements fs.FS.
 func (OSFS) Open(name string) (fs.File, error) {
 	f, err := openNoBlock(filepath.FromSlash(name))
 	if err != nil {
@@ -320,7 +321,7 @@ func (r *reader) readSource(src source, emit func(chunk)) error {
 	dr := newDocReader(lr)
 	for {
 		c, err := dr.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

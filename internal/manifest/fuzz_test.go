@@ -3,6 +3,7 @@ package manifest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +46,7 @@ func FuzzSplitDocuments(f *testing.F) {
 		var streamErr error
 		for {
 			c, err := dr.next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
@@ -94,7 +95,7 @@ func yamlDocuments(data []byte) (n int, ok bool) {
 	for {
 		var doc yaml3.Node
 		err := dec.Decode(&doc)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return n, true
 		}
 		if err != nil {

@@ -55,6 +55,8 @@ var sizeUnits = []struct {
 	{"T", 1e12}, {"G", 1e9}, {"M", 1e6}, {"K", 1e3}, {"k", 1e3},
 }
 
+// String implements flag.Value: the size in the largest binary unit that
+// divides it, as Set reads it.
 func (s *ByteSize) String() string {
 	if s == nil {
 		return "0"
@@ -68,6 +70,8 @@ func (s *ByteSize) String() string {
 	return strconv.FormatInt(n, 10)
 }
 
+// Set implements flag.Value: a whole number of bytes with an optional unit
+// (K, M, G, T decimal; Ki, Mi, Gi, Ti binary; a trailing B is ignored).
 func (s *ByteSize) Set(v string) error {
 	num := strings.TrimSuffix(v, "B")
 	factor := int64(1)

@@ -5,8 +5,8 @@ import "fmt"
 // stdinName is the file name of documents read from standard input.
 const stdinName = "stdin"
 
-// SuiteFileNames are fixture suites (see suite.go); directory walks skip
-// them because they are not Kubernetes manifests.
+// SuiteFileNames are fixture suites (internal/cli/testcmd_suite.go reads
+// them); directory walks skip them because they are not Kubernetes manifests.
 var SuiteFileNames = []string{"guardrails-test.yaml", "guardrails-test.yml"}
 
 // Document is one YAML or JSON document of the inputs.

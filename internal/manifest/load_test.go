@@ -19,7 +19,8 @@ func TestParseDocumentsKeepsLines(t *testing.T) {
 	}
 	var got []string
 	for _, d := range docs {
-		got = append(got, d.Pos()+" "+d.Object["kind"].(string))
+		kind, _ := d.Object["kind"].(string)
+		got = append(got, d.Pos()+" "+kind)
 	}
 	if want := "f.yaml:3 A,f.yaml:11 B"; strings.Join(got, ",") != want {
 		t.Errorf("documents %v, want %s", got, want)

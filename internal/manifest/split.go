@@ -41,7 +41,7 @@ func splitDocuments(data []byte) ([]chunk, error) {
 	var out []chunk
 	for {
 		c, err := dr.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
@@ -244,7 +244,7 @@ func oneDocument(d *Document, c chunk) error {
 	for {
 		var doc yaml3.Node
 		err := dec.Decode(&doc)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {

@@ -172,7 +172,7 @@ func nsName(namespace, name string) string {
 	return namespace + "/" + name
 }
 
-// Items of one kind, in input order.
+// Objects returns the items of one kind, in input order.
 func Objects[T client.Object](w *World) []T {
 	var out []T
 	for _, it := range w.items {
@@ -200,7 +200,7 @@ func (w *World) GuardrailPolicies() []*Item {
 	return out
 }
 
-// subjects returns the items to check, in input order.
+// Subjects returns the items to check, in input order.
 func (w *World) Subjects() []*Item {
 	var out []*Item
 	for _, it := range w.items {
@@ -241,7 +241,7 @@ func (w *World) Request(ctx context.Context, obj client.Object, now time.Time) (
 	return req, nil
 }
 
-// standardFor returns the PlatformStandard in force for a namespace.
+// StandardFor returns the PlatformStandard in force for a namespace.
 func (w *World) StandardFor(ctx context.Context, namespace string) *v1alpha1.PlatformStandard {
 	if w.standard != nil {
 		return w.standard
@@ -261,6 +261,7 @@ func (w *World) StandardFor(ctx context.Context, namespace string) *v1alpha1.Pla
 // The World is a client.Reader over the inputs.
 var _ client.Reader = (*World)(nil)
 
+// Scheme knows our kinds and the core kinds, for the World and the CLI.
 var Scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
 	if err := v1alpha1.AddToScheme(s); err != nil {
@@ -406,7 +407,7 @@ func metaOnly(obj map[string]any, into *metav1.ObjectMeta) error {
 		return fmt.Errorf("metadata.name: Required value: name is required")
 	}
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, into); err != nil {
-		return fmt.Errorf("metadata: Invalid value: %v", err)
+		return fmt.Errorf("metadata: Invalid value: %w", err)
 	}
 	return nil
 }

@@ -92,7 +92,10 @@ func BenchmarkEvaluateWorkloadWarm(b *testing.B) {
 	stored(&req)
 	ctx := context.Background()
 	wantOnly(b, evaluate(b, e, req), "campaign-naming")
-	mw := req.Object.(*v1alpha1.MarketingWorkload)
+	mw, ok := req.Object.(*v1alpha1.MarketingWorkload)
+	if !ok {
+		b.Fatalf("request object is a %T", req.Object)
+	}
 	reqs := make([]Request, 4096)
 	for i := range reqs {
 		reqs[i] = req
@@ -256,7 +259,13 @@ func BenchmarkOneRule(b *testing.B) {
 		return rs
 	}
 	rs := eval()
-	if len(rs) != 1 || rs[0].Expressions[0].Value.(*ast.Term).Value.(ast.Set).Len() != 0 {
+	var violations ast.Set
+	if len(rs) == 1 {
+		if t, ok := rs[0].Expressions[0].Value.(*ast.Term); ok {
+			violations, _ = t.Value.(ast.Set)
+		}
+	}
+	if violations == nil || violations.Len() != 0 {
 		b.Fatalf("want an empty violation set, got %v", rs)
 	}
 	b.ReportAllocs()

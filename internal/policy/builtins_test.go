@@ -322,7 +322,7 @@ func TestBuiltins(t *testing.T) {
 	}
 }
 
-// TestBuiltinMetadata checks the built-ins' METADATA reached PolicyInfo.
+// TestBuiltinMetadata checks the built-ins' METADATA reached Info.
 func TestBuiltinMetadata(t *testing.T) {
 	want := map[string]struct {
 		enforcement string

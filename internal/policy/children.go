@@ -106,9 +106,9 @@ func ChildResultName(policy, kind, name string) string {
 	return fmt.Sprintf("%s (%s/%s)", policy, kind, name)
 }
 
-// PolicyOfResult is the name of the policy that gave a result: Policy, less
+// OfResult is the name of the policy that gave a result: Policy, less
 // the " (<Kind>/<name>)" of a result on a rendered child.
-func PolicyOfResult(name string) string {
+func OfResult(name string) string {
 	if i := strings.Index(name, " ("); i > 0 && strings.HasSuffix(name, ")") {
 		return name[:i]
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,8 +17,8 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
-// PolicyInfo describes a policy in force.
-type PolicyInfo struct {
+// Info describes a policy in force.
+type Info struct {
 	Name        string
 	Title       string
 	Description string
@@ -154,7 +155,7 @@ func packageAnnotation(m *ast.Module) *ast.Annotations {
 
 // builtinPolicy is one embedded policy.
 type builtinPolicy struct {
-	info PolicyInfo
+	info Info
 	pkg  ast.Ref
 	// alone evaluates this policy by itself; it is used to find out which
 	// policy failed when the combined query of a kind fails.
@@ -245,12 +246,12 @@ func (c *compiler) compileBuiltins(files map[string]string) (*builtinSet, error)
 }
 
 // builtinInfo reads and checks a built-in's package METADATA.
-func builtinInfo(file string, m *ast.Module) (PolicyInfo, []CompileError) {
+func builtinInfo(file string, m *ast.Module) (Info, []CompileError) {
 	loc := m.Package.Location
-	fail := func(format string, args ...any) (PolicyInfo, []CompileError) {
+	fail := func(format string, args ...any) (Info, []CompileError) {
 		ce := compileErrorAt("", loc, fmt.Sprintf(format, args...))
 		ce.Module = file
-		return PolicyInfo{}, []CompileError{ce}
+		return Info{}, []CompileError{ce}
 	}
 	a := packageAnnotation(m)
 	if a == nil {
@@ -260,7 +261,7 @@ func builtinInfo(file string, m *ast.Module) (PolicyInfo, []CompileError) {
 		s, _ := a.Custom[key].(string)
 		return s
 	}
-	info := PolicyInfo{
+	info := Info{
 		Name:        str("name"),
 		Title:       a.Title,
 		Description: a.Description,
@@ -319,7 +320,7 @@ type customRego struct {
 
 // customPolicy is a GuardrailPolicy in force.
 type customPolicy struct {
-	info     PolicyInfo
+	info     Info
 	rego     *customRego
 	params   *ast.Term       // input.parameters
 	selector labels.Selector // nil: every namespace
@@ -340,7 +341,7 @@ func (c *compiler) compileCustom(gp *v1alpha1.GuardrailPolicy, prev *customRego,
 	if _, taken := builtins.byName[name]; taken {
 		specErr("metadata.name", "%q is the name of a built-in policy", name)
 	}
-	p := &customPolicy{info: PolicyInfo{
+	p := &customPolicy{info: Info{
 		Name:        name,
 		Description: spec.Description,
 		Enforcement: string(spec.Enforcement),
@@ -403,16 +404,9 @@ func (c *compiler) compileCustom(gp *v1alpha1.GuardrailPolicy, prev *customRego,
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	p.info.Title = cmpOr(p.rego.title, name)
-	p.info.Description = cmpOr(p.info.Description, p.rego.description)
+	p.info.Title = cmp.Or(p.rego.title, name)
+	p.info.Description = cmp.Or(p.info.Description, p.rego.description)
 	return p, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // moduleName is the name a GuardrailPolicy's module has in errors.

@@ -81,12 +81,12 @@ type policySet struct {
 	byName   map[string]*customPolicy
 	byKind   map[string][]*customPolicy
 	errors   map[string][]CompileError // last compile errors by custom policy name
-	infos    []PolicyInfo              // every policy in force, by name
+	infos    []Info                    // every policy in force, by name
 	// inForce and inForceNames are the names of infos, for policy-names.
 	inForce      map[string]bool
 	inForceNames []string
 	// validation are the engine's own checks (validation.go), in infos too.
-	validation []PolicyInfo
+	validation []Info
 	names      *ast.Term // input.policies
 	unknown    []string  // custom policies with no version in force
 	// gk are the Gatekeeper templates and constraints in force.
@@ -193,7 +193,7 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 		names = append(names, info.Name)
 	}
 	s.children = s.children || !s.gk.empty()
-	slices.SortFunc(s.infos, func(a, b PolicyInfo) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(s.infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	s.inForce = make(map[string]bool, len(s.infos))
 	for _, p := range s.infos {
 		s.inForce[p.Name] = true
@@ -210,7 +210,7 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 }
 
 // Policies returns every policy in force (built-in and custom), by name.
-func (e *Engine) Policies() []PolicyInfo {
+func (e *Engine) Policies() []Info {
 	infos := slices.Clone(e.cur.Load().infos)
 	for i := range infos {
 		infos[i].Targets = slices.Clone(infos[i].Targets)

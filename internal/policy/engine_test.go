@@ -94,7 +94,7 @@ violation contains {"msg": sprintf("%d replicas, budget %d", [n, input.parameter
 	}
 	for _, p := range e.Policies() {
 		if p.Name == "vendor-note" && (p.Builtin || p.Description != "Every vendor shows a human name." || !slices.Equal(p.Targets, []string{"Vendor"})) {
-			t.Errorf("PolicyInfo %+v", p)
+			t.Errorf("Info %+v", p)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -64,7 +65,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 
 	namespace := ""
 	if namespaced(subject.kind) {
-		namespace = cmpOr(req.Namespace.Name, subject.namespace)
+		namespace = cmp.Or(req.Namespace.Name, subject.namespace)
 	}
 	integrations, effective := emptyObject(), (*ast.Term)(nil)
 	var workload *v1alpha1.MarketingWorkload // typed, for the renderer's rules
@@ -199,7 +200,7 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 		if err != nil {
 			return nil, err
 		}
-		ns := cmpOr(obj.namespace, namespace)
+		ns := cmp.Or(obj.namespace, namespace)
 		d, _, err := ev.memo.decision(ev.memoKey(op, ns, obj.name), func() (*Decision, []outcome, error) {
 			in := newInput(ev.shared, op, obj, nil, obj, ns, emptyObject())
 			in.add(keyPortfolio, portfolioTerm(req, obj, si, ev.now))
@@ -272,7 +273,7 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		}
 	}
 	d.Results = ev.validate(subject)
-	add := func(info *PolicyInfo, value *ast.Term, err error) {
+	add := func(info *Info, value *ast.Term, err error) {
 		d.Policies = append(d.Policies, info.Name)
 		outcomes = append(outcomes, outcome{policy: info.Name, failed: err != nil})
 		if err != nil {
@@ -402,7 +403,7 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.
 }
 
 // failure is the result of a policy that could not be evaluated.
-func (ev *evaluation) failure(info *PolicyInfo, subject *object, namespace string, err error) Result {
+func (ev *evaluation) failure(info *Info, subject *object, namespace string, err error) Result {
 	r := Result{
 		Policy:      info.Name,
 		Title:       info.Title,
@@ -417,7 +418,7 @@ func (ev *evaluation) failure(info *PolicyInfo, subject *object, namespace strin
 
 // results appends the violations in value (a set or array of strings or
 // {msg, field, remediation, enforcement} objects) to out.
-func (ev *evaluation) results(out []Result, info *PolicyInfo, subject *object, namespace string, value *ast.Term) []Result {
+func (ev *evaluation) results(out []Result, info *Info, subject *object, namespace string, value *ast.Term) []Result {
 	if value == nil {
 		return out
 	}

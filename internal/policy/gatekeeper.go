@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -94,7 +95,7 @@ type gkTemplate struct {
 
 // gkConstraint is a constraint in force.
 type gkConstraint struct {
-	info     PolicyInfo
+	info     Info
 	kind     string
 	template *gkTemplate
 	params   *ast.Term
@@ -289,7 +290,7 @@ func templateRego(tg *templatesv1.Target) (version, main string, libs, engines [
 		default:
 			return "", "", nil, nil, fmt.Errorf("code[%d].source.version %q: want v0 or v1", i, src.Version)
 		}
-		return cmpOr(src.Version, "v0"), src.Rego, src.Libs, nil, nil
+		return cmp.Or(src.Version, "v0"), src.Rego, src.Libs, nil, nil
 	}
 	if tg.Rego != "" {
 		return "v0", tg.Rego, tg.Libs, nil, nil
@@ -406,7 +407,7 @@ func compileConstraint(u *unstructured.Unstructured, t *gkTemplate) (*gkConstrai
 	specErr := func(at, format string, args ...any) {
 		errs = append(errs, CompileError{Policy: key, Module: at, Message: fmt.Sprintf(format, args...)})
 	}
-	con := &gkConstraint{kind: u.GetKind(), template: t, info: PolicyInfo{
+	con := &gkConstraint{kind: u.GetKind(), template: t, info: Info{
 		Name:     u.GetName(),
 		Title:    fmt.Sprintf("%s %s", u.GetKind(), u.GetName()),
 		Severity: string(v1alpha1.SeverityMedium),
@@ -600,12 +601,15 @@ func inventoryTerm(objs []*gkSubject) *ast.Term {
 	put := func(root ast.Object, keys []string, v ast.Value) {
 		o := root
 		for _, k := range keys[:len(keys)-1] {
-			t := o.Get(ast.StringTerm(k))
-			if t == nil {
-				t = ast.NewTerm(ast.NewObject())
-				o.Insert(ast.StringTerm(k), t)
+			var next ast.Object
+			if t := o.Get(ast.StringTerm(k)); t != nil {
+				next, _ = t.Value.(ast.Object)
 			}
-			o = t.Value.(ast.Object)
+			if next == nil {
+				next = ast.NewObject()
+				o.Insert(ast.StringTerm(k), ast.NewTerm(next))
+			}
+			o = next
 		}
 		o.Insert(ast.StringTerm(keys[len(keys)-1]), ast.NewTerm(v))
 	}
@@ -764,11 +768,11 @@ func (s *gkSet) without(taken []string) *gkSet {
 }
 
 // gatekeeperInfos are the infos of the constraints in force.
-func (s *gkSet) infos() []PolicyInfo {
+func (s *gkSet) infos() []Info {
 	if s == nil {
 		return nil
 	}
-	out := make([]PolicyInfo, 0, len(s.constraints))
+	out := make([]Info, 0, len(s.constraints))
 	for _, c := range s.constraints {
 		out = append(out, c.info)
 	}

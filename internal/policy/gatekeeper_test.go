@@ -368,8 +368,8 @@ violation contains {"msg": msg, "field": "spec.replicas"} if {
 	if len(rs) != 1 || rs[0].Field != "spec.replicas" || rs[0].Message != "spring-sale runs 2 replicas" {
 		t.Fatalf("results %+v", d.Results)
 	}
-	if PolicyOfResult(rs[0].Policy) != "child-replicas" {
-		t.Fatalf("PolicyOfResult(%q)", rs[0].Policy)
+	if OfResult(rs[0].Policy) != "child-replicas" {
+		t.Fatalf("OfResult(%q)", rs[0].Policy)
 	}
 	// An exception for the child itself.
 	ex := exception("child", testNow.Add(days(3)), []string{"child-replicas"}, target("Deployment", "spring-sale"))

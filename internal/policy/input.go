@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"reflect"
@@ -153,7 +154,7 @@ func toObject(x any) (*object, error) {
 func typedObjectMeta(x storedObject) (*object, schema.GroupVersionKind) {
 	gvk := x.GetObjectKind().GroupVersionKind()
 	obj := &object{
-		kind:       cmpOr(gvk.Kind, typedKind(x)),
+		kind:       cmp.Or(gvk.Kind, typedKind(x)),
 		apiVersion: gvk.GroupVersion().String(),
 		namespace:  x.GetNamespace(),
 		name:       x.GetName(),

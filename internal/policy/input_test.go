@@ -129,11 +129,12 @@ func TestInputDocument(t *testing.T) {
 			t.Errorf("input%v = %#v, want %#v", c.path, got, c.want)
 		}
 	}
-	if !reflect.DeepEqual(in["review"].(map[string]any)["object"], in["object"]) ||
-		!reflect.DeepEqual(in["review"].(map[string]any)["oldObject"], in["oldObject"]) {
+	if !reflect.DeepEqual(get(in, "review", "object"), in["object"]) ||
+		!reflect.DeepEqual(get(in, "review", "oldObject"), in["oldObject"]) {
 		t.Error("input.review.object/oldObject differ from input.object/oldObject")
 	}
-	if _, err := time.Parse(time.RFC3339, in["now"].(string)); err != nil {
+	now, _ := in["now"].(string)
+	if _, err := time.Parse(time.RFC3339, now); err != nil {
 		t.Errorf("input.now is not RFC 3339: %v", err)
 	}
 	policies, _ := in["policies"].([]any)

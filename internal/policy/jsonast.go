@@ -142,10 +142,11 @@ func (d *jsonDecoder) key(k string) *ast.Term {
 	if ok {
 		return t
 	}
-	t = ast.StringTerm(strings.Clone(k))
+	k = strings.Clone(k) // the key and the term share it, not the decoder's buffer
+	t = ast.StringTerm(k)
 	keyTerms.Lock()
 	if len(keyTerms.m) < maxKeyTerms {
-		keyTerms.m[string(t.Value.(ast.String))] = t
+		keyTerms.m[k] = t
 	}
 	keyTerms.Unlock()
 	return t

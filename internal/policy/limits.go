@@ -116,7 +116,10 @@ func installGuards() {
 // halt makes a refusal end the evaluation with an error (an error result),
 // where a plain built-in error would only make the expression undefined.
 func halt(err error) error {
-	if _, ok := err.(topdown.Halt); ok {
+	// OPA's evaluator tests err.(topdown.Halt) itself, unwrapped
+	// (topdown/eval.go); a Halt found by errors.As inside another error
+	// would not halt it, so this tests the same way.
+	if _, ok := err.(topdown.Halt); ok { //nolint:errorlint // must match OPA's own unwrapped test, see above
 		return err
 	}
 	return topdown.Halt{Err: err}
@@ -298,20 +301,20 @@ var guards = map[string]guard{
 		}
 		return elementLimit(ast.IndexOfN.Name, overlapping(str(ops[0]), str(ops[1])))
 	},
-	ast.RegexSplit.Name: func(bctx topdown.BuiltinContext, ops []*ast.Term) error {
+	ast.RegexSplit.Name: func(_ topdown.BuiltinContext, ops []*ast.Term) error {
 		if len(ops) < 2 {
 			return nil
 		}
 		return regexLimit(ast.RegexSplit.Name, str(ops[0]), str(ops[1]), -1, false)
 	},
-	ast.RegexFind.Name: func(bctx topdown.BuiltinContext, ops []*ast.Term) error {
+	ast.RegexFind.Name: func(_ topdown.BuiltinContext, ops []*ast.Term) error {
 		if len(ops) < 3 {
 			return nil
 		}
 		n, _ := number(ops[2])
 		return regexLimit(ast.RegexFind.Name, str(ops[0]), str(ops[1]), n, false)
 	},
-	ast.RegexFindAllStringSubmatch.Name: func(bctx topdown.BuiltinContext, ops []*ast.Term) error {
+	ast.RegexFindAllStringSubmatch.Name: func(_ topdown.BuiltinContext, ops []*ast.Term) error {
 		if len(ops) < 3 {
 			return nil
 		}
@@ -391,15 +394,15 @@ func elementLimit(builtin string, n int64) error {
 	return nil
 }
 
-// growth is how much replacing every old by new in s adds.
-func growth(s, old, new string) int64 {
-	if len(new) <= len(old) {
+// growth is how much replacing every old by repl in s adds.
+func growth(s, old, repl string) int64 {
+	if len(repl) <= len(old) {
 		return 0
 	}
 	if old == "" {
-		return int64(len(s)+1) * int64(len(new))
+		return int64(len(s)+1) * int64(len(repl))
 	}
-	return int64(strings.Count(s, old)) * int64(len(new)-len(old))
+	return int64(strings.Count(s, old)) * int64(len(repl)-len(old))
 }
 
 // span is how many numbers from a to b by step.

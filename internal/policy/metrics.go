@@ -88,7 +88,7 @@ func (m *metrics) observe(kind string, op Operation, took time.Duration, outcome
 		}
 		// A result on a rendered child counts for its policy (one series
 		// per policy, not per child).
-		name := PolicyOfResult(r.Policy)
+		name := OfResult(r.Policy)
 		t := counts[name]
 		if r.Waived() {
 			t.waived++

@@ -24,14 +24,14 @@ type Setting struct {
 // enforcement override replaces the policy's (and each violation's own)
 // enforcement; the engine's own checks (taxonomy-keys, policy-names) can be
 // neither disabled nor overridden. std may be nil.
-func SettingFor(std *v1alpha1.PlatformStandard, info PolicyInfo) Setting {
+func SettingFor(std *v1alpha1.PlatformStandard, info Info) Setting {
 	if std == nil {
 		return Setting{Enforcement: info.Enforcement}
 	}
 	return settingOf(std.Spec.Policies.Disabled, std.Spec.Policies.Enforcement, info)
 }
 
-func settingOf(disabled []string, overrides map[string]v1alpha1.Enforcement, info PolicyInfo) Setting {
+func settingOf(disabled []string, overrides map[string]v1alpha1.Enforcement, info Info) Setting {
 	s := Setting{Enforcement: info.Enforcement}
 	if validationPolicy(info.Name) {
 		return s

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -46,7 +47,7 @@ const (
 	remUnmanaged       = "Declare a MarketingWorkload instead: the operator creates and owns its Deployment, Service and Ingress."
 )
 
-var unmanagedInfo = PolicyInfo{
+var unmanagedInfo = Info{
 	Name:        PolicyUnmanagedWorkload,
 	Title:       "Workloads in managed namespaces are declared as MarketingWorkloads",
 	Description: "A Deployment, Service or Ingress in a namespace that a PlatformStandard's managedNamespaceSelector selects must be controlled by a MarketingWorkload (shadow IT otherwise). The admission guard denies new ones; the background audit reports those that exist. Warn by default; a standard may disable it or change its enforcement.",
@@ -83,7 +84,7 @@ func UnmanagedObject(kind string, m metav1.Object) map[string]any {
 // evaluateUnmanaged is Evaluate for a Deployment, Service or Ingress: only
 // unmanaged-workload judges them.
 func (e *Engine) evaluateUnmanaged(req *Request, subject *object, start time.Time) *Decision {
-	namespace := cmpOr(req.Namespace.Name, subject.namespace)
+	namespace := cmp.Or(req.Namespace.Name, subject.namespace)
 	d := &Decision{Kind: subject.kind, Namespace: namespace, Name: subject.name}
 	setting := SettingFor(req.Standard, unmanagedInfo)
 	if setting.Disabled {

@@ -58,9 +58,9 @@ var taxonomyFields = map[string][]taxonomyField{
 }
 
 // validationInfos are the PolicyInfos of the engine's own checks.
-func validationInfos() []PolicyInfo {
+func validationInfos() []Info {
 	taxKinds := slices.Sorted(maps.Keys(taxonomyFields))
-	return []PolicyInfo{
+	return []Info{
 		{
 			Name:        PolicyTaxonomyKeys,
 			Title:       "Data categories, uses and subjects are fideslang keys",
@@ -107,7 +107,7 @@ func (ev *evaluation) validate(subject *object) []Result {
 	return out
 }
 
-func (ev *evaluation) info(name string) *PolicyInfo {
+func (ev *evaluation) info(name string) *Info {
 	for i := range ev.set.validation {
 		if ev.set.validation[i].Name == name {
 			return &ev.set.validation[i]

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestTaxonomyKeys(t *testing.T) {
 			if r.Enforcement != "deny" || r.Field != c.field || !strings.Contains(r.Message, `"`+c.key+`"`) || !strings.Contains(r.Message, "did you mean "+c.near) || !r.IsValidation() {
 				t.Errorf("got %+v, want deny at %s naming %s and %s", r, c.field, c.key, c.near)
 			}
-			if !d.Denied() || !contains(d.Policies, PolicyTaxonomyKeys) {
+			if !d.Denied() || !slices.Contains(d.Policies, PolicyTaxonomyKeys) {
 				t.Errorf("decision: denied %v, policies %v", d.Denied(), d.Policies)
 			}
 		})
@@ -114,13 +115,13 @@ func TestDecisionPoliciesAndDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !contains(d.Disabled, "ownership") || contains(d.Policies, "ownership") {
+	if !slices.Contains(d.Disabled, "ownership") || slices.Contains(d.Policies, "ownership") {
 		t.Errorf("disabled %v, policies %v", d.Disabled, d.Policies)
 	}
-	if contains(d.Policies, "campaign-naming") || contains(d.Disabled, "campaign-naming") {
+	if slices.Contains(d.Policies, "campaign-naming") || slices.Contains(d.Disabled, "campaign-naming") {
 		t.Errorf("a policy whose selector does not match is listed: %v / %v", d.Policies, d.Disabled)
 	}
-	if !contains(d.Policies, "allowed-registries") || !contains(d.Policies, PolicyTaxonomyKeys) {
+	if !slices.Contains(d.Policies, "allowed-registries") || !slices.Contains(d.Policies, PolicyTaxonomyKeys) {
 		t.Errorf("policies %v", d.Policies)
 	}
 }
@@ -172,13 +173,4 @@ func TestExpiryRuleSameInRego(t *testing.T) {
 			t.Errorf("expiry at now%+v: Rego expired %v, Go expired %v", offset, rego, goRule)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

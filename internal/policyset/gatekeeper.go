@@ -3,6 +3,7 @@ package policyset
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -128,7 +129,7 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again bool, loa
 	}
 	again = g.watchKinds(ctx, log, templates)
 	var constraints []*unstructured.Unstructured
-	for _, kind := range sortedKeys(g.constraints) {
+	for _, kind := range slices.Sorted(maps.Keys(g.constraints)) {
 		items, err := g.list(ctx, g.constraints[kind])
 		if err != nil {
 			log.Error(err, "listing Gatekeeper constraints", "kind", kind)
@@ -169,7 +170,7 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 	}
 	missing := map[string]bool{} // kinds whose CRD is not served (yet)
 	var started []*watch         // their first lists run side by side
-	for _, kind := range sortedKeys(want) {
+	for _, kind := range slices.Sorted(maps.Keys(want)) {
 		if g.constraints[kind] != nil {
 			continue
 		}
@@ -197,7 +198,7 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 		missing[w.obj.GetKind()] = true
 	}
 	if len(missing) > 0 {
-		log.V(1).Info("constraint CRDs not served yet (Gatekeeper makes them after the template)", "kinds", sortedKeys(missing))
+		log.V(1).Info("constraint CRDs not served yet (Gatekeeper makes them after the template)", "kinds", slices.Sorted(maps.Keys(missing)))
 	}
 	return len(missing) > 0
 }
@@ -300,22 +301,13 @@ func fingerprint(templates, constraints []*unstructured.Unstructured) string {
 // logReport logs what the engine made of the set: every error (line:col
 // in a template's Rego) and every skipped template, with its reason.
 func logReport(log logr.Logger, r policy.GatekeeperReport, templates, constraints int) {
-	for _, obj := range sortedKeys(r.Errors) {
+	for _, obj := range slices.Sorted(maps.Keys(r.Errors)) {
 		for _, e := range r.Errors[obj] {
 			log.Error(nil, "Gatekeeper object rejected (a template keeps its last good version in force)", "object", obj, "error", e.Error())
 		}
 	}
-	for _, name := range sortedKeys(r.Skipped) {
+	for _, name := range slices.Sorted(maps.Keys(r.Skipped)) {
 		log.Info("Gatekeeper template skipped", "template", name, "reason", r.Skipped[name])
 	}
 	log.Info("loaded Gatekeeper templates and constraints", "templates", templates, "constraints", constraints, "withErrors", len(r.Errors), "skipped", len(r.Skipped))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -24,7 +24,7 @@ func vendor(name, category, status, amount, currency string) *v1alpha1.Vendor {
 	return v
 }
 
-func integration(ns, name, vendor, team, costCenter string, categories ...v1alpha1.TaxonomyKey) *v1alpha1.SaaSIntegration { //nolint:unparam // any namespace; the cases use one today
+func integration(ns, name, vendor, team, costCenter string, categories ...v1alpha1.TaxonomyKey) *v1alpha1.SaaSIntegration {
 	si := &v1alpha1.SaaSIntegration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	si.Spec.Vendor, si.Spec.CostCenter, si.Spec.DataCategories = vendor, costCenter, categories
 	if team != "" {

@@ -24,6 +24,7 @@ type JSONResult struct {
 	Exception   string `json:"exception"` // namespace/name of the waiving PolicyException, or ""
 }
 
+// JSONReport is the document of `check -o json`.
 type JSONReport struct {
 	Results []JSONResult `json:"results"`
 	Skipped []Skipped    `json:"skipped,omitempty"`

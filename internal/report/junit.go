@@ -16,6 +16,8 @@ import (
 	"github.com/martech-guardrails/guardrails/internal/policy"
 )
 
+// JUnitSuites is the document of `check -o junit`: the totals over every
+// object, then a testsuite per object.
 type JUnitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -26,6 +28,7 @@ type JUnitSuites struct {
 	Suites   []JUnitSuite `xml:"testsuite"`
 }
 
+// JUnitSuite is one object: a testcase per policy that applies to it.
 type JUnitSuite struct {
 	Name       string          `xml:"name,attr"`
 	Tests      int             `xml:"tests,attr"`
@@ -37,11 +40,15 @@ type JUnitSuite struct {
 	Cases      []JUnitCase     `xml:"testcase"`
 }
 
+// JUnitProperty is one fact about a testsuite's object (file, kind, name,
+// outcome...).
 type JUnitProperty struct {
 	Name  string `xml:"name,attr"`
 	Value string `xml:"value,attr"`
 }
 
+// JUnitCase is one policy on one object: a failure when it denies, an error
+// when it could not decide, skipped when the PlatformStandard disables it.
 type JUnitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
@@ -53,6 +60,8 @@ type JUnitCase struct {
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
+// JUnitMessage is a testcase's failure, error or skip: the first message,
+// and every message in the text.
 type JUnitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
@@ -78,7 +87,7 @@ func junitSuiteOf(o *ObjectReport) JUnitSuite {
 		if !slices.Contains(names, r.Policy) {
 			names = append(names, r.Policy)
 		}
-		if p := policy.PolicyOfResult(r.Policy); p != r.Policy {
+		if p := policy.OfResult(r.Policy); p != r.Policy {
 			parents[p] = true
 		}
 	}
@@ -136,6 +145,7 @@ type junitWriter struct {
 	totals JUnitSuites // Suites stays empty: they are in the spool
 }
 
+// NewJUnit writes `-o junit`.
 func NewJUnit(out io.Writer) Writer {
 	sp := newSpool("guardrails-junit-*.xml")
 	enc := xml.NewEncoder(sp)

@@ -106,9 +106,9 @@ func TestJUnitTotalsFirst(t *testing.T) {
 func TestSARIFRulesAndLevels(t *testing.T) {
 	var b bytes.Buffer
 	w, err := NewSARIF(&b, []Rule{
-		{Info: policy.PolicyInfo{Name: "pinned-image-tags"}, Level: "deny"},
-		{Info: policy.PolicyInfo{Name: "vendor-approved"}, Level: "warn"},
-		{Info: policy.PolicyInfo{Name: "region"}, Level: "deny"},
+		{Info: policy.Info{Name: "pinned-image-tags"}, Level: "deny"},
+		{Info: policy.Info{Name: "vendor-approved"}, Level: "warn"},
+		{Info: policy.Info{Name: "region"}, Level: "deny"},
 	})
 	if err != nil {
 		t.Fatal(err)

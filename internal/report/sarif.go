@@ -96,7 +96,7 @@ type sarifSuppression struct {
 
 // Rule is a policy in force as a SARIF Rule.
 type Rule struct {
-	Info     policy.PolicyInfo
+	Info     policy.Info
 	Level    string // enforcement after the default standard's overrides
 	Disabled bool
 }
@@ -168,7 +168,7 @@ func (w *sarifWriter) Object(o *ObjectReport) error {
 	for _, r := range o.Results {
 		// A result on a rendered child ("<policy> (Deployment/x)") is
 		// one of the policy's rule, the child named in the message.
-		rule := policy.PolicyOfResult(r.Policy)
+		rule := policy.OfResult(r.Policy)
 		i, ok := w.index[rule]
 		if !ok {
 			continue // every result comes from a policy in force

@@ -11,6 +11,7 @@ import (
 // textWriter writes the results grouped per object, then the summary line.
 type textWriter struct{ out *bufio.Writer }
 
+// NewText writes the default `-o text`.
 func NewText(out io.Writer) Writer { return &textWriter{out: bufio.NewWriter(out)} }
 
 func (w *textWriter) Object(o *ObjectReport) error {

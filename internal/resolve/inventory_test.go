@@ -202,7 +202,11 @@ func TestSnapshotOwnerCreatedAfterSnapshot(t *testing.T) {
 	if w, err := snap.Owner(ctx, child); err != nil || w != nil {
 		t.Fatalf("owner %v, %v: workload a does not exist", w, err)
 	}
-	if err := reader.(client.Client).Create(ctx, workload("shop", "a")); err != nil {
+	c, ok := reader.(client.Client)
+	if !ok {
+		t.Fatalf("the inventory world's reader (%T) cannot create", reader)
+	}
+	if err := c.Create(ctx, workload("shop", "a")); err != nil {
 		t.Fatal(err)
 	}
 	if w, err := snap.Owner(ctx, child); err != nil || w == nil || w.Name != "a" {

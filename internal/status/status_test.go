@@ -103,10 +103,7 @@ func TestRejudge(t *testing.T) {
 	}
 	// A full channel waits for the reconciler, until ctx ends.
 	full, cancel := context.WithCancel(ctx)
-	for {
-		if len(vendors) == cap(vendors) {
-			break
-		}
+	for len(vendors) != cap(vendors) {
 		if _, err := r.Ask(ctx, &v1alpha1.Vendor{}); err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,9 @@ import (
 	"strings"
 )
 
-// Version is set at build time: -X github.com/martech-guardrails/guardrails/internal/version.Version=v0.1.0
+// Version is set at build time (the Makefile's LDFLAGS, the Dockerfile):
+//
+//	-X github.com/martech-guardrails/guardrails/internal/version.Version=v0.1.0
 var Version = "dev"
 
 // String is the version line printed by both binaries.

@@ -219,13 +219,15 @@ var _ = Describe("the generated webhook configuration", func() {
 				continue
 			}
 			list, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
-			for _, h := range list {
+			for i, h := range list {
 				hooks++
-				conds, _, _ := unstructured.NestedSlice(h.(map[string]any), "matchConditions")
+				hook, ok := h.(map[string]any)
+				Expect(ok).To(BeTrue(), "%s webhooks[%d] is an object", o.GetName(), i)
+				conds, _, _ := unstructured.NestedSlice(hook, "matchConditions")
 				Expect(conds).To(ContainElement(And(
 					HaveKeyWithValue("name", "not-the-operator"),
 					HaveKeyWithValue("expression", ContainSubstring("'"+want+"'")),
-				)), "webhook %v", h.(map[string]any)["name"])
+				)), "webhook %v", hook["name"])
 			}
 		}
 		Expect(hooks).To(Equal(9), "six kinds and three guards, one configuration")

@@ -139,15 +139,3 @@ func rawDeployment(namespace, name string) *appsv1.Deployment {
 		},
 	}
 }
-
-// withIntegrations references SaaSIntegrations and declares the data
-// categories they send.
-func withIntegrations(names []string, categories ...v1alpha1.TaxonomyKey) workloadOpt {
-	return func(mw *v1alpha1.MarketingWorkload) {
-		mw.Spec.Integrations = nil
-		for _, n := range names {
-			mw.Spec.Integrations = append(mw.Spec.Integrations, v1alpha1.IntegrationRef{Name: n})
-		}
-		mw.Spec.DataCategories = categories
-	}
-}

@@ -122,7 +122,9 @@ var _ = Describe("Gatekeeper's templates judge the children a MarketingWorkload 
 		template := gk.template
 		Expect(e.client.Get(ctx, client.ObjectKeyFromObject(template), template)).To(Succeed())
 		targets, _, _ := unstructured.NestedSlice(template.Object, "spec", "targets")
-		target := targets[0].(map[string]any)
+		Expect(targets).NotTo(BeEmpty())
+		target, ok := targets[0].(map[string]any)
+		Expect(ok).To(BeTrue(), "spec.targets[0] is an object")
 		target["rego"] = "package k8srequiredlabels\n\nviolation[{\"msg\": msg}] {\n  msg := \n}\n"
 		Expect(unstructured.SetNestedSlice(template.Object, targets, "spec", "targets")).To(Succeed())
 		Expect(e.client.Update(ctx, template)).To(Succeed())

@@ -544,7 +544,12 @@ func forward(t *testing.T, from, to string) (stop func()) {
 					return
 				}
 				defer func() { _ = b.Close() }()
-				go func() { _, _ = io.Copy(b, c); _ = b.(*net.TCPConn).CloseWrite() }()
+				go func() {
+					_, _ = io.Copy(b, c)
+					if tcp, ok := b.(*net.TCPConn); ok {
+						_ = tcp.CloseWrite()
+					}
+				}()
 				_, _ = io.Copy(c, b)
 			}()
 		}

@@ -137,7 +137,9 @@ func freePort() int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	addr, ok := l.Addr().(*net.TCPAddr)
+	Expect(ok).To(BeTrue(), "a tcp listener's address %v is a %T", l.Addr(), l.Addr())
+	return addr.Port
 }
 
 func newManager(name string) *manager {

@@ -490,7 +490,8 @@ var _ = Describe("config/prometheus", func() {
 		Expect(sm.GetAPIVersion()).To(Equal("monitoring.coreos.com/v1"))
 		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
 		Expect(endpoints).To(HaveLen(1))
-		ep := endpoints[0].(map[string]any)
+		ep, ok := endpoints[0].(map[string]any)
+		Expect(ok).To(BeTrue(), "spec.endpoints[0] is an object")
 		Expect(ep).To(HaveKeyWithValue("scheme", "https"))
 		Expect(ep).To(HaveKeyWithValue("port", "https"))
 		Expect(ep).To(HaveKeyWithValue("path", "/metrics"))
@@ -532,9 +533,12 @@ var _ = Describe("config/prometheus", func() {
 		whats := regexp.MustCompile(`what=~?"([^"]+)"`)
 		alerts := 0
 		for _, g := range groups {
-			rules, _, _ := unstructured.NestedSlice(g.(map[string]any), "rules")
+			gm, ok := g.(map[string]any)
+			Expect(ok).To(BeTrue(), "spec.groups has a non-object %v", g)
+			rules, _, _ := unstructured.NestedSlice(gm, "rules")
 			for _, r := range rules {
-				rm := r.(map[string]any)
+				rm, ok := r.(map[string]any)
+				Expect(ok).To(BeTrue(), "a rule is not an object: %v", r)
 				expr, _ := rm["expr"].(string)
 				Expect(rm["alert"]).NotTo(BeEmpty(), "rule %v", rm)
 				Expect(metric.FindAllString(expr, -1)).NotTo(BeEmpty(), "alert %v reads no guardrails metric", rm["alert"])

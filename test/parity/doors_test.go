@@ -113,7 +113,11 @@ func (c *cluster) create(ctx context.Context, obj *unstructured.Unstructured) er
 		if err != nil {
 			return err
 		}
-		target = o.(client.Object)
+		typed, ok := o.(client.Object)
+		if !ok {
+			return fmt.Errorf("%s: the scheme's %T is not a client.Object", gvk, o)
+		}
+		target = typed
 	}
 	key := client.ObjectKeyFromObject(obj)
 	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {

@@ -3,7 +3,8 @@ package parity
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +155,7 @@ func TestParity(t *testing.T) {
 		doorB[d.key()] = v
 		delete(cli, d.key())
 	}
-	for _, k := range sortedKeys(cli) {
+	for _, k := range slices.Sorted(maps.Keys(cli)) {
 		t.Errorf("guardrails check reports %s, which is not in the world: %s", k, cli[k])
 	}
 
@@ -248,7 +249,7 @@ func (c *cluster) settleReports(ctx context.Context, subs []*doc) (map[string]ve
 			cur[d.key()] = v
 			allExpected = allExpected && v.results.equal(d.expect)
 		}
-		for _, k := range sortedKeys(byKey) {
+		for _, k := range slices.Sorted(maps.Keys(byKey)) {
 			if len(byKey[k]) > 0 {
 				return nil, fmt.Errorf("the audit reports %s, which is not in the world: %s", k, byKey[k])
 			}
@@ -275,13 +276,4 @@ func sameVerdicts(a, b map[string]verdict) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -39,7 +39,7 @@ type refusedCase struct {
 func loadRefused() ([]refusedCase, error) {
 	files, err := filepath.Glob(filepath.Join(refusedDir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no cases in %s/: %v", refusedDir, err)
+		return nil, fmt.Errorf("no cases in %s/: %w", refusedDir, err)
 	}
 	var out []refusedCase
 	for _, f := range files {

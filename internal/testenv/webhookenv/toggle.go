@@ -22,11 +22,11 @@ import (
 type Mode int
 
 const (
-	// Off: none; the API server admits on its own.
+	// Off is none: the API server admits on its own.
 	Off Mode = iota
-	// Ours: config/webhook as envtest installed it.
+	// Ours is config/webhook as envtest installed it.
 	Ours
-	// NoOp: the same registrations (rules, selectors, matchConditions,
+	// NoOp is the same registrations (rules, selectors, matchConditions,
 	// failure policies, timeouts, TLS) pointed at handlers on the same
 	// server that allow at once: the floor of calling a webhook.
 	NoOp
@@ -50,11 +50,11 @@ const NoOpPathPrefix = "/noop-"
 // noOpPath is the no-op validating handler's path.
 const noOpPath = NoOpPathPrefix + "validate"
 
-// noOpWarning is the warning the no-op handler adds to the answer to a
-// dry-run probe, so that a client in any process can tell that the no-op
+// noOpHandlerWarning is the warning the no-op handler adds to the answer to
+// a dry-run probe, so that a client in any process can tell that the no-op
 // configuration is the one the API server calls. Every other request gets
 // a bare allow.
-const noOpWarning = "webhookenv: answered by the no-op handler"
+const noOpHandlerWarning = "webhookenv: answered by the no-op handler"
 
 // RegisterNoOp serves the no-op handler on srv (before or after the
 // manager starts). It decodes the AdmissionReview as every
@@ -64,7 +64,7 @@ func RegisterNoOp(srv crwebhook.Server) {
 	srv.Register(noOpPath, &admission.Webhook{Handler: admission.HandlerFunc(func(_ context.Context, req admission.Request) admission.Response {
 		resp := admission.Allowed("")
 		if req.DryRun != nil && *req.DryRun && strings.HasPrefix(req.Name, probeName) {
-			resp = resp.WithWarnings(noOpWarning)
+			resp = resp.WithWarnings(noOpHandlerWarning)
 		}
 		return resp
 	})})
@@ -152,7 +152,7 @@ func (t *Toggle) Set(ctx context.Context, mode Mode) error {
 		if err != nil && !apierrors.IsForbidden(err) {
 			return err
 		}
-		rejected, sawNoOp := err != nil, slices.Contains(t.warnings.take(), noOpWarning)
+		rejected, sawNoOp := err != nil, slices.Contains(t.warnings.take(), noOpHandlerWarning)
 		if rejected == (mode == Ours) && sawNoOp == (mode == NoOp) {
 			return nil
 		}

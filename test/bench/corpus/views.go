@@ -72,23 +72,22 @@ func WriteViews(dir, samples string, v Views) error {
 	if err := os.WriteFile(filepath.Join(cat, "namespaces.yaml"), ns.Bytes(), 0o644); err != nil {
 		return err
 	}
-	if _, err := writeNamed(cat, "vendors", v.Vendors, DocsPerFile, writeViewVendor); err != nil {
+	if err := writeNamed(cat, "vendors", v.Vendors, DocsPerFile, writeViewVendor); err != nil {
 		return err
 	}
 	used := max(1, v.Vendors-v.Vendors/20)
-	if _, err := writeNamed(man, "integrations", v.Integrations, DocsPerFile, func(w *bytes.Buffer, i int) {
+	if err := writeNamed(man, "integrations", v.Integrations, DocsPerFile, func(w *bytes.Buffer, i int) {
 		writeViewIntegration(w, i, i%used, viewNamespace((i/2)%namespaces))
 	}); err != nil {
 		return err
 	}
-	_, err = writeNamed(man, "workloads", v.Workloads, DocsPerFile, func(w *bytes.Buffer, j int) {
+	return writeNamed(man, "workloads", v.Workloads, DocsPerFile, func(w *bytes.Buffer, j int) {
 		writeViewWorkload(w, j, viewNamespace(j%namespaces), v.Integrations)
 	})
-	return err
 }
 
 // writeNamed is writeFiles with files named prefix-NNNN.yaml.
-func writeNamed(dir, prefix string, n, perFile int, item func(*bytes.Buffer, int)) (int, error) {
+func writeNamed(dir, prefix string, n, perFile int, item func(*bytes.Buffer, int)) error {
 	files := 0
 	var buf bytes.Buffer
 	for first := 0; first < n; first += perFile {
@@ -97,11 +96,11 @@ func writeNamed(dir, prefix string, n, perFile int, item func(*bytes.Buffer, int
 			item(&buf, i)
 		}
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%04d.yaml", prefix, files)), buf.Bytes(), 0o644); err != nil {
-			return files, err
+			return err
 		}
 		files++
 	}
-	return files, nil
+	return nil
 }
 
 func viewNamespace(i int) string { return fmt.Sprintf("%s-mkt-%03d", teams[i%len(teams)], i) }

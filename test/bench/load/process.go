@@ -46,7 +46,7 @@ func startWebhookProcess(ctx context.Context, kubeconfig string, s webhookenv.Se
 		return p, nil
 	case err := <-p.done:
 		p.done <- err
-		return nil, fmt.Errorf("the webhook process stopped before serving: %v", err)
+		return nil, fmt.Errorf("the webhook process stopped before serving: %w", err)
 	case <-time.After(2 * time.Minute):
 		return p, errors.New("the webhook process did not serve within 2 minutes")
 	case <-ctx.Done():
@@ -66,7 +66,7 @@ func (p *webhookProcess) stop() error {
 		return err
 	case <-time.After(10 * time.Second):
 		_ = p.cmd.Process.Kill() // it did not stop by itself; Wait reports below
-		return fmt.Errorf("the webhook process did not stop in 10s, killed: %v", <-p.done)
+		return fmt.Errorf("the webhook process did not stop in 10s, killed: %w", <-p.done)
 	}
 }
 

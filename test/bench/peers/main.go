@@ -192,7 +192,7 @@ func (t *tool) once() ([]byte, error) {
 	wall := time.Since(start)
 	var exit *exec.ExitError
 	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 1) {
-		return nil, fmt.Errorf("%s: %v\n%s", strings.Join(t.args, " "), err, firstLines(stderr.String(), 20))
+		return nil, fmt.Errorf("%s: %w\n%s", strings.Join(t.args, " "), err, firstLines(stderr.String(), 20))
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {

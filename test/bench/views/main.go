@@ -15,6 +15,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -122,13 +123,16 @@ func run(guardrails, samples, scaleList string, runs int, keep string) error {
 // RSS, and the size of what it printed.
 func once(guardrails string, args []string) (sample, int, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(guardrails, args...) //nolint:gosec // the benchmark's own binary and arguments
+	cmd := exec.Command(guardrails, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil || stdout.Len() == 0 {
-		return sample{}, 0, fmt.Errorf("guardrails %s: %v (%d bytes out)\n%s", strings.Join(args, " "), err, stdout.Len(), stderr.String())
+		if err == nil {
+			err = errors.New("no output")
+		}
+		return sample{}, 0, fmt.Errorf("guardrails %s: %w (%d bytes out)\n%s", strings.Join(args, " "), err, stdout.Len(), stderr.String())
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
