@@ -69,12 +69,21 @@ func acceptSeeds(t testing.TB) []map[string]any {
 
 // kubeValid is kube-openapi's verdict alone, without the acceptor.
 func kubeValid(ks *kindSchema, obj map[string]any) bool {
-	return ks.validator.(createValidator).SchemaValidator.Validate(obj).IsValid()
+	return validatorOf(ks).SchemaValidator.Validate(obj).IsValid()
+}
+
+// validatorOf is the kind's validator, which is always a createValidator.
+func validatorOf(ks *kindSchema) createValidator {
+	v, ok := ks.validator.(createValidator)
+	if !ok {
+		panic(fmt.Sprintf("kind schema validator is a %T", ks.validator))
+	}
+	return v
 }
 
 // quickValid is the acceptor's.
 func quickValid(ks *kindSchema, obj map[string]any) bool {
-	return ks.validator.(createValidator).quick.accepts(obj)
+	return validatorOf(ks).quick.accepts(obj)
 }
 
 // mutationValues replace a value of an object: each type a schema may
@@ -113,7 +122,8 @@ func mutants(obj map[string]any, f func(map[string]any)) {
 				walk(append(slices.Clone(path), i), it)
 			}
 			if len(x) > 0 {
-				f(setAt(obj, path, append(runtime.DeepCopyJSONValue(x).([]any), runtime.DeepCopyJSONValue(x[0])), false))
+				grown, _ := runtime.DeepCopyJSONValue(x).([]any)
+				f(setAt(obj, path, append(grown, runtime.DeepCopyJSONValue(x[0])), false))
 			}
 		}
 	}
@@ -129,7 +139,7 @@ func setAt(obj map[string]any, path []any, v any, del bool) map[string]any {
 		last := i == len(path)-1
 		switch c := cur.(type) {
 		case map[string]any:
-			k := p.(string)
+			k, _ := p.(string)
 			if last {
 				if del {
 					delete(c, k)
@@ -140,7 +150,7 @@ func setAt(obj map[string]any, path []any, v any, del bool) map[string]any {
 			}
 			cur = c[k]
 		case []any:
-			j := p.(int)
+			j, _ := p.(int)
 			if last {
 				c[j] = v
 				return out
@@ -164,7 +174,7 @@ func TestAcceptorAgreesWithKubeOpenAPI(t *testing.T) {
 	var total, kubeOK, quickOK int
 	mutated := map[string]int{}
 	for _, seed := range acceptSeeds(t) {
-		kind := seed["kind"].(string)
+		kind, _ := seed["kind"].(string)
 		kinds[kind] = true
 		ks := all[kind]
 		if !kubeValid(ks, seed) || !quickValid(ks, seed) {
@@ -186,7 +196,7 @@ func TestAcceptorAgreesWithKubeOpenAPI(t *testing.T) {
 			}
 			if q && !k {
 				t.Fatalf("%s: the acceptor passes an object kube-openapi refuses:\n%v\nkube-openapi: %v", kind, m,
-					ks.validator.(createValidator).SchemaValidator.Validate(m).Errors)
+					validatorOf(ks).SchemaValidator.Validate(m).Errors)
 			}
 		})
 	}

@@ -241,7 +241,7 @@ func (n *shape) valueListsOK(v any) bool {
 					return false
 				}
 			}
-			if !uniqueScalars(len(v), func(i int) any { return v[i].(map[string]any)[key] }) {
+			if !uniqueScalars(len(v), func(i int) any { m, _ := v[i].(map[string]any); return m[key] }) {
 				return false
 			}
 		}

@@ -73,7 +73,8 @@ func TestShapeAgreesWithTheLibrary(t *testing.T) {
 	}
 	mutated := map[string]int{}
 	for _, seed := range acceptSeeds(t) {
-		ks := all[seed["kind"].(string)]
+		kind, _ := seed["kind"].(string)
+		ks := all[kind]
 		check(ks, seed)
 		if !ks.shape.listsOK(seed) || !ks.coercesNothing(seed) {
 			t.Errorf("%s %v: a sample takes the library's path (listsOK %t, coercesNothing %t)",
