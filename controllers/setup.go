@@ -13,6 +13,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
 	"github.com/martech-guardrails/guardrails/internal/policyset"
+	"github.com/martech-guardrails/guardrails/internal/resolve"
 	"github.com/martech-guardrails/guardrails/internal/status"
 )
 
@@ -39,6 +40,13 @@ type Options struct {
 	// WorkloadConcurrency is how many MarketingWorkloads are reconciled at
 	// once; DefaultWorkloadConcurrency when zero.
 	WorkloadConcurrency int
+	// Catalogues, when set, is the vendor catalogue the reconcilers share
+	// (policyset.Loader.Catalogues): converted once between two changes
+	// of a Vendor. Nil (the manager's default for now): each request
+	// lists and converts it. A change rebuilds it whole, so a stream of
+	// Vendor creates (test/ha: 5,000) made it quadratic; it is wired in
+	// once it is kept incrementally (docs/policies.md).
+	Catalogues *resolve.Catalogues
 }
 
 // DefaultWorkloadConcurrency is the default number of MarketingWorkloads
@@ -72,7 +80,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	NewMetrics(opts.Registerer, mgr.GetCache())
 	NewPortfolioMetrics(opts.Registerer, mgr.GetCache())
 	rejudge := opts.Rejudge.Requests
-	cats := opts.Policies.Catalogues()
+	cats := opts.Catalogues
 	recorder := mgr.GetEventRecorderFor("martech-guardrails") //nolint:staticcheck // core/v1 events are what kubectl describe shows
 	steps := []struct {
 		name  string

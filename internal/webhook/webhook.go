@@ -76,6 +76,11 @@ type Options struct {
 	// account): their requests are never judged, so the webhook never blocks
 	// the operator's own writes.
 	ExemptUsernames []string
+	// ShareCatalogue makes the webhooks read the vendor catalogue the
+	// policy loader keeps converted (policyset.Loader.Catalogues) instead
+	// of listing and converting it per request. Off by default until the
+	// catalogue is kept incrementally (see controllers.Options.Catalogues).
+	ShareCatalogue bool
 }
 
 // Webhooks are the admission webhooks, registered with a manager by
@@ -87,6 +92,8 @@ type Webhooks struct {
 	clock    clock.PassiveClock
 	policies *policyset.Loader
 	exempt   map[string]bool
+	// shareCatalogue: Options.ShareCatalogue.
+	shareCatalogue bool
 
 	// started reports whether the webhook server accepts connections; nil
 	// until SetupWithManager.
@@ -100,11 +107,12 @@ func New(opts Options) (*Webhooks, error) {
 		return nil, errors.New("webhook: Options.Engine is required")
 	}
 	w := &Webhooks{
-		engine:   opts.Engine,
-		reader:   opts.Reader,
-		clock:    opts.Clock,
-		policies: opts.Policies,
-		exempt:   map[string]bool{},
+		engine:         opts.Engine,
+		reader:         opts.Reader,
+		clock:          opts.Clock,
+		policies:       opts.Policies,
+		exempt:         map[string]bool{},
+		shareCatalogue: opts.ShareCatalogue,
 	}
 	if w.clock == nil {
 		w.clock = clock.RealClock{}
@@ -142,7 +150,7 @@ func (w *Webhooks) setup(mgr ctrl.Manager) error {
 		return fmt.Errorf("webhook: %w", err)
 	}
 	w.resolver = resolve.Resolver{Reader: w.reader, ReadsInventory: w.engine.ReadsInventory}
-	if shared {
+	if shared && w.shareCatalogue {
 		w.resolver.Catalogues = w.policies.Catalogues()
 	}
 	scheme := mgr.GetScheme()
