@@ -130,8 +130,8 @@ func (r Resolver) Vendors(ctx context.Context) (map[string]*v1alpha1.Vendor, err
 
 // Catalogue returns the catalogue converted for the engine: the Reader's
 // own when it keeps one (CatalogueReader), else Catalogues' (names are the
-// vendors the request names, see Catalogues.Get), else listed and
-// converted now.
+// vendors the request names, see Catalogues.Get), else nil: the request
+// then carries Vendors (Request).
 func (r Resolver) Catalogue(ctx context.Context, names ...string) (*policy.Catalogue, error) {
 	if cr, ok := r.Reader.(CatalogueReader); ok {
 		return cr.Catalogue(ctx)
@@ -139,15 +139,10 @@ func (r Resolver) Catalogue(ctx context.Context, names ...string) (*policy.Catal
 	if r.Catalogues != nil {
 		return r.Catalogues.Get(ctx, names...)
 	}
-	vendors, err := r.Vendors(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cat, err := policy.NewCatalogue(vendors)
-	if err != nil {
-		return nil, fmt.Errorf("converting the vendor catalogue: %w", err)
-	}
-	return cat, nil
+	// None kept: the request carries Vendors, which the engine converts
+	// through its conversion cache (objects read from the API server are
+	// converted once per resourceVersion).
+	return nil, nil
 }
 
 // Integrations returns the SaaSIntegrations a workload references that exist.
@@ -271,6 +266,7 @@ type world interface {
 	Namespace(ctx context.Context, name string) (policy.Namespace, error)
 	Standard(ctx context.Context, nsLabels map[string]string) (*v1alpha1.PlatformStandard, error)
 	Catalogue(ctx context.Context, names ...string) (*policy.Catalogue, error)
+	Vendors(ctx context.Context) (map[string]*v1alpha1.Vendor, error)
 	Exceptions(ctx context.Context) ([]v1alpha1.PolicyException, error)
 	Integrations(ctx context.Context, mw *v1alpha1.MarketingWorkload) (map[string]*v1alpha1.SaaSIntegration, error)
 	Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error)
@@ -298,7 +294,11 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 	if req.Catalogue, err = w.Catalogue(ctx, vendorsNamed(obj)...); err != nil {
 		return policy.Request{}, err
 	}
-	req.Vendors = req.Catalogue.Vendors()
+	if req.Catalogue != nil {
+		req.Vendors = req.Catalogue.Vendors()
+	} else if req.Vendors, err = w.Vendors(ctx); err != nil {
+		return policy.Request{}, err
+	}
 	if req.Exceptions, err = w.Exceptions(ctx); err != nil {
 		return policy.Request{}, err
 	}

@@ -125,6 +125,11 @@ func (s *Snapshot) Standard(_ context.Context, nsLabels map[string]string) (*v1a
 	return standardFor(s.standards, nsLabels), nil
 }
 
+// Vendors returns the catalogue by name (shared: read only).
+func (s *Snapshot) Vendors(context.Context) (map[string]*v1alpha1.Vendor, error) {
+	return s.vendors, nil
+}
+
 // Catalogue returns the catalogue, converted once per pass (shared: read
 // only).
 func (s *Snapshot) Catalogue(context.Context, ...string) (*policy.Catalogue, error) {
