@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/martech-guardrails/guardrails/test/bench/corpus"
@@ -80,8 +79,9 @@ func run(guardrails, samples, scaleList string, runs int, keep string) error {
 		{"agenda", []string{"agenda", "-o", "json", "--within", "365d"}},
 	}
 	got := map[string]map[int][]sample{}
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "command\tscale\tvendors\tintegrations\tworkloads\trun\twall s\tCPU s\tpeak RSS MiB\toutput KiB\t")
+	// One line per run as it ends (a 4x run takes minutes), in fixed columns.
+	const row = "%-10s %5s %8s %13s %10s %4s %8s %8s %13s %11s\n"
+	fmt.Printf(row, "command", "scale", "vendors", "integrations", "workloads", "run", "wall s", "CPU s", "peak RSS MiB", "output KiB")
 	for _, scale := range scales {
 		v := corpus.ViewsAt(scale)
 		root := filepath.Join(dir, fmt.Sprintf("x%d", scale))
@@ -99,13 +99,10 @@ func run(guardrails, samples, scaleList string, runs int, keep string) error {
 					return err
 				}
 				got[c.name][scale] = append(got[c.name][scale], s)
-				fmt.Fprintf(w, "%s\t%dx\t%d\t%d\t%d\t%d\t%.2f\t%.2f\t%.0f\t%d\t\n", c.name, scale, v.Vendors, v.Integrations, v.Workloads, r,
-					s.wall.Seconds(), s.cpu.Seconds(), float64(s.rss)/(1<<20), out/1024)
+				fmt.Printf(row, c.name, fmt.Sprintf("%dx", scale), fmt.Sprint(v.Vendors), fmt.Sprint(v.Integrations), fmt.Sprint(v.Workloads), fmt.Sprint(r),
+					fmt.Sprintf("%.2f", s.wall.Seconds()), fmt.Sprintf("%.2f", s.cpu.Seconds()), fmt.Sprintf("%.0f", float64(s.rss)/(1<<20)), fmt.Sprint(out/1024))
 			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
 	}
 	if len(scales) > 1 {
 		lo, hi := slices.Min(scales), slices.Max(scales)
