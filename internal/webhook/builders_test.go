@@ -7,14 +7,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/testenv/webhookenv"
 )
 
 // The managed namespace of the samples, and the sample standard's defaults.
 const (
-	managedNS = "growth-marketing"
+	managedNS = webhookenv.SamplesNamespace
 )
 
 // Small builders for the scenarios: a compliant object by default, changed
@@ -25,16 +25,7 @@ type workloadOpt func(*v1alpha1.MarketingWorkload)
 // workload is a compliant MarketingWorkload in the samples' namespace, with
 // no integrations and no resources (the standard's defaults apply).
 func workload(name string, opts ...workloadOpt) *v1alpha1.MarketingWorkload {
-	mw := &v1alpha1.MarketingWorkload{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: managedNS},
-		Spec: v1alpha1.MarketingWorkloadSpec{
-			Owner:      v1alpha1.Owner{Team: "growth", Contact: "growth-team@acme.example"},
-			CostCenter: "MKT-4100",
-			Image:      "ghcr.io/acme-marketing/landing-page:2.0.1",
-			Replicas:   ptr.To[int32](1),
-			Port:       8080,
-		},
-	}
+	mw := webhookenv.BaseWorkload(name)
 	for _, o := range opts {
 		o(mw)
 	}

@@ -33,7 +33,7 @@ const probeName = "bench-probe"
 // web-analytics (so the engine judges three objects) and declaring the
 // data categories they send, like the winter-sale sample.
 func Workload(name string) *v1alpha1.MarketingWorkload {
-	mw := baseWorkload(name)
+	mw := BaseWorkload(name)
 	mw.Spec.Integrations = []v1alpha1.IntegrationRef{{Name: "hubspot-email"}, {Name: "web-analytics"}}
 	mw.Spec.DataCategories = []v1alpha1.TaxonomyKey{
 		"user.contact.email", "user.name", "user.behavior.browsing_history", "user.device.cookie_id",
@@ -44,12 +44,14 @@ func Workload(name string) *v1alpha1.MarketingWorkload {
 // probe is a workload our webhook rejects (the samples' standard refuses
 // docker.io) and the no-op handler marks (Toggle.Set).
 func probe() *v1alpha1.MarketingWorkload {
-	mw := baseWorkload(probeName)
+	mw := BaseWorkload(probeName)
 	mw.Spec.Image = "docker.io/library/probe:1.0.0"
 	return mw
 }
 
-func baseWorkload(name string) *v1alpha1.MarketingWorkload {
+// BaseWorkload is a compliant MarketingWorkload in the samples' namespace,
+// with no integrations and no resources (the standard's defaults apply).
+func BaseWorkload(name string) *v1alpha1.MarketingWorkload {
 	return &v1alpha1.MarketingWorkload{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: SamplesNamespace},
 		Spec: v1alpha1.MarketingWorkloadSpec{
