@@ -295,9 +295,16 @@ var _ = Describe("Background audit", Ordered, func() {
 			s := nextPass()
 			g.Expect(s.ReportWrites + s.Rejudged).To(BeZero())
 		}).WithTimeout(3 * within).Should(Succeed())
+		// The reconcilers may still be settling what earlier specs created
+		// (each writes its status once); start from a quiet cluster.
+		var versions map[string]string
+		Eventually(func(g Gomega) {
+			versions = resourceVersions(ctx)
+			time.Sleep(time.Second)
+			g.Expect(resourceVersions(ctx)).To(Equal(versions), "the reconcilers have settled")
+		}).WithTimeout(3 * within).Should(Succeed())
 		before := counter(registry, "guardrails_report_writes_total")
 		Expect(before).To(BeNumerically(">", 0), "the first passes wrote the reports")
-		versions := resourceVersions(ctx)
 		for range 2 {
 			drain()
 			auditor.Resync()
