@@ -337,9 +337,17 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 			// catalogue does not know: all of them.
 			self := usageRef{namespace: subject.namespace, name: subject.name}
 			usage := (*ast.Term)(nil)
-			if cat, v := integrationVendor(req, subject); v != nil {
+			cat, v := integrationVendor(req, subject)
+			switch {
+			case v != nil && noOverlap(v.Spec.Category):
+				// Never compared: vendor-overlap leaves these
+				// categories out, and with them the catalogue's long
+				// tail, which would make each of these integrations
+				// cost as much as the tail is long.
+				usage = emptyObject()
+			case v != nil:
 				usage = req.Usage.peers(cat, string(v.Spec.Category), self)
-			} else {
+			default:
 				usage = req.Usage.term(&self)
 			}
 			pairs = append(pairs, ast.Item(ast.InternedTerm("usage"), usage))
@@ -353,6 +361,12 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 		return vendorFacts(v, req.Usage, Portfolio(req.Standard), now)
 	}
 	return nil
+}
+
+// noOverlap reports whether vendors of category never overlap one another:
+// other (the catalogue's long tail) and no category at all.
+func noOverlap(category v1alpha1.VendorCategory) bool {
+	return category == "" || category == "other"
 }
 
 // integrationVendor returns the request's catalogue (made now when the

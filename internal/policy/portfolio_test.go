@@ -200,3 +200,45 @@ func TestUsageSeenFromASubject(t *testing.T) {
 		t.Errorf("category index %v, then %v", first, again)
 	}
 }
+
+// An integration whose vendor is of the category other (the catalogue's
+// long tail, never an overlap) gets an empty input.portfolio.usage; one of
+// a comparable category gets its category's vendors.
+func TestUsageOfTheLongTailIsEmpty(t *testing.T) {
+	at := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)
+	vendors := map[string]*v1alpha1.Vendor{
+		"contentful": portfolioVendor("contentful", "cms", at, 30, true),
+		"storyblok":  portfolioVendor("storyblok", "cms", at, 30, true),
+		"pollster":   portfolioVendor("pollster", "other", at, 30, true),
+		"surveyco":   portfolioVendor("surveyco", "other", at, 30, true),
+	}
+	cat, err := NewCatalogue(vendors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si := func(name, vendor string) *v1alpha1.SaaSIntegration {
+		return &v1alpha1.SaaSIntegration{
+			TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: v1alpha1.KindSaaSIntegration},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "web"},
+			Spec:       v1alpha1.SaaSIntegrationSpec{Vendor: vendor},
+		}
+	}
+	sis := []*v1alpha1.SaaSIntegration{si("a", "contentful"), si("b", "storyblok"), si("c", "pollster"), si("d", "surveyco"), si("e", "surveyco")}
+	req := &Request{Catalogue: cat, Usage: NewUsage(sis)}
+	for _, c := range []struct {
+		subject *v1alpha1.SaaSIntegration
+		want    string
+	}{
+		{sis[2], `{"usage": {}}`},
+		{sis[3], `{"usage": {}}`},
+		{sis[0], `{"usage": {"storyblok": {"integrations": 1}}}`},
+	} {
+		obj, err := toObject(c.subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := portfolioTerm(req, obj, c.subject, at).String(); got != c.want {
+			t.Errorf("input.portfolio of %s (vendor %s): %s, want %s", c.subject.Name, c.subject.Spec.Vendor, got, c.want)
+		}
+	}
+}
