@@ -20,11 +20,12 @@ trap 'rm -f "$log"' EXIT
 now() { date +%s%N; }
 secs() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e9 }'; }
 # cpu: user+system time, in nanoseconds, of this script's finished children
-# and everything they waited for (Linux /proc; 0 elsewhere).
+# and everything they waited for (Linux /proc; 0 elsewhere). "%.0f", not
+# "%d": mawk caps %d at 2^31-1, which read every step past 2.1 s as 2.1 s.
 tick=$(getconf CLK_TCK 2>/dev/null || echo 100)
 cpu() {
   if [ -r /proc/$$/stat ]; then
-    awk -v t="$tick" '{ sub(/^.*\) /, ""); printf "%d", ($14 + $15) * 1e9 / t }' /proc/$$/stat
+    awk -v t="$tick" '{ sub(/^.*\) /, ""); printf "%.0f", ($14 + $15) * 1e9 / t }' /proc/$$/stat
   else
     echo 0
   fi
