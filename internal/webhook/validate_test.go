@@ -172,6 +172,10 @@ var _ = Describe("SaaSIntegration", func() {
 	It("returns warn-level results, and what an exception waives, as warnings", func() {
 		pex := exception("adnexus-trial", suiteStart.Add(30*24*time.Hour), []string{"data-residency"}, v1alpha1.KindSaaSIntegration, "adnexus-trial")
 		Expect(e.client.Create(ctx, pex)).To(Succeed())
+		// The webhook reads exceptions from the manager's cache.
+		Eventually(func() error {
+			return e.mgr.Cache.Get(ctx, client.ObjectKeyFromObject(pex), &v1alpha1.PolicyException{})
+		}).Should(Succeed())
 		si := integration("adnexus-trial", withVendor("adnexus", "us", "pixel.adnexus.example"),
 			withDataUse("marketing.advertising.third_party.targeted"), withIntegrationCategories("user.device.cookie_id"))
 		si.Spec.Credentials = &v1alpha1.Credentials{SecretName: "adnexus-credentials", Keys: []string{"PIXEL_ID"}}

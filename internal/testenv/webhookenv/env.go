@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -142,6 +143,9 @@ type Manager struct {
 	// Self is the username the manager authenticates as, exempt from the
 	// webhooks.
 	Self string
+	// Cache is the manager's cache, what the webhooks read: a test that
+	// creates an object a later request depends on waits until it is here.
+	Cache client.Reader
 	// Stop stops the manager and returns what its Start returned; nil until
 	// the manager started.
 	Stop func() error
@@ -170,6 +174,7 @@ func StartManager(opts ManagerOptions) (*Manager, error) {
 	if err != nil {
 		return m, err
 	}
+	m.Cache = mgr.GetCache()
 	if m.Engine, err = policy.New(opts.Engine); err != nil {
 		return m, err
 	}
