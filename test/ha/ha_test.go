@@ -161,6 +161,7 @@ func (m *manager) start() {
 		"--shutdown-drain="+drain.String(),
 	)
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	m.cmd.SysProcAttr = dieWithTest()
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
 	Expect(m.cmd.Start()).To(Succeed())
 	m.exited = make(chan struct{})
