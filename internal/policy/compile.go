@@ -42,10 +42,6 @@ func childKind(kind string) bool { return slices.Contains(v1alpha1.ChildKinds, k
 // kind of rendered child.
 func targetKind(kind string) bool { return knownKind(kind) || childKind(kind) }
 
-// namespaced reports whether objects of kind live in a namespace (rendered
-// children do).
-func namespaced(kind string) bool { ns, _ := v1alpha1.Namespaced(kind); return ns || childKind(kind) }
-
 func validEnforcement(s string) bool {
 	switch v1alpha1.Enforcement(s) {
 	case v1alpha1.EnforcementDeny, v1alpha1.EnforcementWarn, v1alpha1.EnforcementAudit:

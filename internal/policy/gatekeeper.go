@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // Gatekeeper's API groups: ConstraintTemplates are templates.gatekeeper.sh/v1,
@@ -563,30 +564,30 @@ func gkReview(s *gkSubject, old ast.Value, op Operation, user *ast.Term) *ast.Te
 		oldTerm = ast.NewTerm(old)
 	}
 	pairs := [][2]*ast.Term{
-		ast.Item(keyObject, ast.NewTerm(s.value)),
-		ast.Item(keyOldObject, oldTerm),
-		ast.Item(keyUserInfo, user),
-		ast.Item(keyKind, ast.ObjectTerm(
-			ast.Item(keyGroup, ast.StringTerm(s.meta.group)),
-			ast.Item(keyVersion, ast.StringTerm(s.meta.version)),
-			ast.Item(keyKind, ast.StringTerm(s.meta.kind)),
+		ast.Item(input.KeyObject, ast.NewTerm(s.value)),
+		ast.Item(input.KeyOldObject, oldTerm),
+		ast.Item(input.KeyUserInfo, user),
+		ast.Item(input.KeyKind, ast.ObjectTerm(
+			ast.Item(input.KeyGroup, ast.StringTerm(s.meta.group)),
+			ast.Item(input.KeyVersion, ast.StringTerm(s.meta.version)),
+			ast.Item(input.KeyKind, ast.StringTerm(s.meta.kind)),
 		)),
-		ast.Item(keyName, ast.StringTerm(s.meta.name)),
+		ast.Item(input.KeyName, ast.StringTerm(s.meta.name)),
 		ast.Item(keyDryRun, ast.BooleanTerm(false)),
 	}
 	switch op {
 	case OperationCreate, OperationUpdate, OperationDelete:
-		pairs = append(pairs, ast.Item(keyOperation, ast.StringTerm(string(op))))
+		pairs = append(pairs, ast.Item(input.KeyOperation, ast.StringTerm(string(op))))
 	}
 	if s.meta.namespaced {
 		pairs = append(pairs,
-			ast.Item(keyNamespace, ast.StringTerm(s.meta.namespace)),
+			ast.Item(input.KeyNamespace, ast.StringTerm(s.meta.namespace)),
 			ast.Item(keyNamespaceObject, ast.ObjectTerm(
-				ast.Item(keyAPIVersion, ast.StringTerm("v1")),
-				ast.Item(keyKind, ast.StringTerm("Namespace")),
+				ast.Item(input.KeyAPIVersion, ast.StringTerm("v1")),
+				ast.Item(input.KeyKind, ast.StringTerm("Namespace")),
 				ast.Item(keyMetadata, ast.ObjectTerm(
-					ast.Item(keyName, ast.StringTerm(s.meta.namespace)),
-					ast.Item(keyLabels, stringMap(s.meta.nsLabels)),
+					ast.Item(input.KeyName, ast.StringTerm(s.meta.namespace)),
+					ast.Item(input.KeyLabels, input.StringMap(s.meta.nsLabels)),
 				)),
 			)))
 	}
@@ -621,7 +622,7 @@ func inventoryTerm(objs []*gkSubject) *ast.Term {
 			put(cluster, []string{gv, s.meta.kind, s.meta.name}, s.value)
 		}
 	}
-	return ast.ObjectTerm(ast.Item(keyNamespace, ast.NewTerm(ns)), ast.Item(keyCluster, ast.NewTerm(cluster)))
+	return ast.ObjectTerm(ast.Item(input.KeyNamespace, ast.NewTerm(ns)), ast.Item(keyCluster, ast.NewTerm(cluster)))
 }
 
 // Inventory is a set of objects for data.inventory, converted for the
@@ -667,7 +668,7 @@ func unstructuredSubject(u *unstructured.Unstructured, nsLabels map[string]strin
 
 // gatekeeper evaluates every constraint matching s and returns the results;
 // subject and namespace are what exceptions are looked up for.
-func (ev *evaluation) gatekeeper(gk *gkSet, s *gkSubject, old ast.Value, op Operation, inventory *ast.Term, subject *object, namespace string) (results []Result, names []string, outcomes []outcome, err error) {
+func (ev *evaluation) gatekeeper(gk *gkSet, s *gkSubject, old ast.Value, op Operation, inventory *ast.Term, subject *input.Object, namespace string) (results []Result, names []string, outcomes []outcome, err error) {
 	var review *ast.Term
 	for _, con := range gk.constraints {
 		if !con.match.matches(s.meta) {
@@ -677,9 +678,9 @@ func (ev *evaluation) gatekeeper(gk *gkSet, s *gkSubject, old ast.Value, op Oper
 			continue
 		}
 		if review == nil {
-			review = gkReview(s, old, op, ev.shared.user)
+			review = gkReview(s, old, op, ev.shared.User)
 		}
-		pairs := [][2]*ast.Term{ast.Item(keyReview, review), ast.Item(keyParameters, con.params)}
+		pairs := [][2]*ast.Term{ast.Item(input.KeyReview, review), ast.Item(input.KeyParameters, con.params)}
 		if con.template.inventory && inventory != nil {
 			pairs = append(pairs, ast.Item(keyInventory, inventory))
 		}
@@ -739,7 +740,7 @@ func (e *Engine) Review(ctx context.Context, req ReviewRequest) (*Decision, erro
 		}
 		inventory = inventoryTerm(inv.objs)
 	}
-	subject := &object{kind: s.meta.kind, namespace: s.meta.namespace, name: s.meta.name}
+	subject := &input.Object{Kind: s.meta.kind, Namespace: s.meta.namespace, Name: s.meta.name}
 	d := &Decision{Kind: s.meta.kind, Namespace: s.meta.namespace, Name: s.meta.name}
 	if set.gk != nil {
 		d.Results, d.Policies, _, err = ev.gatekeeper(set.gk, s, oldValue, req.Operation, inventory, subject, s.meta.namespace)
