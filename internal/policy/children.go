@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 	"github.com/martech-guardrails/guardrails/internal/policy/input"
 	"github.com/martech-guardrails/guardrails/internal/render"
 )
@@ -18,7 +19,7 @@ var keyOwner = ast.InternedTerm("owner")
 // renderedChild is one child the renderer produced, for the policies.
 type renderedChild struct {
 	obj *input.Object
-	gk  *gkSubject
+	gk  *gatekeeper.Subject
 }
 
 // children judges the children the renderer would produce for the workload
@@ -53,15 +54,12 @@ func (ev *evaluation) children(req *Request, w *v1alpha1.MarketingWorkload, wl *
 		rendered = append(rendered, c)
 	}
 	var inventory *ast.Term
-	if gk := ev.set.gk; gk != nil && gk.inventory {
-		all := make([]*gkSubject, 0, len(rendered)+req.Inventory.Len())
-		if req.Inventory != nil {
-			all = append(all, req.Inventory.objs...)
+	if ev.set.gk.readsInventory() {
+		kids := make([]*gatekeeper.Subject, len(rendered))
+		for i, c := range rendered {
+			kids[i] = c.gk
 		}
-		for _, c := range rendered {
-			all = append(all, c.gk)
-		}
-		inventory = inventoryTerm(all)
+		inventory = req.Inventory.Term(kids...)
 	}
 	owner := ast.NewTerm(wl.Value)
 	var results []Result
@@ -124,10 +122,10 @@ func childOf(o client.Object, nsLabels map[string]string) (renderedChild, error)
 		return renderedChild{}, fmt.Errorf("policy: converting rendered %s %q: %w", gvk.Kind, o.GetName(), err)
 	}
 	obj := &input.Object{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String(), Namespace: o.GetNamespace(), Name: o.GetName(), Value: v}
-	return renderedChild{obj: obj, gk: &gkSubject{value: v, meta: reviewed{
-		group: gvk.Group, version: gvk.Version, kind: gvk.Kind, name: o.GetName(), namespace: o.GetNamespace(),
-		labels: o.GetLabels(), namespaced: true, nsLabels: nsLabels,
-	}}}, nil
+	return renderedChild{obj: obj, gk: &gatekeeper.Subject{
+		Value: v, Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Name: o.GetName(), Namespace: o.GetNamespace(),
+		Labels: o.GetLabels(), Namespaced: true, NamespaceLabels: nsLabels,
+	}}, nil
 }
 
 // childrenJudged reports whether Evaluate judges subject's rendered children.

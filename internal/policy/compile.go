@@ -81,9 +81,15 @@ type compiler struct {
 
 // parse parses one module as Rego v1 with METADATA annotations.
 func (c *compiler) parse(policy, file, src string) (*ast.Module, []CompileError) {
+	return c.parseVersion(policy, file, src, ast.RegoV1)
+}
+
+// parseVersion parses one module in the Rego version v (a Gatekeeper
+// template's may be v0) with METADATA annotations.
+func (c *compiler) parseVersion(policy, file, src string, v ast.RegoVersion) (*ast.Module, []CompileError) {
 	m, err := ast.ParseModuleWithOpts(file, src, ast.ParserOptions{
 		ProcessAnnotation: true,
-		RegoVersion:       ast.RegoV1,
+		RegoVersion:       v,
 		Capabilities:      c.caps,
 	})
 	if err != nil {

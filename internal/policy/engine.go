@@ -189,7 +189,7 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 		s.children = s.children || slices.ContainsFunc(p.info.Targets, childKind)
 	}
 	s.gk = gk.without(names)
-	for _, info := range s.gk.infos() {
+	for _, info := range s.gk.constraintInfos() {
 		s.infos = append(s.infos, info)
 		names = append(names, info.Name)
 	}

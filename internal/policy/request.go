@@ -8,6 +8,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
@@ -76,8 +77,8 @@ type Request struct {
 	// Inventory is what Gatekeeper templates read as data.inventory, beside
 	// the workload's own rendered children (which the engine adds): the
 	// Kubernetes objects the door knows of (the CLI's input files), converted
-	// once by NewInventory for every request that shares them. Nil: none.
-	Inventory *Inventory
+	// once by gatekeeper.NewInventory for every request that shares them. Nil: none.
+	Inventory *gatekeeper.Inventory
 	// Usage is how the cluster's SaaSIntegrations use the catalogue
 	// (portfolio.go): input.portfolio of Vendors and SaaSIntegrations.
 	// Nil: unknown, and the facts that need it are left out.
