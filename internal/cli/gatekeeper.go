@@ -30,7 +30,7 @@ func setGatekeeper(eng *policy.Engine, w *manifest.World) ([]report.Skipped, []e
 	var skipped []report.Skipped
 	for _, name := range slices.Sorted(maps.Keys(rep.Skipped)) {
 		s := report.Skipped{Template: name, Reason: rep.Skipped[name]}
-		if g := w.GatekeeperObject(gatekeeper.TemplateGVK.Kind + "/" + name); g != nil {
+		if g := w.GatekeeperObject(gatekeeper.TemplateKey(name)); g != nil {
 			s.File, s.Line = g.Position()
 		}
 		skipped = append(skipped, s)

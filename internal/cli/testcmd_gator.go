@@ -338,7 +338,7 @@ func (g *gatorRun) setUp(t *tally, name string) (done bool) {
 		return true
 	}
 	rep := eng.SetGatekeeper([]*unstructured.Unstructured{tpl}, []*unstructured.Unstructured{con})
-	conKey := con.GetKind() + "/" + con.GetName()
+	conKey := gatekeeper.Key(con.GetKind(), con.GetName())
 	if reason, ok := rep.Skipped[tpl.GetName()]; ok {
 		t.skip(name, report.Skipped{Template: tpl.GetName(), Reason: reason}.Message())
 		return true

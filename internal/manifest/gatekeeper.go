@@ -25,7 +25,7 @@ type Gatekeeper struct {
 
 // Key is "ConstraintTemplate/<name>" or "<Kind>/<name>", as the engine's
 // GatekeeperReport names the object.
-func (g *Gatekeeper) Key() string { return g.Object.GetKind() + "/" + g.Object.GetName() }
+func (g *Gatekeeper) Key() string { return gatekeeper.Key(g.Object.GetKind(), g.Object.GetName()) }
 
 // Pos is "file:line" of the object's document.
 func (g *Gatekeeper) Pos() string { return g.doc.Pos() }

@@ -147,7 +147,7 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again bool, loa
 	g.last = fp
 	gens := make(map[string]int64, len(templates)+len(constraints))
 	for _, o := range slices.Concat(templates, constraints) {
-		gens[o.GetKind()+"/"+o.GetName()] = o.GetGeneration()
+		gens[gk.Key(o.GetKind(), o.GetName())] = o.GetGeneration()
 	}
 	logReport(log, report, len(templates), len(constraints))
 	return again, &GatekeeperLoaded{Generations: gens, Report: report}
