@@ -7,6 +7,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
@@ -29,7 +30,7 @@ func setGatekeeper(eng *policy.Engine, w *manifest.World) ([]report.Skipped, []e
 	var skipped []report.Skipped
 	for _, name := range slices.Sorted(maps.Keys(rep.Skipped)) {
 		s := report.Skipped{Template: name, Reason: rep.Skipped[name]}
-		if g := w.GatekeeperObject(policy.TemplateGVK.Kind + "/" + name); g != nil {
+		if g := w.GatekeeperObject(gatekeeper.TemplateKey(name)); g != nil {
 			s.File, s.Line = g.Position()
 		}
 		skipped = append(skipped, s)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/internal/manifest"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 	"github.com/martech-guardrails/guardrails/internal/report"
 )
 
@@ -321,12 +322,12 @@ func (g *gatorRun) setUp(t *tally, name string) (done bool) {
 		t.fail(name, "expansion (ExpansionTemplates) is not supported by guardrails test")
 		return true
 	}
-	tpl, err := readOne(g.fsys, g.rel(g.test.Template), policy.IsGatekeeperTemplate, "a ConstraintTemplate (templates.gatekeeper.sh)")
+	tpl, err := readOne(g.fsys, g.rel(g.test.Template), gatekeeper.IsTemplate, "a ConstraintTemplate (templates.gatekeeper.sh)")
 	if err != nil {
 		t.fail(name, err.Error())
 		return true
 	}
-	con, err := readOne(g.fsys, g.rel(g.test.Constraint), policy.IsGatekeeperConstraint, "a constraint (constraints.gatekeeper.sh)")
+	con, err := readOne(g.fsys, g.rel(g.test.Constraint), gatekeeper.IsConstraint, "a constraint (constraints.gatekeeper.sh)")
 	if err != nil {
 		t.fail(name, err.Error())
 		return true
@@ -337,7 +338,7 @@ func (g *gatorRun) setUp(t *tally, name string) (done bool) {
 		return true
 	}
 	rep := eng.SetGatekeeper([]*unstructured.Unstructured{tpl}, []*unstructured.Unstructured{con})
-	conKey := con.GetKind() + "/" + con.GetName()
+	conKey := gatekeeper.Key(con.GetKind(), con.GetName())
 	if reason, ok := rep.Skipped[tpl.GetName()]; ok {
 		t.skip(name, report.Skipped{Template: tpl.GetName(), Reason: reason}.Message())
 		return true

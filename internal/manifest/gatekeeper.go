@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // Gatekeeper is a Gatekeeper ConstraintTemplate or constraint among the
@@ -24,7 +25,7 @@ type Gatekeeper struct {
 
 // Key is "ConstraintTemplate/<name>" or "<Kind>/<name>", as the engine's
 // GatekeeperReport names the object.
-func (g *Gatekeeper) Key() string { return g.Object.GetKind() + "/" + g.Object.GetName() }
+func (g *Gatekeeper) Key() string { return gatekeeper.Key(g.Object.GetKind(), g.Object.GetName()) }
 
 // Pos is "file:line" of the object's document.
 func (g *Gatekeeper) Pos() string { return g.doc.Pos() }
@@ -76,7 +77,7 @@ func (d *Document) packForeign() {
 		return
 	}
 	gvk := gv.WithKind(kind)
-	if policy.IsGatekeeperTemplate(gvk) || policy.IsGatekeeperConstraint(gvk) || gv.Group == "" && (kind == "Namespace" || kind == "Secret") {
+	if gatekeeper.IsTemplate(gvk) || gatekeeper.IsConstraint(gvk) || gv.Group == "" && (kind == "Namespace" || kind == "Secret") {
 		return
 	}
 	d.foreign = &foreign{gvk: gvk}
@@ -119,8 +120,8 @@ func Unstructured(gs []*Gatekeeper) []*unstructured.Unstructured {
 // ingestGatekeeper records a Gatekeeper template or constraint; false when
 // the document is neither.
 func (w *World) ingestGatekeeper(d *Document, gvk schema.GroupVersionKind) (bool, error) {
-	isTemplate := policy.IsGatekeeperTemplate(gvk)
-	if !isTemplate && !policy.IsGatekeeperConstraint(gvk) {
+	isTemplate := gatekeeper.IsTemplate(gvk)
+	if !isTemplate && !gatekeeper.IsConstraint(gvk) {
 		return false, nil
 	}
 	// The document's map is not used again: no copy.
@@ -189,7 +190,7 @@ func (w *World) GatekeeperError(key string, ce policy.CompileError) error {
 	g := w.GatekeeperObject(key)
 	var b strings.Builder
 	kind, name, _ := strings.Cut(key, "/")
-	if kind == policy.TemplateGVK.Kind {
+	if kind == gatekeeper.TemplateGVK.Kind {
 		fmt.Fprintf(&b, "%s %s does not compile: ", kind, name)
 	} else {
 		fmt.Fprintf(&b, "%s %s: ", kind, name)

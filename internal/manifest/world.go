@@ -23,6 +23,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 	"github.com/martech-guardrails/guardrails/internal/resolve"
 )
 
@@ -104,7 +105,7 @@ type World struct {
 	unpack sync.Once
 	// inventoryValue converts inventory for the engine once, on the
 	// first Request that needs it (none when inventory is empty).
-	inventoryValue func() (*policy.Inventory, error)
+	inventoryValue func() (*gatekeeper.Inventory, error)
 	// usage is the vendor usage of the SaaSIntegrations (usage.go), made
 	// on the first request that needs it.
 	usage func() (*policy.Usage, error)
@@ -124,7 +125,7 @@ func newWorld() *World {
 		secrets:    map[string]*metav1.PartialObjectMetadata{},
 		gatekeeper: map[string]*Gatekeeper{},
 	}
-	w.inventoryValue = sync.OnceValues(func() (*policy.Inventory, error) { return policy.NewInventory(w.Inventory()) })
+	w.inventoryValue = sync.OnceValues(func() (*gatekeeper.Inventory, error) { return gatekeeper.NewInventory(w.Inventory()) })
 	w.usage = sync.OnceValues(w.vendorUsage)
 	w.catalogue = sync.OnceValues(w.vendorCatalogue)
 	return w

@@ -13,6 +13,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 	"github.com/martech-guardrails/guardrails/policies"
 )
 
@@ -278,7 +279,7 @@ func BenchmarkOneRule(b *testing.B) {
 // request and the inputs its objects are judged on, by kind: a
 // SaaSIntegration (also returned), and the MarketingWorkload with its
 // integrations' verdicts.
-func benchInputs(b testing.TB) (*evaluation, map[string]ast.Value, *object) {
+func benchInputs(b testing.TB) (*evaluation, map[string]ast.Value, *input.Object) {
 	b.Helper()
 	e, req := benchWorkload(b)
 	stored(&req)
@@ -294,11 +295,11 @@ func benchInputs(b testing.TB) (*evaluation, map[string]ast.Value, *object) {
 	}
 	b.Cleanup(func() { e.store.Abort(ctx, txn) })
 	ev := &evaluation{engine: e, set: set, ctx: ctx, deadline: time.Now().Add(time.Hour), now: testNow, shared: sh, txn: txn}
-	si, err := e.cache.object(req.Integrations["newsletter"])
+	si, err := e.cache.Object(req.Integrations["newsletter"])
 	if err != nil {
 		b.Fatal(err)
 	}
-	wl, err := toObject(req.Object)
+	wl, err := input.ToObject(req.Object)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -307,8 +308,8 @@ func benchInputs(b testing.TB) (*evaluation, map[string]ast.Value, *object) {
 		b.Fatal(err)
 	}
 	inputs := map[string]ast.Value{
-		v1alpha1.KindSaaSIntegration:   newInput(sh, OperationAudit, si, nil, si, testNS, emptyObject()).value(emptyObject()),
-		v1alpha1.KindMarketingWorkload: newInput(sh, OperationAudit, wl, nil, wl, testNS, integrations).value(emptyObject()),
+		v1alpha1.KindSaaSIntegration:   input.NewDocument(sh, string(OperationAudit), si, nil, si, testNS, input.EmptyObject()).Value(input.EmptyObject()),
+		v1alpha1.KindMarketingWorkload: input.NewDocument(sh, string(OperationAudit), wl, nil, wl, testNS, integrations).Value(input.EmptyObject()),
 	}
 	return ev, inputs, si
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // Catalogue is the vendor catalogue in the form policies read it,
@@ -30,24 +31,24 @@ func NewCatalogue(vendors map[string]*v1alpha1.Vendor) (*Catalogue, error) {
 }
 
 // newCatalogue is NewCatalogue through a conversion cache (nil: none).
-func newCatalogue(vendors map[string]*v1alpha1.Vendor, cache *convCache) (*Catalogue, error) {
+func newCatalogue(vendors map[string]*v1alpha1.Vendor, cache *input.Cache) (*Catalogue, error) {
 	pairs := make([][2]*ast.Term, 0, len(vendors))
 	for _, name := range slices.Sorted(maps.Keys(vendors)) {
 		v := vendors[name]
 		if v == nil {
 			continue
 		}
-		var obj *object
+		var obj *input.Object
 		var err error
 		if cache != nil {
-			obj, err = cache.object(v)
+			obj, err = cache.Object(v)
 		} else {
-			obj, err = typedObject(v)
+			obj, err = input.TypedObject(v)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("policy: converting Vendor %q: %w", name, err)
 		}
-		pairs = append(pairs, ast.Item(ast.StringTerm(name), ast.NewTerm(obj.value)))
+		pairs = append(pairs, ast.Item(ast.StringTerm(name), ast.NewTerm(obj.Value)))
 	}
 	if vendors == nil {
 		vendors = map[string]*v1alpha1.Vendor{}

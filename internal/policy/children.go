@@ -9,6 +9,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 	"github.com/martech-guardrails/guardrails/internal/render"
 )
 
@@ -16,8 +18,8 @@ var keyOwner = ast.InternedTerm("owner")
 
 // renderedChild is one child the renderer produced, for the policies.
 type renderedChild struct {
-	obj *object
-	gk  *gkSubject
+	obj *input.Object
+	gk  *gatekeeper.Subject
 }
 
 // children judges the children the renderer would produce for the workload
@@ -27,7 +29,7 @@ type renderedChild struct {
 // inside the child. A workload the renderer cannot render (an integration
 // it references is missing, an invalid name) has no children to judge: the
 // built-ins and the reconciler report why.
-func (ev *evaluation) children(req *Request, w *v1alpha1.MarketingWorkload, wl *object, op Operation, namespace string, integrations *ast.Term) ([]Result, []string, []outcome, error) {
+func (ev *evaluation) children(req *Request, w *v1alpha1.MarketingWorkload, wl *input.Object, op Operation, namespace string, integrations *ast.Term) ([]Result, []string, []outcome, error) {
 	if w == nil {
 		return nil, nil, nil, nil
 	}
@@ -52,25 +54,22 @@ func (ev *evaluation) children(req *Request, w *v1alpha1.MarketingWorkload, wl *
 		rendered = append(rendered, c)
 	}
 	var inventory *ast.Term
-	if gk := ev.set.gk; gk != nil && gk.inventory {
-		all := make([]*gkSubject, 0, len(rendered)+req.Inventory.Len())
-		if req.Inventory != nil {
-			all = append(all, req.Inventory.objs...)
+	if ev.set.gk.readsInventory() {
+		kids := make([]*gatekeeper.Subject, len(rendered))
+		for i, c := range rendered {
+			kids[i] = c.gk
 		}
-		for _, c := range rendered {
-			all = append(all, c.gk)
-		}
-		inventory = inventoryTerm(all)
+		inventory = req.Inventory.Term(kids...)
 	}
-	owner := ast.NewTerm(wl.value)
+	owner := ast.NewTerm(wl.Value)
 	var results []Result
 	var names []string
 	var outcomes []outcome
 	for _, c := range rendered {
 		// The GuardrailPolicies targeting the child's kind, as for any
 		// subject (no built-in or engine check targets a child kind).
-		in := newInput(ev.shared, op, c.obj, nil, c.obj, namespace, integrations)
-		in.add(keyOwner, owner)
+		in := input.NewDocument(ev.shared, string(op), c.obj, nil, c.obj, namespace, integrations)
+		in.Add(keyOwner, owner)
 		cd, outs, err := ev.object(c.obj, namespace, in)
 		if err != nil {
 			return nil, nil, nil, err
@@ -91,9 +90,9 @@ func (ev *evaluation) children(req *Request, w *v1alpha1.MarketingWorkload, wl *
 			r := &rs[i]
 			if r.Exception == nil {
 				// An exception for the workload waives its children's results too.
-				r.Exception = ev.waivers.find(r.Policy, wl.kind, namespace, wl.name)
+				r.Exception = ev.waivers.find(r.Policy, wl.Kind, namespace, wl.Name)
 			}
-			r.Policy = ChildResultName(r.Policy, c.obj.kind, c.obj.name)
+			r.Policy = ChildResultName(r.Policy, c.obj.Kind, c.obj.Name)
 		}
 		results = append(results, rs...)
 	}
@@ -118,18 +117,18 @@ func OfResult(name string) string {
 // childOf converts a rendered child for the input and for matching.
 func childOf(o client.Object, nsLabels map[string]string) (renderedChild, error) {
 	gvk := o.GetObjectKind().GroupVersionKind()
-	v, err := jsonValue(o)
+	v, err := input.JSONValue(o)
 	if err != nil {
 		return renderedChild{}, fmt.Errorf("policy: converting rendered %s %q: %w", gvk.Kind, o.GetName(), err)
 	}
-	obj := &object{kind: gvk.Kind, apiVersion: gvk.GroupVersion().String(), namespace: o.GetNamespace(), name: o.GetName(), value: v}
-	return renderedChild{obj: obj, gk: &gkSubject{value: v, meta: reviewed{
-		group: gvk.Group, version: gvk.Version, kind: gvk.Kind, name: o.GetName(), namespace: o.GetNamespace(),
-		labels: o.GetLabels(), namespaced: true, nsLabels: nsLabels,
-	}}}, nil
+	obj := &input.Object{Kind: gvk.Kind, APIVersion: gvk.GroupVersion().String(), Namespace: o.GetNamespace(), Name: o.GetName(), Value: v}
+	return renderedChild{obj: obj, gk: &gatekeeper.Subject{
+		Value: v, Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Name: o.GetName(), Namespace: o.GetNamespace(),
+		Labels: o.GetLabels(), Namespaced: true, NamespaceLabels: nsLabels,
+	}}, nil
 }
 
 // childrenJudged reports whether Evaluate judges subject's rendered children.
-func (s *policySet) childrenJudged(kind string, obj *object) bool {
+func (s *policySet) childrenJudged(kind string, obj *input.Object) bool {
 	return s.children && kind == v1alpha1.KindMarketingWorkload && obj != nil
 }

@@ -42,10 +42,6 @@ func childKind(kind string) bool { return slices.Contains(v1alpha1.ChildKinds, k
 // kind of rendered child.
 func targetKind(kind string) bool { return knownKind(kind) || childKind(kind) }
 
-// namespaced reports whether objects of kind live in a namespace (rendered
-// children do).
-func namespaced(kind string) bool { ns, _ := v1alpha1.Namespaced(kind); return ns || childKind(kind) }
-
 func validEnforcement(s string) bool {
 	switch v1alpha1.Enforcement(s) {
 	case v1alpha1.EnforcementDeny, v1alpha1.EnforcementWarn, v1alpha1.EnforcementAudit:
@@ -85,9 +81,15 @@ type compiler struct {
 
 // parse parses one module as Rego v1 with METADATA annotations.
 func (c *compiler) parse(policy, file, src string) (*ast.Module, []CompileError) {
+	return c.parseVersion(policy, file, src, ast.RegoV1)
+}
+
+// parseVersion parses one module in the Rego version v (a Gatekeeper
+// template's may be v0) with METADATA annotations.
+func (c *compiler) parseVersion(policy, file, src string, v ast.RegoVersion) (*ast.Module, []CompileError) {
 	m, err := ast.ParseModuleWithOpts(file, src, ast.ParserOptions{
 		ProcessAnnotation: true,
-		RegoVersion:       ast.RegoV1,
+		RegoVersion:       v,
 		Capabilities:      c.caps,
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 	"github.com/martech-guardrails/guardrails/internal/render"
 )
 
@@ -32,7 +33,7 @@ var (
 func effectiveTerm(x any, std *v1alpha1.PlatformStandard) (*ast.Term, error) {
 	w, err := typedWorkload(x)
 	if err != nil || w == nil {
-		return emptyObject(), err
+		return input.EmptyObject(), err
 	}
 	eff := v1alpha1.EffectiveValues{Resources: render.EffectiveResources(w, std), Replicas: render.EffectiveReplicas(w)}
 	pairs := make([][2]*ast.Term, 0, 3)
@@ -51,7 +52,7 @@ func effectiveTerm(x any, std *v1alpha1.PlatformStandard) (*ast.Term, error) {
 
 // typedWorkload returns x as a typed MarketingWorkload (nil for nil).
 func typedWorkload(x any) (*v1alpha1.MarketingWorkload, error) {
-	switch o := pointerTo(x).(type) {
+	switch o := input.PointerTo(x).(type) {
 	case nil:
 		return nil, nil
 	case *v1alpha1.MarketingWorkload:

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 	"github.com/martech-guardrails/guardrails/internal/taxonomy"
 	"github.com/martech-guardrails/guardrails/policies"
 )
@@ -68,7 +69,7 @@ type Engine struct {
 	metrics  *metrics
 	store    storage.Store // data.guardrails.taxonomy, read only
 	taxonomy *taxonomy.Taxonomy
-	cache    *convCache
+	cache    *input.Cache
 
 	cur atomic.Pointer[policySet]
 	mu  sync.Mutex // serialises SetPolicies
@@ -109,7 +110,7 @@ func New(opts Options) (*Engine, error) {
 // newEngine is New with the built-in modules given (file name → source).
 func newEngine(opts Options, builtinModules map[string]string) (*Engine, error) {
 	installGuards()
-	e := &Engine{timeout: opts.Timeout, budget: opts.RequestBudget, maxRego: opts.MaxPolicySetRego, cache: newConvCache(DefaultConversionCacheSize)}
+	e := &Engine{timeout: opts.Timeout, budget: opts.RequestBudget, maxRego: opts.MaxPolicySetRego, cache: input.NewCache(input.DefaultCacheSize)}
 	if e.maxRego <= 0 {
 		e.maxRego = DefaultMaxPolicySetRego
 	}
@@ -188,7 +189,7 @@ func newPolicySet(bs *builtinSet, custom []*customPolicy, errs map[string][]Comp
 		s.children = s.children || slices.ContainsFunc(p.info.Targets, childKind)
 	}
 	s.gk = gk.without(names)
-	for _, info := range s.gk.infos() {
+	for _, info := range s.gk.constraintInfos() {
 		s.infos = append(s.infos, info)
 		names = append(names, info.Name)
 	}

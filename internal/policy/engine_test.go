@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // resultsOf returns the results of one policy.
@@ -310,7 +311,7 @@ func TestConversionCache(t *testing.T) {
 	if got := findings(evaluate(t, e, req)); len(got) != 1 {
 		t.Errorf("uncached standard: %v", got)
 	}
-	if n := len(e.cache.m); n == 0 || n > e.cache.size {
+	if n := e.cache.Len(); n == 0 || n > input.DefaultCacheSize {
 		t.Errorf("cache holds %d entries", n)
 	}
 }

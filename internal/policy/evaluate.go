@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // Evaluate evaluates the request's object against every policy in force that
@@ -31,11 +32,11 @@ import (
 func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	start := time.Now()
 	set := e.cur.Load()
-	obj, err := toObject(req.Object)
+	obj, err := input.ToObject(req.Object)
 	if err != nil {
 		return nil, err
 	}
-	old, err := toObject(req.OldObject)
+	old, err := input.ToObject(req.OldObject)
 	if err != nil {
 		return nil, err
 	}
@@ -46,11 +47,11 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if subject == nil {
 		return nil, ErrNoObject
 	}
-	if unmanagedKind(subject.kind) {
+	if unmanagedKind(subject.Kind) {
 		return e.evaluateUnmanaged(&req, subject, start), nil
 	}
-	if !knownKind(subject.kind) {
-		return nil, fmt.Errorf("policy: unsupported kind %q (want one of the martech.guardrails.dev kinds)", subject.kind)
+	if !knownKind(subject.Kind) {
+		return nil, fmt.Errorf("policy: unsupported kind %q (want one of the martech.guardrails.dev kinds)", subject.Kind)
 	}
 	op := req.Operation
 	if op == "" {
@@ -64,12 +65,12 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	sh := ev.shared
 
 	namespace := ""
-	if namespaced(subject.kind) {
-		namespace = cmp.Or(req.Namespace.Name, subject.namespace)
+	if input.Namespaced(subject.Kind) {
+		namespace = cmp.Or(req.Namespace.Name, subject.Namespace)
 	}
-	integrations, effective := emptyObject(), (*ast.Term)(nil)
+	integrations, effective := input.EmptyObject(), (*ast.Term)(nil)
 	var workload *v1alpha1.MarketingWorkload // typed, for the renderer's rules
-	if subject.kind == v1alpha1.KindMarketingWorkload && obj != nil {
+	if subject.Kind == v1alpha1.KindMarketingWorkload && obj != nil {
 		integrations, err = ev.integrations(&req, obj, op, namespace)
 		if err != nil {
 			return nil, err
@@ -82,25 +83,25 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 		}
 	}
 	judge := func() (*Decision, []outcome, error) {
-		in := newInput(sh, op, obj, old, subject, namespace, integrations)
+		in := input.NewDocument(sh, string(op), obj, old, subject, namespace, integrations)
 		if effective != nil {
-			in.add(keyEffective, effective)
+			in.Add(keyEffective, effective)
 		}
 		x := req.Object
 		if obj == nil {
 			x = req.OldObject
 		}
 		if pf := portfolioTerm(&req, subject, x, ev.now); pf != nil {
-			in.add(keyPortfolio, pf)
+			in.Add(keyPortfolio, pf)
 		}
 		return ev.object(subject, namespace, in)
 	}
 	var d *Decision
 	var outcomes []outcome
-	if subject.kind == v1alpha1.KindSaaSIntegration && old == nil && ev.memo != nil {
+	if subject.Kind == v1alpha1.KindSaaSIntegration && old == nil && ev.memo != nil {
 		// The same decision a workload's evaluation shares; a copy, since
 		// the caller owns what Evaluate returns.
-		d, outcomes, err = ev.memo.decision(ev.memoKey(op, namespace, subject.name), judge)
+		d, outcomes, err = ev.memo.decision(ev.memoKey(op, namespace, subject.Name), judge)
 		if d != nil {
 			d = d.clone()
 		}
@@ -110,7 +111,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	if set.childrenJudged(subject.kind, obj) {
+	if set.childrenJudged(subject.Kind, obj) {
 		rs, names, outs, err := ev.children(&req, workload, obj, op, namespace, integrations)
 		if err != nil {
 			return nil, err
@@ -120,7 +121,7 @@ func (e *Engine) Evaluate(ctx context.Context, req Request) (*Decision, error) {
 		outcomes = append(outcomes, outs...)
 		slices.SortStableFunc(d.Results, func(a, b Result) int { return strings.Compare(a.Policy, b.Policy) })
 	}
-	e.metrics.observe(subject.kind, op, time.Since(start), outcomes, d.Results)
+	e.metrics.observe(subject.Kind, op, time.Since(start), outcomes, d.Results)
 	return d, nil
 }
 
@@ -160,6 +161,18 @@ func (e *Engine) newEvaluation(ctx context.Context, req *Request, set *policySet
 	return ev, func() { e.store.Abort(ctx, txn) }, nil
 }
 
+// Keys of an integration's verdict (input.integrations[name].guardrails)
+// and of a violation.
+var (
+	keyCompliant   = ast.InternedTerm("compliant")
+	keyViolations  = ast.InternedTerm("violations")
+	keyPolicy      = ast.InternedTerm("policy")
+	keyMsg         = ast.InternedTerm("msg")
+	keyField       = ast.InternedTerm("field")
+	keyRemediation = ast.InternedTerm("remediation")
+	keyEnforcement = ast.InternedTerm("enforcement")
+)
+
 // evaluation is one call of Evaluate.
 type evaluation struct {
 	engine    *Engine
@@ -169,7 +182,7 @@ type evaluation struct {
 	now       time.Time
 	memo      *Memo
 	standard  string // name of the PlatformStandard in force, for memoKey
-	shared    *shared
+	shared    *input.Shared
 	waivers   waivers
 	nsLabels  labels.Set
 	disabled  []string
@@ -179,9 +192,9 @@ type evaluation struct {
 
 // integrations evaluates the SaaSIntegrations a workload references and
 // returns input.integrations: each one with its verdict in `guardrails`.
-func (ev *evaluation) integrations(req *Request, wl *object, op Operation, namespace string) (*ast.Term, error) {
+func (ev *evaluation) integrations(req *Request, wl *input.Object, op Operation, namespace string) (*ast.Term, error) {
 	if len(req.Integrations) == 0 {
-		return emptyObject(), nil
+		return input.EmptyObject(), nil
 	}
 	// The integrations are evaluated as they stand, not as the operation
 	// on the workload: the verdict must not depend on which door asks.
@@ -190,20 +203,20 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 	}
 	var pairs [][2]*ast.Term
 	done := make(map[string]bool)
-	for _, name := range referencedIntegrations(wl.value) {
+	for _, name := range referencedIntegrations(wl.Value) {
 		si := req.Integrations[name]
 		if done[name] || si == nil {
 			continue
 		}
 		done[name] = true
-		obj, err := ev.engine.cache.object(si)
+		obj, err := ev.engine.cache.Object(si)
 		if err != nil {
 			return nil, err
 		}
-		ns := cmp.Or(obj.namespace, namespace)
-		d, _, err := ev.memo.decision(ev.memoKey(op, ns, obj.name), func() (*Decision, []outcome, error) {
-			in := newInput(ev.shared, op, obj, nil, obj, ns, emptyObject())
-			in.add(keyPortfolio, portfolioTerm(req, obj, si, ev.now))
+		ns := cmp.Or(obj.Namespace, namespace)
+		d, _, err := ev.memo.decision(ev.memoKey(op, ns, obj.Name), func() (*Decision, []outcome, error) {
+			in := input.NewDocument(ev.shared, string(op), obj, nil, obj, ns, input.EmptyObject())
+			in.Add(keyPortfolio, portfolioTerm(req, obj, si, ev.now))
 			return ev.object(obj, ns, in)
 		})
 		if err != nil {
@@ -221,9 +234,9 @@ func (ev *evaluation) integrations(req *Request, wl *object, op Operation, names
 			ast.Item(keyCompliant, ast.BooleanTerm(len(denies) == 0)),
 			ast.Item(keyViolations, ast.ArrayTerm(violations...)),
 		)
-		value := obj.value
+		value := obj.Value
 		if o, ok := value.(ast.Object); ok {
-			value = with(o, "guardrails", verdict)
+			value = input.With(o, "guardrails", verdict)
 		}
 		pairs = append(pairs, ast.Item(ast.StringTerm(name), ast.NewTerm(value)))
 	}
@@ -248,7 +261,7 @@ func referencedIntegrations(v ast.Value) []string {
 		if ref == nil {
 			continue
 		}
-		if t := ref.Get(keyName); t != nil {
+		if t := ref.Get(input.KeyName); t != nil {
 			if name, _ := t.Value.(ast.String); name != "" {
 				names = append(names, string(name))
 			}
@@ -264,11 +277,11 @@ type outcome struct {
 }
 
 // object evaluates every policy targeting subject's kind.
-func (ev *evaluation) object(subject *object, namespace string, in *input) (*Decision, []outcome, error) {
-	d := &Decision{Kind: subject.kind, Namespace: namespace, Name: subject.name}
+func (ev *evaluation) object(subject *input.Object, namespace string, in *input.Document) (*Decision, []outcome, error) {
+	d := &Decision{Kind: subject.Kind, Namespace: namespace, Name: subject.Name}
 	var outcomes []outcome
 	for _, info := range ev.set.validation {
-		if slices.Contains(info.Targets, subject.kind) {
+		if slices.Contains(info.Targets, subject.Kind) {
 			d.Policies = append(d.Policies, info.Name)
 		}
 	}
@@ -283,8 +296,8 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 		d.Results = ev.results(d.Results, info, subject, namespace, value)
 	}
 
-	if kq := ev.set.builtins.byKind[subject.kind]; kq != nil {
-		base := in.value(emptyObject())
+	if kq := ev.set.builtins.byKind[subject.Kind]; kq != nil {
+		base := in.Value(input.EmptyObject())
 		values, err := ev.run(kq.query, kq.results, base, kq.vars)
 		if err != nil && ev.ctx.Err() != nil {
 			return nil, nil, ev.ctx.Err()
@@ -306,15 +319,15 @@ func (ev *evaluation) object(subject *object, namespace string, in *input) (*Dec
 			add(&p.info, v[0], err)
 		}
 	}
-	for _, p := range ev.set.byKind[subject.kind] {
+	for _, p := range ev.set.byKind[subject.Kind] {
 		if settingOf(ev.disabled, ev.overrides, p.info).Disabled {
 			d.Disabled = append(d.Disabled, p.info.Name)
 			continue
 		}
-		if p.selector != nil && namespaced(subject.kind) && !p.selector.Matches(ev.nsLabels) {
+		if p.selector != nil && input.Namespaced(subject.Kind) && !p.selector.Matches(ev.nsLabels) {
 			continue
 		}
-		v, err := ev.run(p.rego.query, p.rego.results, in.value(p.params), []string{"v"})
+		v, err := ev.run(p.rego.query, p.rego.results, in.Value(p.params), []string{"v"})
 		if err != nil && ev.ctx.Err() != nil {
 			return nil, nil, ev.ctx.Err()
 		}
@@ -403,7 +416,7 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.
 }
 
 // failure is the result of a policy that could not be evaluated.
-func (ev *evaluation) failure(info *Info, subject *object, namespace string, err error) Result {
+func (ev *evaluation) failure(info *Info, subject *input.Object, namespace string, err error) Result {
 	r := Result{
 		Policy:      info.Name,
 		Title:       info.Title,
@@ -412,13 +425,13 @@ func (ev *evaluation) failure(info *Info, subject *object, namespace string, err
 		Category:    info.Category,
 		Message:     fmt.Sprintf("policy %s could not be evaluated: %v", info.Name, err),
 	}
-	r.Exception = ev.waivers.find(info.Name, subject.kind, namespace, subject.name)
+	r.Exception = ev.waivers.find(info.Name, subject.Kind, namespace, subject.Name)
 	return r
 }
 
 // results appends the violations in value (a set or array of strings or
 // {msg, field, remediation, enforcement} objects) to out.
-func (ev *evaluation) results(out []Result, info *Info, subject *object, namespace string, value *ast.Term) []Result {
+func (ev *evaluation) results(out []Result, info *Info, subject *input.Object, namespace string, value *ast.Term) []Result {
 	if value == nil {
 		return out
 	}
@@ -435,7 +448,7 @@ func (ev *evaluation) results(out []Result, info *Info, subject *object, namespa
 		return out
 	}
 	setting := settingOf(ev.disabled, ev.overrides, *info)
-	waiver := ev.waivers.find(info.Name, subject.kind, namespace, subject.name)
+	waiver := ev.waivers.find(info.Name, subject.Kind, namespace, subject.Name)
 	for _, el := range elems {
 		r := Result{
 			Policy:      info.Name,

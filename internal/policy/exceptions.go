@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // unwaivablePolicy is the built-in that bounds exceptions themselves.
@@ -41,7 +42,7 @@ func (w waivers) find(policy, kind, namespace, name string) *ExceptionRef {
 		if !slices.Contains(ex.Spec.Policies, policy) {
 			continue
 		}
-		if namespaced(kind) && ex.Namespace != namespace {
+		if input.Namespaced(kind) && ex.Namespace != namespace {
 			continue
 		}
 		if !slices.ContainsFunc(ex.Spec.Targets, func(t v1alpha1.ExceptionTarget) bool {

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // A required-labels template as Gatekeeper's library writes them (Rego v0),
@@ -125,7 +126,7 @@ func TestGatekeeperJudgesRenderedDeployment(t *testing.T) {
 		t.Fatalf("results %+v: want one from the constraint on the rendered Deployment", d.Results)
 	}
 	r := rs[0]
-	if r.Enforcement != "deny" || r.Message != `Deployment spring-sale must have labels {"acme.io/tier"}` || r.Category != GatekeeperCategory {
+	if r.Enforcement != "deny" || r.Message != `Deployment spring-sale must have labels {"acme.io/tier"}` || r.Category != gatekeeper.Category {
 		t.Fatalf("result %+v", r)
 	}
 	if len(d.Denies()) != len(before.Denies())+1 {
@@ -324,7 +325,7 @@ metadata:
 		t.Fatalf("the rendered Service is in data.inventory: %+v", rs)
 	}
 	req := compliantRequest(workload())
-	req.Inventory, err = NewInventory([]*unstructured.Unstructured{objectOf(t, `
+	req.Inventory, err = gatekeeper.NewInventory([]*unstructured.Unstructured{objectOf(t, `
 apiVersion: v1
 kind: ConfigMap
 metadata:

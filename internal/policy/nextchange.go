@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // NextChange returns the first instant after now at which the verdict on
@@ -44,7 +45,7 @@ func NextChange(req *Request, now time.Time) time.Time {
 	waivers := func(kind, namespace, name string) {
 		for i := range req.Exceptions {
 			ex := &req.Exceptions[i]
-			if namespaced(kind) && ex.Namespace != namespace {
+			if input.Namespaced(kind) && ex.Namespace != namespace {
 				continue
 			}
 			if slices.ContainsFunc(ex.Spec.Targets, func(t v1alpha1.ExceptionTarget) bool {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // The martech portfolio: a Vendor's contract deadlines, and how the
@@ -326,8 +327,8 @@ var keyPortfolio = ast.InternedTerm("portfolio")
 // portfolioTerm is input.portfolio for subject (a Vendor or a
 // SaaSIntegration; nil for other kinds). x is the subject as the request
 // holds it (typed, unstructured or a map).
-func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Term {
-	switch subject.kind {
+func portfolioTerm(req *Request, subject *input.Object, x any, now time.Time) *ast.Term {
+	switch subject.Kind {
 	case v1alpha1.KindSaaSIntegration:
 		pairs := [][2]*ast.Term{}
 		if req.Usage != nil {
@@ -335,7 +336,7 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 			// vendor-overlap compares, and what keeps one integration's
 			// cost from growing with every vendor in use. A vendor the
 			// catalogue does not know: all of them.
-			self := usageRef{namespace: subject.namespace, name: subject.name}
+			self := usageRef{namespace: subject.Namespace, name: subject.Name}
 			usage := (*ast.Term)(nil)
 			cat, v := integrationVendor(req, subject)
 			switch {
@@ -344,7 +345,7 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 				// categories out, and with them the catalogue's long
 				// tail, which would make each of these integrations
 				// cost as much as the tail is long.
-				usage = emptyObject()
+				usage = input.EmptyObject()
 			case v != nil:
 				usage = req.Usage.peers(cat, string(v.Spec.Category), self)
 			default:
@@ -356,7 +357,7 @@ func portfolioTerm(req *Request, subject *object, x any, now time.Time) *ast.Ter
 	case v1alpha1.KindVendor:
 		v, err := typedVendor(x)
 		if err != nil || v == nil {
-			return emptyObject()
+			return input.EmptyObject()
 		}
 		return vendorFacts(v, req.Usage, Portfolio(req.Standard), now)
 	}
@@ -372,8 +373,8 @@ func noOverlap(category v1alpha1.VendorCategory) bool {
 // integrationVendor returns the request's catalogue (made now when the
 // request has only Vendors) and the Vendor a SaaSIntegration subject
 // names; nil when the catalogue has none.
-func integrationVendor(req *Request, subject *object) (*Catalogue, *v1alpha1.Vendor) {
-	name, _ := lookup(subject.value, []string{"spec", "vendor"})
+func integrationVendor(req *Request, subject *input.Object) (*Catalogue, *v1alpha1.Vendor) {
+	name, _ := lookup(subject.Value, []string{"spec", "vendor"})
 	vendor, _ := name.(ast.String)
 	cat := req.Catalogue
 	if cat == nil {
@@ -427,7 +428,7 @@ func vendorFacts(v *v1alpha1.Vendor, usage *Usage, s PortfolioSettings, now time
 // typedVendor returns x as a typed Vendor.
 func typedVendor(x any) (*v1alpha1.Vendor, error) {
 	var m map[string]any
-	switch o := pointerTo(x).(type) {
+	switch o := input.PointerTo(x).(type) {
 	case nil:
 		return nil, nil
 	case *v1alpha1.Vendor:

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 func portfolioVendor(name, category string, renews time.Time, noticeDays int32, auto bool) *v1alpha1.Vendor { //nolint:unparam // either renewal; the cases auto-renew today
@@ -233,7 +234,7 @@ func TestUsageOfTheLongTailIsEmpty(t *testing.T) {
 		{sis[3], `{"usage": {}}`},
 		{sis[0], `{"usage": {"storyblok": {"integrations": 1}}}`},
 	} {
-		obj, err := toObject(c.subject)
+		obj, err := input.ToObject(c.subject)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 )
 
 // PolicyUnmanagedWorkload is the built-in that finds shadow IT: a
@@ -83,9 +84,9 @@ func UnmanagedObject(kind string, m metav1.Object) map[string]any {
 
 // evaluateUnmanaged is Evaluate for a Deployment, Service or Ingress: only
 // unmanaged-workload judges them.
-func (e *Engine) evaluateUnmanaged(req *Request, subject *object, start time.Time) *Decision {
-	namespace := cmp.Or(req.Namespace.Name, subject.namespace)
-	d := &Decision{Kind: subject.kind, Namespace: namespace, Name: subject.name}
+func (e *Engine) evaluateUnmanaged(req *Request, subject *input.Object, start time.Time) *Decision {
+	namespace := cmp.Or(req.Namespace.Name, subject.Namespace)
+	d := &Decision{Kind: subject.Kind, Namespace: namespace, Name: subject.Name}
 	setting := SettingFor(req.Standard, unmanagedInfo)
 	if setting.Disabled {
 		d.Disabled = []string{PolicyUnmanagedWorkload}
@@ -107,7 +108,7 @@ func (e *Engine) evaluateUnmanaged(req *Request, subject *object, start time.Tim
 			Remediation: remUnmanaged,
 		}}
 	}
-	e.metrics.observe(subject.kind, req.Operation, time.Since(start), []outcome{{policy: PolicyUnmanagedWorkload}}, d.Results)
+	e.metrics.observe(subject.Kind, req.Operation, time.Since(start), []outcome{{policy: PolicyUnmanagedWorkload}}, d.Results)
 	return d
 }
 
@@ -124,15 +125,15 @@ func Managed(std *v1alpha1.PlatformStandard, nsLabels map[string]string) bool {
 
 // unmanaged says whether subject, in a managed namespace, is shadow IT,
 // and why.
-func unmanaged(req *Request, subject *object, namespace string) (string, bool) {
+func unmanaged(req *Request, subject *input.Object, namespace string) (string, bool) {
 	std := req.Standard
 	var meta map[string]any
-	if v, ok := lookup(subject.value, []string{"metadata"}); ok {
+	if v, ok := lookup(subject.Value, []string{"metadata"}); ok {
 		if j, err := ast.JSON(v); err == nil {
 			meta, _ = j.(map[string]any)
 		}
 	}
-	name := subject.name
+	name := subject.Name
 	if name == "" {
 		g, _ := meta["generateName"].(string)
 		name = g + "*"
@@ -154,7 +155,7 @@ func unmanaged(req *Request, subject *object, namespace string) (string, bool) {
 		if o := req.Owner; o != nil && o.Name == owner && o.Namespace == namespace && string(o.UID) == uid {
 			return "", false
 		}
-		return fmt.Sprintf(msgUnmanagedOrphan, subject.kind, name, owner, namespace), true
+		return fmt.Sprintf(msgUnmanagedOrphan, subject.Kind, name, owner, namespace), true
 	}
-	return fmt.Sprintf(msgUnmanaged, subject.kind, name, namespace, std.Name), true
+	return fmt.Sprintf(msgUnmanaged, subject.Kind, name, namespace, std.Name), true
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/input"
 	"github.com/martech-guardrails/guardrails/internal/taxonomy"
 )
 
@@ -96,12 +97,12 @@ func validationPolicy(name string) bool {
 func (r *Result) IsValidation() bool { return validationPolicy(r.Policy) }
 
 // validate runs the engine's own checks on subject.
-func (ev *evaluation) validate(subject *object) []Result {
+func (ev *evaluation) validate(subject *input.Object) []Result {
 	var out []Result
-	for _, f := range taxonomyFields[subject.kind] {
+	for _, f := range taxonomyFields[subject.Kind] {
 		out = append(out, ev.taxonomyKeys(subject, f)...)
 	}
-	if subject.kind == v1alpha1.KindPlatformStandard {
+	if subject.Kind == v1alpha1.KindPlatformStandard {
 		out = append(out, ev.policyNames(subject)...)
 	}
 	return out
@@ -118,8 +119,8 @@ func (ev *evaluation) info(name string) *Info {
 
 // taxonomyKeys reports each unknown key of one field once, at its first
 // index, with the nearest known keys.
-func (ev *evaluation) taxonomyKeys(subject *object, f taxonomyField) []Result {
-	v, ok := lookup(subject.value, f.path)
+func (ev *evaluation) taxonomyKeys(subject *input.Object, f taxonomyField) []Result {
+	v, ok := lookup(subject.Value, f.path)
 	if !ok || v == nil {
 		return nil
 	}
@@ -170,7 +171,7 @@ var exampleKey = map[taxonomy.Kind]string{
 
 // policyNames reports names in a standard's spec.policies that no policy
 // in force has.
-func (ev *evaluation) policyNames(subject *object) []Result {
+func (ev *evaluation) policyNames(subject *input.Object) []Result {
 	var out []Result
 	report := func(field, name string) {
 		if ev.set.inForce[name] {
@@ -184,7 +185,7 @@ func (ev *evaluation) policyNames(subject *object) []Result {
 		}
 		out = append(out, ev.validationResult(PolicyNames, field, msg, rem))
 	}
-	if disabled, ok := lookup(subject.value, []string{"spec", "policies", "disabled"}); ok {
+	if disabled, ok := lookup(subject.Value, []string{"spec", "policies", "disabled"}); ok {
 		if list, ok := disabled.(*ast.Array); ok {
 			for i := range list.Len() {
 				if s, ok := list.Elem(i).Value.(ast.String); ok {
@@ -193,7 +194,7 @@ func (ev *evaluation) policyNames(subject *object) []Result {
 			}
 		}
 	}
-	if enf, ok := lookup(subject.value, []string{"spec", "policies", "enforcement"}); ok {
+	if enf, ok := lookup(subject.Value, []string{"spec", "policies", "enforcement"}); ok {
 		if m, ok := enf.(ast.Object); ok {
 			var names []string
 			for _, k := range m.Keys() {

@@ -17,13 +17,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	gk "github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // constraintVersion is the version of constraints.gatekeeper.sh read: the
 // one Gatekeeper stores.
 const constraintVersion = "v1beta1"
 
-var templateGK = policy.TemplateGVK.GroupKind()
+var templateGK = gk.TemplateGVK.GroupKind()
 
 // DefaultGatekeeperRecheck is how often the loader looks for Gatekeeper's
 // CRDs while they are missing: one discovery call a minute per replica.
@@ -107,14 +108,14 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again bool, loa
 		return false, nil
 	}
 	if g.templates == nil {
-		if !g.served(templateGK, policy.TemplateGVK.Version) {
+		if !g.served(templateGK, gk.TemplateGVK.Version) {
 			if !g.toldAbsent {
-				log.Info("Gatekeeper's ConstraintTemplate CRD is not served: no Gatekeeper templates are watched", "crd", "constrainttemplates."+policy.GatekeeperTemplateGroup, "recheckEvery", g.recheck.String())
+				log.Info("Gatekeeper's ConstraintTemplate CRD is not served: no Gatekeeper templates are watched", "crd", "constrainttemplates."+gk.TemplateGroup, "recheckEvery", g.recheck.String())
 				g.toldAbsent = true
 			}
 			return true, nil
 		}
-		w, err := g.watch(ctx, log, policy.TemplateGVK, g.pokeAll())
+		w, err := g.watch(ctx, log, gk.TemplateGVK, g.pokeAll())
 		if err != nil {
 			log.Error(err, "watching Gatekeeper's ConstraintTemplates")
 			return true, nil
@@ -146,7 +147,7 @@ func (g *gatekeeper) sync(ctx context.Context, log logr.Logger) (again bool, loa
 	g.last = fp
 	gens := make(map[string]int64, len(templates)+len(constraints))
 	for _, o := range slices.Concat(templates, constraints) {
-		gens[o.GetKind()+"/"+o.GetName()] = o.GetGeneration()
+		gens[gk.Key(o.GetKind(), o.GetName())] = o.GetGeneration()
 	}
 	logReport(log, report, len(templates), len(constraints))
 	return again, &GatekeeperLoaded{Generations: gens, Report: report}
@@ -174,7 +175,7 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 		if g.constraints[kind] != nil {
 			continue
 		}
-		gvk := schema.GroupVersionKind{Group: policy.GatekeeperConstraintGroup, Version: constraintVersion, Kind: kind}
+		gvk := schema.GroupVersionKind{Group: gk.ConstraintGroup, Version: constraintVersion, Kind: kind}
 		if !g.served(gvk.GroupKind(), gvk.Version) {
 			missing[kind] = true
 			continue
@@ -205,8 +206,8 @@ func (g *gatekeeper) watchKinds(ctx context.Context, log logr.Logger, templates 
 
 // served asks the RESTMapper, which asks discovery again for a group or
 // version it does not know.
-func (g *gatekeeper) served(gk schema.GroupKind, version string) bool {
-	_, err := g.mapper.RESTMapping(gk, version)
+func (g *gatekeeper) served(groupKind schema.GroupKind, version string) bool {
+	_, err := g.mapper.RESTMapping(groupKind, version)
 	return err == nil
 }
 

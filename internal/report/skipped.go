@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // Skipped is a Gatekeeper ConstraintTemplate the engine does not evaluate
@@ -71,7 +73,7 @@ func writeSkippedSARIF(out *bufio.Writer, skipped []Skipped) error {
 	inv := sarifInvocation{ExecutionSuccessful: true}
 	for _, s := range skipped {
 		n := sarifNotification{
-			Descriptor: sarifDescriptor{ID: "ConstraintTemplate/" + s.Template},
+			Descriptor: sarifDescriptor{ID: gatekeeper.TemplateKey(s.Template)},
 			Level:      "note",
 			Message:    sarifText{Text: s.Message()},
 		}

@@ -17,7 +17,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
-	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 	"github.com/martech-guardrails/guardrails/internal/render"
 )
 
@@ -67,7 +67,7 @@ type metaItem struct {
 // manager's cache) holds them, metadata only. Nil when ReadsInventory is
 // unset or says no constraint in force reads data.inventory: nothing is
 // listed then.
-func (r Resolver) Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*policy.Inventory, error) {
+func (r Resolver) Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*gatekeeper.Inventory, error) {
 	if r.ReadsInventory == nil || !r.ReadsInventory() {
 		return nil, nil
 	}
@@ -116,8 +116,8 @@ func byKindName(a, b metaItem) int {
 // namespace that mw does not control, sorted, then namespaces (sorted by
 // the caller; shared, read only), bounded by MaxInventory, each as
 // {apiVersion, kind, metadata{name, namespace, labels, annotations}}.
-func inventoryOf(ctx context.Context, mw *v1alpha1.MarketingWorkload, children, namespaces []metaItem) (*policy.Inventory, error) {
-	return policy.NewInventory(inventoryObjects(ctx, mw, children, namespaces))
+func inventoryOf(ctx context.Context, mw *v1alpha1.MarketingWorkload, children, namespaces []metaItem) (*gatekeeper.Inventory, error) {
+	return gatekeeper.NewInventory(inventoryObjects(ctx, mw, children, namespaces))
 }
 
 // inventoryObjects are the objects of inventoryOf.

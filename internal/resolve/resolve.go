@@ -24,6 +24,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // RotatedAtAnnotation on a credentials Secret records when it was last
@@ -271,7 +272,7 @@ type world interface {
 	Integrations(ctx context.Context, mw *v1alpha1.MarketingWorkload) (map[string]*v1alpha1.SaaSIntegration, error)
 	Secret(ctx context.Context, namespace, name string) (policy.SecretInfo, error)
 	Owner(ctx context.Context, obj metav1.Object) (*v1alpha1.MarketingWorkload, error)
-	Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*policy.Inventory, error)
+	Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*gatekeeper.Inventory, error)
 	Usage(ctx context.Context) (*policy.Usage, error)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 	"github.com/martech-guardrails/guardrails/internal/policy"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // Snapshot is the world of one audit pass: the namespaces, standards,
@@ -186,7 +187,7 @@ func (s *Snapshot) Secret(ctx context.Context, namespace, name string) (policy.S
 
 // Inventory returns mw's data.inventory as Resolver.Inventory does, from
 // the children listed once for the whole pass.
-func (s *Snapshot) Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*policy.Inventory, error) {
+func (s *Snapshot) Inventory(ctx context.Context, mw *v1alpha1.MarketingWorkload) (*gatekeeper.Inventory, error) {
 	if s.readsInventory == nil || !s.readsInventory() {
 		return nil, nil
 	}

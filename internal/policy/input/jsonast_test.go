@@ -1,4 +1,4 @@
-package policy
+package input
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
 )
 
-// jsonValue gives the same value as the apimachinery converter followed by
+// JSONValue gives the same value as the apimachinery converter followed by
 // ast.InterfaceToValue, for every kind of field our objects have.
 func TestJSONValueMatchesUnstructured(t *testing.T) {
 	odd := integration("odd \"quoted\" \\ name ünïcode\n", sending("user.contact.email"))
@@ -33,7 +33,7 @@ func TestJSONValueMatchesUnstructured(t *testing.T) {
 		"empty workload": &v1alpha1.MarketingWorkload{},
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := jsonValue(x)
+			got, err := JSONValue(x)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestJSONValueMatchesUnstructured(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Compare(want) != 0 {
-				t.Errorf("jsonValue:\n%v\nwant:\n%v", got, want)
+				t.Errorf("JSONValue:\n%v\nwant:\n%v", got, want)
 			}
 		})
 	}
