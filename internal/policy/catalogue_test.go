@@ -71,9 +71,9 @@ func TestCatalogueWith(t *testing.T) {
 		// Read again from the cache: another pointer, the same version.
 		"hubspot":   storedVendor("hubspot", "1", v1alpha1.VendorApproved),
 		"mailchimp": storedVendor("mailchimp", "4", v1alpha1.VendorRestricted), // updated
-		"segment":   nil,                                                     // deleted
-		"braze":     storedVendor("braze", "5", v1alpha1.VendorApproved),     // added
-		"gone":      nil,                                                     // deleted, never there
+		"segment":   nil,                                                       // deleted
+		"braze":     storedVendor("braze", "5", v1alpha1.VendorApproved),       // added
+		"gone":      nil,                                                       // deleted, never there
 	}
 	next, err := base.With(changes)
 	if err != nil {
