@@ -358,3 +358,32 @@ func TestWorkloadRequestNamesIntegrationVendors(t *testing.T) {
 		t.Fatalf("integrations: %v", req.Integrations)
 	}
 }
+
+// BenchmarkCataloguesChange is one Vendor changed, then a request: the
+// catalogue kept incrementally (the changed Vendor converted) against
+// listed and converted again whole (as before issue 30's incremental
+// catalogue: every Vendor event made the next request relist).
+func BenchmarkCataloguesChange(b *testing.B) {
+	for _, n := range []int{50, 2000} {
+		for _, mode := range []string{"incremental", "relist"} {
+			b.Run(fmt.Sprintf("vendors=%d/%s", n, mode), func(b *testing.B) {
+				cache := newVendorCache(n)
+				cats := cataloguesOn(cache)
+				mustGet(b, cats)
+				statuses := []v1alpha1.VendorStatus{v1alpha1.VendorApproved, v1alpha1.VendorRestricted}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					name := fmt.Sprintf("vendor-%04d", i%n)
+					cache.put(testVendor(name, statuses[i%2]))
+					if mode == "relist" {
+						cats.Invalidate()
+					}
+					if cat := mustGet(b, cats, name); cat.Vendors()[name].Spec.Status != statuses[i%2] {
+						b.Fatalf("the change of %s is not in the catalogue", name)
+					}
+				}
+			})
+		}
+	}
+}
