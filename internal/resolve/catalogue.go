@@ -44,7 +44,7 @@ type Catalogues struct {
 	// What the handler recorded since the last Get that applied it.
 	recMu   sync.Mutex
 	changed map[string]struct{}
-	relist  bool        // list again (Invalidate, an event without a name)
+	relist  bool        // list again (Invalidate: see Handler)
 	pending atomic.Bool // changed or relist is not empty: Get looks
 
 	mu          sync.Mutex // one Get applies changes at a time
@@ -78,7 +78,8 @@ func (c *Catalogues) Changed(name string) {
 	c.recMu.Unlock()
 }
 
-// Builds is how many times the whole catalogue was listed and converted.
+// Builds is how many times the whole catalogue was listed (the first
+// time converted whole; later, only the Vendors that differ).
 func (c *Catalogues) Builds() uint64 { return c.builds.Load() }
 
 // Conversions is how many Vendors were converted, by the full lists and
@@ -88,19 +89,37 @@ func (c *Catalogues) Conversions() uint64 { return c.conversions.Load() }
 // Handler is the Vendor informer's event handler that keeps c current: a
 // Vendor added, deleted, or changed in anything the cache holds (spec,
 // labels, status: the whole object is input.vendors) is recorded by name.
+//
+// A catalogue listed before the handler was registered may miss a Vendor
+// deleted in between (the informer replays to a new handler the objects
+// it holds, not the ones gone): Handler, and each add of the informer's
+// replay, therefore mark the whole catalogue to be listed again. Such a
+// list converts only the Vendors that differ from the catalogue it has.
 func (c *Catalogues) Handler() toolscache.ResourceEventHandler {
-	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc: c.record,
-		UpdateFunc: func(oldObj, newObj any) {
-			o, okO := oldObj.(client.Object)
-			n, okN := newObj.(client.Object)
-			if !okO || !okN || o.GetResourceVersion() != n.GetResourceVersion() {
-				c.record(newObj)
-			}
-		},
-		DeleteFunc: c.record,
+	c.Invalidate()
+	return vendorHandler{c}
+}
+
+// vendorHandler is Catalogues.Handler.
+type vendorHandler struct{ c *Catalogues }
+
+func (h vendorHandler) OnAdd(obj any, isInInitialList bool) {
+	if isInInitialList {
+		h.c.Invalidate()
+		return
+	}
+	h.c.record(obj)
+}
+
+func (h vendorHandler) OnUpdate(oldObj, newObj any) {
+	o, okO := oldObj.(client.Object)
+	n, okN := newObj.(client.Object)
+	if !okO || !okN || o.GetResourceVersion() != n.GetResourceVersion() {
+		h.c.record(newObj)
 	}
 }
+
+func (h vendorHandler) OnDelete(obj any) { h.c.record(obj) }
 
 // record records the Vendor obj (or a tombstone of one) changed, or, when
 // it has no name, the whole catalogue.
@@ -159,19 +178,16 @@ func (c *Catalogues) Get(ctx context.Context, names ...string) (*policy.Catalogu
 	cat := c.cur.Load()
 	if cat == nil || relist {
 		// Whatever was recorded before the list is in it.
-		vendors, err := Resolver{Reader: c.reader}.Vendors(ctx)
+		next, err := c.list(ctx, cat)
 		if err != nil {
 			c.putBack(changed, relist)
 			return nil, err
 		}
-		next, err := policy.NewCatalogue(vendors)
-		if err != nil {
-			c.putBack(changed, relist)
-			return nil, fmt.Errorf("converting the vendor catalogue: %w", err)
-		}
 		c.builds.Add(1)
-		c.conversions.Add(uint64(next.Converted()))
-		c.cur.Store(next)
+		if next != cat {
+			c.conversions.Add(uint64(next.Converted()))
+			c.cur.Store(next)
+		}
 		return next, nil
 	}
 	next, err := c.apply(ctx, cat, changed, names)
@@ -182,6 +198,30 @@ func (c *Catalogues) Get(ctx context.Context, names ...string) (*policy.Catalogu
 	if next != cat {
 		c.conversions.Add(uint64(next.Converted()))
 		c.cur.Store(next)
+	}
+	return next, nil
+}
+
+// list lists the whole catalogue: converted whole the first time (cat
+// nil), else applied to cat (only the Vendors that differ are converted).
+func (c *Catalogues) list(ctx context.Context, cat *policy.Catalogue) (*policy.Catalogue, error) {
+	vendors, err := Resolver{Reader: c.reader}.Vendors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var next *policy.Catalogue
+	if cat == nil {
+		next, err = policy.NewCatalogue(vendors)
+	} else {
+		for name := range cat.Vendors() {
+			if _, listed := vendors[name]; !listed {
+				vendors[name] = nil // deleted
+			}
+		}
+		next, err = cat.With(vendors)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("converting the vendor catalogue: %w", err)
 	}
 	return next, nil
 }
