@@ -40,13 +40,14 @@ type Options struct {
 	// WorkloadConcurrency is how many MarketingWorkloads are reconciled at
 	// once; DefaultWorkloadConcurrency when zero.
 	WorkloadConcurrency int
-	// Catalogues, when set, is the vendor catalogue the reconcilers share
-	// (policyset.Loader.Catalogues): converted once between two changes
-	// of a Vendor. Nil (the manager's default for now): each request
-	// lists and converts it. A change rebuilds it whole, so a stream of
-	// Vendor creates (test/ha: 5,000) made it quadratic; it is wired in
-	// once it is kept incrementally (docs/policies.md).
-	Catalogues *resolve.Catalogues
+	// PerRequestCatalogue makes each reconcile list and convert the vendor
+	// catalogue (through the engine's conversion cache) instead of reading
+	// the one Policies keeps converted and up to date from the Vendor
+	// informer (policyset.Loader.Catalogues: a Vendor's change converts
+	// that Vendor only), which the reconcilers share by default. An
+	// opt-out, for comparison and as a way back (docs/policies.md, "Where
+	// the catalogue lives").
+	PerRequestCatalogue bool
 }
 
 // DefaultWorkloadConcurrency is the default number of MarketingWorkloads
@@ -80,7 +81,10 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	NewMetrics(opts.Registerer, mgr.GetCache())
 	NewPortfolioMetrics(opts.Registerer, mgr.GetCache())
 	rejudge := opts.Rejudge.Requests
-	cats := opts.Catalogues
+	var cats *resolve.Catalogues // nil: per request
+	if !opts.PerRequestCatalogue {
+		cats = opts.Policies.Catalogues() // nil for a Static loader
+	}
 	recorder := mgr.GetEventRecorderFor("martech-guardrails") //nolint:staticcheck // core/v1 events are what kubectl describe shows
 	steps := []struct {
 		name  string

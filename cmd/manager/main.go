@@ -66,6 +66,7 @@ func main() {
 		qps            float64
 		burst          int
 		gatekeeper     policyset.GatekeeperOptions
+		perRequestCat  bool
 		wh             webhookFlags
 		life           lifecycle
 		af             auditFlags
@@ -85,6 +86,7 @@ func main() {
 	flag.IntVar(&burst, "kube-api-burst", 100, "Client-side burst of requests to the API server.")
 	flag.BoolVar(&gatekeeper.Disabled, "disable-gatekeeper", false, "Do not read Gatekeeper's ConstraintTemplates and constraints (read by default where Gatekeeper's CRDs are served, to judge the children of MarketingWorkloads before they are provisioned).")
 	flag.DurationVar(&gatekeeper.Recheck, "gatekeeper-recheck", policyset.DefaultGatekeeperRecheck, "How often to look again for Gatekeeper's CRDs while they are not served (Gatekeeper installed after the operator, a constraint CRD not made yet).")
+	flag.BoolVar(&perRequestCat, "per-request-catalogue", false, "List and convert the vendor catalogue for every reconcile and admission request instead of sharing the one kept converted, incrementally, from the Vendor informer (an opt-out, for comparison).")
 	flag.BoolVar(&showVersion, "version", false, "Print the version and exit.")
 	wh.bind(flag.CommandLine)
 	life.bind(flag.CommandLine)
@@ -151,7 +153,7 @@ func main() {
 	// The reconcilers alone write status; the audit asks them through
 	// rejudge to judge again an object whose recorded verdict is stale.
 	rejudge := status.NewRejudge()
-	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Rejudge: rejudge, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency}); err != nil {
+	if err := controllers.SetupAll(mgr, controllers.Options{Engine: engine, Policies: policies, Rejudge: rejudge, Registerer: crmetrics.Registry, WorkloadConcurrency: concurrency, PerRequestCatalogue: perRequestCat}); err != nil {
 		log.Error(err, "unable to set up controllers")
 		os.Exit(1)
 	}
@@ -164,7 +166,7 @@ func main() {
 		os.Exit(1)
 	}
 	if wh.enable {
-		if err := setupWebhooks(mgr, policies, wh); err != nil {
+		if err := setupWebhooks(mgr, policies, wh, perRequestCat); err != nil {
 			log.Error(err, "unable to set up the webhooks")
 			os.Exit(1)
 		}
@@ -180,7 +182,7 @@ func main() {
 // setupWebhooks registers the webhooks, at once when the certificate comes
 // from elsewhere, or once the rotator has written and injected it (the
 // webhook server cannot start without it). Readiness waits for them.
-func setupWebhooks(mgr ctrl.Manager, policies *policyset.Loader, f webhookFlags) error {
+func setupWebhooks(mgr ctrl.Manager, policies *policyset.Loader, f webhookFlags, perRequestCatalogue bool) error {
 	log := ctrl.Log.WithName("setup")
 	self, err := webhook.SelfUsername(context.Background(), mgr.GetClient())
 	if err != nil {
@@ -188,7 +190,7 @@ func setupWebhooks(mgr ctrl.Manager, policies *policyset.Loader, f webhookFlags)
 	} else {
 		log.Info("requests from the operator itself are never judged", "username", self)
 	}
-	hooks, err := webhook.New(webhook.Options{Engine: policies.Engine(), Policies: policies, ExemptUsernames: []string{self}})
+	hooks, err := webhook.New(webhook.Options{Engine: policies.Engine(), Policies: policies, ExemptUsernames: []string{self}, PerRequestCatalogue: perRequestCatalogue})
 	if err != nil {
 		return err
 	}

@@ -43,9 +43,9 @@ func eventually(t *testing.T, what string, cond func() (bool, error)) {
 	}
 }
 
-// The manager's catalogue is converted once between two changes of a
-// Vendor, follows every change (created, updated, deleted) through the
-// Vendor informer, and, when asked about a vendor the informer cache holds
+// The manager's catalogue is converted once, then follows every change
+// (created, updated, deleted) through the Vendor informer, converting only
+// the changed Vendor, and, when asked about a vendor the informer cache holds
 // in another version (a reconcile that a Vendor's event started before the
 // catalogue heard of it), is read again.
 func TestLoaderCatalogue(t *testing.T) {
@@ -90,7 +90,7 @@ func TestLoaderCatalogue(t *testing.T) {
 	if got := cats.Builds(); got != builds {
 		t.Fatalf("100 requests on an unchanged catalogue converted it %d times", got-builds)
 	}
-	t.Logf("conversions so far: %d (2 creates)", builds)
+	t.Logf("so far: %d lists, %d conversions (2 creates)", builds, cats.Conversions())
 
 	// Updated and deleted: followed through the informer.
 	var hs v1alpha1.Vendor
@@ -104,10 +104,18 @@ func TestLoaderCatalogue(t *testing.T) {
 	if err := c.Delete(ctx, catalogueVendor("mailchimp")); err != nil {
 		t.Fatal(err)
 	}
+	conversions := cats.Conversions()
 	eventually(t, "the update and the delete in the catalogue", func() (bool, error) {
 		cat, err := cats.Get(ctx)
 		return err == nil && statusOf(cat, "hubspot") == v1alpha1.VendorRestricted && cat.Len() == 1, err
 	})
+	// Kept incrementally: the updated Vendor converted, nothing listed.
+	if got := cats.Builds(); got != builds {
+		t.Errorf("an update and a delete listed the catalogue %d times", got-builds)
+	}
+	if got := cats.Conversions() - conversions; got != 1 {
+		t.Errorf("an update and a delete converted %d Vendors, want 1", got)
+	}
 
 	// A catalogue no informer event reaches: a request that names a
 	// vendor the cache holds in another version reads it again; one that

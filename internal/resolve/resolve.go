@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -292,7 +293,14 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 		req.Owner, err = w.Owner(ctx, obj)
 		return req, err
 	}
-	if req.Catalogue, err = w.Catalogue(ctx, vendorsNamed(obj)...); err != nil {
+	mw, _ := obj.(*v1alpha1.MarketingWorkload)
+	if mw != nil {
+		// Read first: the catalogue checks their vendors (Catalogues.Get).
+		if req.Integrations, err = w.Integrations(ctx, mw); err != nil {
+			return policy.Request{}, err
+		}
+	}
+	if req.Catalogue, err = w.Catalogue(ctx, vendorsNamed(obj, req.Integrations)...); err != nil {
 		return policy.Request{}, err
 	}
 	if req.Catalogue != nil {
@@ -305,9 +313,6 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 	}
 	switch o := obj.(type) {
 	case *v1alpha1.MarketingWorkload:
-		if req.Integrations, err = w.Integrations(ctx, o); err != nil {
-			return policy.Request{}, err
-		}
 		if len(req.Integrations) > 0 {
 			// The integrations are judged with the workload, usage and all.
 			if req.Usage, err = w.Usage(ctx); err != nil {
@@ -339,14 +344,23 @@ func build(ctx context.Context, w world, obj client.Object, op policy.Operation,
 	return req, nil
 }
 
-// vendorsNamed is the vendor obj names: a SaaSIntegration's, or the
-// Vendor itself.
-func vendorsNamed(obj client.Object) []string {
+// vendorsNamed is the vendors obj names: a SaaSIntegration's, the Vendor
+// itself, or a MarketingWorkload's integrations' (sorted, once each).
+func vendorsNamed(obj client.Object, integrations map[string]*v1alpha1.SaaSIntegration) []string {
 	switch o := obj.(type) {
 	case *v1alpha1.SaaSIntegration:
 		return []string{o.Spec.Vendor}
 	case *v1alpha1.Vendor:
 		return []string{o.Name}
+	case *v1alpha1.MarketingWorkload:
+		names := make([]string, 0, len(integrations))
+		for _, si := range integrations {
+			if si != nil && si.Spec.Vendor != "" {
+				names = append(names, si.Spec.Vendor)
+			}
+		}
+		slices.Sort(names)
+		return slices.Compact(names)
 	}
 	return nil
 }

@@ -76,11 +76,14 @@ type Options struct {
 	// account): their requests are never judged, so the webhook never blocks
 	// the operator's own writes.
 	ExemptUsernames []string
-	// ShareCatalogue makes the webhooks read the vendor catalogue the
-	// policy loader keeps converted (policyset.Loader.Catalogues) instead
-	// of listing and converting it per request. Off by default until the
-	// catalogue is kept incrementally (see controllers.Options.Catalogues).
-	ShareCatalogue bool
+	// PerRequestCatalogue makes the webhooks list and convert the vendor
+	// catalogue for every request (through the engine's conversion
+	// cache) instead of reading the one the policy loader keeps converted
+	// and up to date from the Vendor informer (policyset.Loader.Catalogues,
+	// resolve.Catalogues), which they read by default. An opt-out, for
+	// comparison and as a way back; the catalogue is shared only when the
+	// webhooks read the manager's cache (Reader nil).
+	PerRequestCatalogue bool
 }
 
 // Webhooks are the admission webhooks, registered with a manager by
@@ -92,8 +95,8 @@ type Webhooks struct {
 	clock    clock.PassiveClock
 	policies *policyset.Loader
 	exempt   map[string]bool
-	// shareCatalogue: Options.ShareCatalogue.
-	shareCatalogue bool
+	// perRequestCatalogue: Options.PerRequestCatalogue.
+	perRequestCatalogue bool
 
 	// started reports whether the webhook server accepts connections; nil
 	// until SetupWithManager.
@@ -107,12 +110,12 @@ func New(opts Options) (*Webhooks, error) {
 		return nil, errors.New("webhook: Options.Engine is required")
 	}
 	w := &Webhooks{
-		engine:         opts.Engine,
-		reader:         opts.Reader,
-		clock:          opts.Clock,
-		policies:       opts.Policies,
-		exempt:         map[string]bool{},
-		shareCatalogue: opts.ShareCatalogue,
+		engine:              opts.Engine,
+		reader:              opts.Reader,
+		clock:               opts.Clock,
+		policies:            opts.Policies,
+		exempt:              map[string]bool{},
+		perRequestCatalogue: opts.PerRequestCatalogue,
 	}
 	if w.clock == nil {
 		w.clock = clock.RealClock{}
@@ -150,7 +153,7 @@ func (w *Webhooks) setup(mgr ctrl.Manager) error {
 		return fmt.Errorf("webhook: %w", err)
 	}
 	w.resolver = resolve.Resolver{Reader: w.reader, ReadsInventory: w.engine.ReadsInventory}
-	if shared && w.shareCatalogue {
+	if shared && !w.perRequestCatalogue {
 		w.resolver.Catalogues = w.policies.Catalogues()
 	}
 	scheme := mgr.GetScheme()
