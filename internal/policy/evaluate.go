@@ -366,8 +366,8 @@ var noMetrics = opametrics.NoOp()
 // which saves OPA a goroutine per evaluation.
 //
 // Results come from, and go to, rc when it is not nil (see resultCache).
-func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.Value, vars []string) (values []*ast.Term, err error) {
-	if cached, hit := rc.get(input); hit {
+func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, in ast.Value, vars []string) (values []*ast.Term, err error) {
+	if cached, hit := rc.get(in); hit {
 		return cached, nil
 	}
 	values = make([]*ast.Term, len(vars))
@@ -392,7 +392,7 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.
 		defer context.AfterFunc(ev.ctx, cancel.Cancel)()
 	}
 	rs, err := pq.Eval(ev.ctx,
-		rego.EvalParsedInput(input),
+		rego.EvalParsedInput(in),
 		rego.EvalGenerateJSON(keepAST),
 		rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(noMetrics),
@@ -405,13 +405,13 @@ func (ev *evaluation) run(pq rego.PreparedEvalQuery, rc *resultCache, input ast.
 		return values, err
 	}
 	if len(rs) == 0 {
-		rc.put(input, values)
+		rc.put(in, values)
 		return values, nil
 	}
 	for i, v := range vars {
 		values[i], _ = rs[0].Bindings[v].(*ast.Term)
 	}
-	rc.put(input, values)
+	rc.put(in, values)
 	return values, nil
 }
 

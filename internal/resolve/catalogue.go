@@ -50,7 +50,7 @@ type Catalogues struct {
 	mu          sync.Mutex // one Get applies changes at a time
 	cur         atomic.Pointer[policy.Catalogue]
 	builds      atomic.Uint64 // full lists
-	conversions atomic.Uint64 // Vendors converted, lists and changes
+	conversions atomic.Int64  // Vendors converted, lists and changes
 }
 
 // NewCatalogues reads Vendors through reader (the manager's cached client).
@@ -84,7 +84,7 @@ func (c *Catalogues) Builds() uint64 { return c.builds.Load() }
 
 // Conversions is how many Vendors were converted, by the full lists and
 // by the changes applied since.
-func (c *Catalogues) Conversions() uint64 { return c.conversions.Load() }
+func (c *Catalogues) Conversions() int64 { return c.conversions.Load() }
 
 // Handler is the Vendor informer's event handler that keeps c current: a
 // Vendor added, deleted, or changed in anything the cache holds (spec,
@@ -185,7 +185,7 @@ func (c *Catalogues) Get(ctx context.Context, names ...string) (*policy.Catalogu
 		}
 		c.builds.Add(1)
 		if next != cat {
-			c.conversions.Add(uint64(next.Converted()))
+			c.conversions.Add(int64(next.Converted()))
 			c.cur.Store(next)
 		}
 		return next, nil
@@ -196,7 +196,7 @@ func (c *Catalogues) Get(ctx context.Context, names ...string) (*policy.Catalogu
 		return nil, err
 	}
 	if next != cat {
-		c.conversions.Add(uint64(next.Converted()))
+		c.conversions.Add(int64(next.Converted()))
 		c.cur.Store(next)
 	}
 	return next, nil

@@ -51,7 +51,7 @@ func testVendor(name string, status v1alpha1.VendorStatus) *v1alpha1.Vendor {
 }
 
 // put stores v under a new resourceVersion and tells the handlers.
-func (c *vendorCache) put(v *v1alpha1.Vendor) *v1alpha1.Vendor {
+func (c *vendorCache) put(v *v1alpha1.Vendor) {
 	c.mu.Lock()
 	v = v.DeepCopy()
 	c.rv++
@@ -68,7 +68,6 @@ func (c *vendorCache) put(v *v1alpha1.Vendor) *v1alpha1.Vendor {
 			h.OnUpdate(old, v)
 		}
 	}
-	return v
 }
 
 // del deletes the Vendor name; the handlers see a tombstone when
@@ -141,7 +140,7 @@ func mustGet(t testing.TB, cats *Catalogues, names ...string) *policy.Catalogue 
 
 // counts fails t unless cats listed builds times and converted conversions
 // Vendors in all.
-func counts(t *testing.T, cats *Catalogues, what string, builds, conversions uint64) {
+func counts(t *testing.T, cats *Catalogues, what string, builds uint64, conversions int64) {
 	t.Helper()
 	if b, c := cats.Builds(), cats.Conversions(); b != builds || c != conversions {
 		t.Fatalf("%s: %d lists and %d conversions, want %d and %d", what, b, c, builds, conversions)
