@@ -31,6 +31,9 @@ func TestEveryDocumentIsRead(t *testing.T) {
 		{"carriage returns only", strings.ReplaceAll(cleanVendor+"---\n"+hiddenVendor+"\n", "\n", "\r"), "f.yaml:6: Vendor hidden: spec.displayName: Required value"},
 		{"carriage returns and newlines", strings.ReplaceAll(cleanVendor+"---\n"+hiddenVendor+"\n", "\n", "\r\n"), "f.yaml:6: Vendor hidden: spec.displayName: Required value"},
 		{"a line separator", strings.TrimSuffix(cleanVendor, "\n") + "\u2028---\u2028" + hiddenVendor + "\n", "f.yaml:1: another YAML document"},
+		// A byte-order mark is a document start for the YAML spec and text
+		// for go-yaml (found by FuzzSplitDocuments in a 10-second run).
+		{"a byte-order mark past the first line", cleanVendor + "---\n\ufeff" + hiddenVendor + "\n", `f.yaml:6: "\ufeff{apiVersion`},
 		{"next line", strings.TrimSuffix(cleanVendor, "\n") + "\u0085---\u0085" + hiddenVendor + "\n", "f.yaml:1: another YAML document"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

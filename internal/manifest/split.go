@@ -72,9 +72,16 @@ type separatorError struct {
 	// comment: "---#...", which kubectl's reader takes for a separator
 	// and YAML for text (a comment needs a space before its "#").
 	comment bool
+	// bom: a line, past the file's first, that starts with a byte-order
+	// mark, which YAML parsers read differently (a BOM may start any
+	// document for the YAML spec; go-yaml reads it as text).
+	bom bool
 }
 
 func (e *separatorError) Error() string {
+	if e.bom {
+		return fmt.Sprintf("%q starts with a byte-order mark (U+FEFF), which YAML parsers read differently there: a byte-order mark belongs only at the very start of the file; remove this one", e.text)
+	}
 	if e.comment {
 		return fmt.Sprintf("%q is a document separator for kubectl and not for YAML (a comment after \"---\" needs a space before \"#\"): put \"---\" alone on its line", e.text)
 	}
@@ -184,6 +191,9 @@ func (f *lineFeeder) endLine() {
 	f.lastSep = bytes.HasPrefix(f.cur, []byte("---"))
 	if f.lastSep && len(f.cur) > 3 && f.cur[3] == '#' {
 		f.bad = &separatorError{line: f.lines, text: string(f.cur), comment: true}
+	}
+	if bytes.HasPrefix(f.cur, bom) {
+		f.bad = &separatorError{line: f.lines, text: string(f.cur), bom: true}
 	}
 	f.cur, f.partial = f.cur[:0], false
 }
