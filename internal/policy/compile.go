@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // Info describes a policy in force.
@@ -60,12 +61,11 @@ func validSeverity(s string) bool {
 
 const (
 	builtinPackagePrefix = "guardrails.builtin."
-	violationRule        = "violation"
+	violationRule        = gatekeeper.ViolationRule
 	mainModule           = "rego"
 )
 
 var (
-	violationVar = ast.Var(violationRule)
 	// reservedRoot is data.guardrails: built-ins and the taxonomy live below it.
 	reservedRoot = ast.MustParseRef("data.guardrails")
 )
@@ -118,29 +118,8 @@ func (c *compiler) compile(policy string, modules map[string]*ast.Module) (*ast.
 
 func sortErrors(errs []CompileError) {
 	slices.SortStableFunc(errs, func(a, b CompileError) int {
-		if c := strings.Compare(a.Module, b.Module); c != 0 {
-			return c
-		}
-		if a.Line != b.Line {
-			return a.Line - b.Line
-		}
-		return a.Column - b.Column
+		return gatekeeper.CompareErrors(gatekeeper.Error(a), gatekeeper.Error(b))
 	})
-}
-
-// definesViolation reports whether m has a rule named violation.
-func definesViolation(m *ast.Module) bool {
-	for _, r := range m.Rules {
-		if ref := r.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(violationVar) == 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// violationQuery returns the body `v = <pkg>.violation`.
-func violationQuery(v string, pkg ast.Ref) *ast.Expr {
-	return ast.Equality.Expr(ast.VarTerm(v), ast.NewTerm(pkg.Append(ast.StringTerm(violationRule))))
 }
 
 // packageAnnotation returns the package-scoped METADATA of m, if any.
@@ -215,7 +194,7 @@ func (c *compiler) compileBuiltins(files map[string]string) (*builtinSet, error)
 	slices.SortFunc(set.policies, func(a, b *builtinPolicy) int { return strings.Compare(a.info.Name, b.info.Name) })
 
 	for _, p := range set.policies {
-		q, err := c.prep(ast.NewBody(violationQuery("v", p.pkg)), comp)
+		q, err := c.prep(ast.NewBody(gatekeeper.ViolationQuery("v", p.pkg)), comp)
 		if err != nil {
 			return nil, fmt.Errorf("built-in policy %s: %w", p.info.Name, err)
 		}
@@ -234,7 +213,7 @@ func (c *compiler) compileBuiltins(files map[string]string) (*builtinSet, error)
 		for i, p := range kq.policies {
 			v := fmt.Sprintf("v%d", i)
 			kq.vars = append(kq.vars, v)
-			body[i] = violationQuery(v, p.pkg)
+			body[i] = gatekeeper.ViolationQuery(v, p.pkg)
 			body[i].Index = i
 		}
 		q, err := c.prep(body, comp)
@@ -301,7 +280,7 @@ func builtinInfo(file string, m *ast.Module) (Info, []CompileError) {
 	if got := m.Package.Path.String(); got != want {
 		return fail("package of built-in %q must be %s, not %s", info.Name, strings.TrimPrefix(want, "data."), strings.TrimPrefix(got, "data."))
 	}
-	if !definesViolation(m) {
+	if !gatekeeper.DefinesViolation(m) {
 		return fail("package %s does not define %s", strings.TrimPrefix(want, "data."), violationRule)
 	}
 	return info, nil
@@ -411,14 +390,6 @@ func (c *compiler) compileCustom(gp *v1alpha1.GuardrailPolicy, prev *customRego,
 	return p, nil
 }
 
-// moduleName is the name a GuardrailPolicy's module has in errors.
-func moduleName(i int) string {
-	if i == 0 {
-		return mainModule
-	}
-	return fmt.Sprintf("libs[%d]", i-1)
-}
-
 // compileRego compiles a GuardrailPolicy's modules (rego, then libs) and
 // prepares its query.
 func (c *compiler) compileRego(policy string, source []string) (*customRego, []CompileError) {
@@ -426,7 +397,7 @@ func (c *compiler) compileRego(policy string, source []string) (*customRego, []C
 	modules := make(map[string]*ast.Module, len(source))
 	var main *ast.Module
 	for i, src := range source {
-		file := moduleName(i)
+		file := gatekeeper.ModuleName(i)
 		m, perrs := c.parse(policy, file, src)
 		if len(perrs) > 0 {
 			errs = append(errs, perrs...)
@@ -441,7 +412,7 @@ func (c *compiler) compileRego(policy string, source []string) (*customRego, []C
 			main = m
 		}
 	}
-	if main != nil && !definesViolation(main) {
+	if main != nil && !gatekeeper.DefinesViolation(main) {
 		errs = append(errs, compileErrorAt(policy, main.Package.Location,
 			fmt.Sprintf("package %s does not define %s: write `violation contains msg if { ... }`", strings.TrimPrefix(main.Package.Path.String(), "data."), violationRule)))
 	}
@@ -453,7 +424,7 @@ func (c *compiler) compileRego(policy string, source []string) (*customRego, []C
 	if len(cerrs) > 0 {
 		return nil, cerrs
 	}
-	q, err := c.prep(ast.NewBody(violationQuery("v", main.Package.Path)), comp)
+	q, err := c.prep(ast.NewBody(gatekeeper.ViolationQuery("v", main.Package.Path)), comp)
 	if err != nil {
 		return nil, fromOPA(policy, err, c.denied, nil)
 	}

@@ -2,12 +2,12 @@ package policy
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/martech-guardrails/guardrails/api/v1alpha1"
+	"github.com/martech-guardrails/guardrails/internal/policy/gatekeeper"
 )
 
 // CompileError is one problem with a policy: a Rego syntax or compile error
@@ -23,27 +23,7 @@ type CompileError struct {
 
 // Error formats the error as "policy/module:line:col: message", leaving out
 // the parts that are unknown.
-func (e CompileError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Policy)
-	if e.Module != "" {
-		if b.Len() > 0 {
-			b.WriteByte('/')
-		}
-		b.WriteString(e.Module)
-		if e.Line > 0 {
-			fmt.Fprintf(&b, ":%d", e.Line)
-			if e.Column > 0 {
-				fmt.Fprintf(&b, ":%d", e.Column)
-			}
-		}
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Message)
-	return b.String()
-}
+func (e CompileError) Error() string { return gatekeeper.Error(e).Error() }
 
 // PolicyError converts the error for a GuardrailPolicy's status.
 func (e CompileError) PolicyError() v1alpha1.PolicyError {

@@ -317,7 +317,7 @@ func compileTemplateRego(r Rego, key string, t *template, version, main string, 
 	modules := make(map[string]*ast.Module, 1+len(libs))
 	var mainModule *ast.Module
 	for i, src := range append([]string{main}, libs...) {
-		file := moduleName(i)
+		file := ModuleName(i)
 		m, perrs := r.Parse(key, file, src, rv)
 		if len(perrs) > 0 {
 			errs = append(errs, perrs...)
@@ -340,14 +340,14 @@ func compileTemplateRego(r Rego, key string, t *template, version, main string, 
 			return false
 		})
 	}
-	if mainModule != nil && !definesViolation(mainModule) {
+	if mainModule != nil && !DefinesViolation(mainModule) {
 		errs = append(errs, errorAt(key, mainModule.Package.Location, fmt.Sprintf("package %s does not define %s", strings.TrimPrefix(mainModule.Package.Path.String(), "data."), violationRule)))
 	}
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return errs
 	}
-	expr := violationQuery("v", mainModule.Package.Path)
+	expr := ViolationQuery("v", mainModule.Package.Path)
 	if t.inventory {
 		expr.With = []*ast.With{{Target: ast.NewTerm(inventoryRef), Value: ast.NewTerm(inputInventoryRef)}}
 	}

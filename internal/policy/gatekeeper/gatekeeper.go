@@ -87,16 +87,17 @@ func errorAt(key string, loc *ast.Location, msg string) Error {
 	return e
 }
 
-func sortErrors(errs []Error) {
-	slices.SortStableFunc(errs, func(a, b Error) int {
-		if c := strings.Compare(a.Module, b.Module); c != 0 {
-			return c
-		}
-		if a.Line != b.Line {
-			return a.Line - b.Line
-		}
-		return a.Column - b.Column
-	})
+func sortErrors(errs []Error) { slices.SortStableFunc(errs, CompareErrors) }
+
+// CompareErrors orders errors by module, then line, then column.
+func CompareErrors(a, b Error) int {
+	if c := strings.Compare(a.Module, b.Module); c != 0 {
+		return c
+	}
+	if a.Line != b.Line {
+		return a.Line - b.Line
+	}
+	return a.Column - b.Column
 }
 
 // Rego is the engine's Rego compiler, which templates borrow so that their
@@ -114,12 +115,16 @@ type Rego interface {
 	Prepare(key string, modules map[string]*ast.Module, query ast.Body) (rego.PreparedEvalQuery, []Error)
 }
 
-const violationRule = "violation"
+// ViolationRule is the rule every policy and template defines: the set of
+// its violations.
+const ViolationRule = "violation"
+
+const violationRule = ViolationRule
 
 var violationVar = ast.Var(violationRule)
 
-// definesViolation reports whether m has a rule named violation.
-func definesViolation(m *ast.Module) bool {
+// DefinesViolation reports whether m has a rule named violation.
+func DefinesViolation(m *ast.Module) bool {
 	for _, r := range m.Rules {
 		if ref := r.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(violationVar) == 0 {
 			return true
@@ -128,14 +133,14 @@ func definesViolation(m *ast.Module) bool {
 	return false
 }
 
-// violationQuery returns the body `v = <pkg>.violation`.
-func violationQuery(v string, pkg ast.Ref) *ast.Expr {
+// ViolationQuery returns the body `v = <pkg>.violation`.
+func ViolationQuery(v string, pkg ast.Ref) *ast.Expr {
 	return ast.Equality.Expr(ast.VarTerm(v), ast.NewTerm(pkg.Append(ast.StringTerm(violationRule))))
 }
 
-// moduleName is the name a template's module has in errors: "rego" for
+// ModuleName is the name a template's module has in errors: "rego" for
 // the main one, "libs[i]" for a library.
-func moduleName(i int) string {
+func ModuleName(i int) string {
 	if i == 0 {
 		return "rego"
 	}
